@@ -1,0 +1,38 @@
+/**
+ * Everything a session tells the outside world. The session never renders text; the
+ * ui/ layer turns these into terminal lines or JSON lines.
+ * `id` is the sender's 64-bit instance id as 16 lowercase hex digits; `from` is
+ * "address:port" (IPv6 as "[addr]:port").
+ */
+export type SessionEvent =
+  | {
+      type: "message";
+      time: Date;
+      from: string;
+      text: string;
+      /** Sent by a legacy peer (raw text datagram, no framing). */
+      legacy?: boolean;
+      nick?: string;
+      id?: string;
+      seq?: number;
+      /** A /me action. */
+      action?: boolean;
+      /** Replayed from the room's history for a late joiner. */
+      history?: boolean;
+      /** Our own message, echoed once. */
+      self?: boolean;
+    }
+  | { type: "join"; time: Date; from: string; nick: string; id: string }
+  | {
+      type: "leave";
+      time: Date;
+      from: string;
+      nick: string;
+      id: string;
+      reason: "bye" | "timeout";
+    }
+  | { type: "nick"; time: Date; from: string; nick: string; id: string; old: string }
+  | { type: "lost"; time: Date; from: string; nick: string; id: string; count: number }
+  | { type: "warning"; time: Date; text: string };
+
+export type SessionEventType = SessionEvent["type"];
