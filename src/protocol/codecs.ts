@@ -1,0 +1,278 @@
+/**
+ * Body codecs, one per frame type (dns-packet style triad: encodingLength / encode / decode).
+ * The header is handled by header.ts and frame.ts; these only see the bytes after it.
+ */
+import {
+  Flag,
+  MAX_FRAGMENT_PAYLOAD,
+  MAX_FRAGMENTS,
+  MAX_NICK_BYTES,
+  MAX_RANGES,
+  TypeCode,
+} from "./constants.ts";
+import type { Reader, Writer } from "./cursor.ts";
+import { DecodeError } from "./decode-error.ts";
+import type { Header } from "./header.ts";
+import { idFromBytes, idToBytes, isInstanceId } from "./instance-id.ts";
+import { nickBytes } from "./nick.ts";
+import type {
+  ByeFrame,
+  Frame,
+  FrameType,
+  GoneFrame,
+  HeartbeatFrame,
+  HelloFrame,
+  HistoryReqFrame,
+  MessageFrame,
+  NackFrame,
+  SeqRange,
+} from "./types.ts";
+import { decodeUtf8, isValidUtf8 } from "./utf8.ts";
+
+export interface BodyCodec<F extends Frame> {
+  /** Wire type code. */
+  code: number;
+  /** Header flags byte for this frame. */
+  flags(frame: F): number;
+  /** Body length in bytes (header excluded). Throws RangeError on an invalid frame. */
+  encodingLength(frame: F): number;
+  /** Writes the body. Call encodingLength first: it is what validates the frame. */
+  encode(frame: F, w: Writer): void;
+  /** Reads the body (the header is already read). Throws only DecodeError. */
+  decode(r: Reader, h: Header): F;
+}
+
+// ---- encoder-side validation (RangeError: a bug in the caller, not bad input from the net) ----
+
+function invalid(type: string, what: string): never {
+  throw new RangeError(`invalid ${type} frame: ${what}`);
+}
+
+function checkUint(type: string, what: string, v: unknown, max: number, min = 0): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    invalid(type, `${what} must be an integer in ${min}..${max}, got ${String(v)}`);
+  }
+  return v;
+}
+
+function encNick(type: string, nick: string): Uint8Array {
+  try {
+    return nickBytes(nick);
+  } catch (e) {
+    return invalid(type, (e as Error).message);
+  }
+}
+
+function checkRanges(type: string, ranges: SeqRange[]): void {
+  if (!Array.isArray(ranges) || ranges.length < 1 || ranges.length > MAX_RANGES) {
+    invalid(type, `ranges must hold 1..${MAX_RANGES} ranges`);
+  }
+  for (const r of ranges) {
+    checkUint(type, "range start", r.start, 0xffffffff);
+    checkUint(type, "range count", r.count, 0xffff, 1);
+  }
+}
+
+// ---- shared decoders ----
+
+function readNick(r: Reader): string {
+  const len = r.u8("nick length");
+  if (len < 1 || len > MAX_NICK_BYTES) {
+    throw new DecodeError("bad-nick", `nick length ${len} not in 1..${MAX_NICK_BYTES}`);
+  }
+  return decodeUtf8(r.bytes(len, "nick"), "bad-nick", "nick");
+}
+
+function readRanges(r: Reader): SeqRange[] {
+  const n = r.u8("range count");
+  if (n < 1 || n > MAX_RANGES) {
+    throw new DecodeError("bad-ranges", `${n} ranges, expected 1..${MAX_RANGES}`);
+  }
+  const ranges: SeqRange[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = r.u32("range start");
+    const count = r.u16("range count");
+    if (count === 0) throw new DecodeError("bad-ranges", "range of 0 seqs");
+    ranges.push({ start, count });
+  }
+  return ranges;
+}
+
+function writeRanges(w: Writer, ranges: SeqRange[]): void {
+  w.u8(ranges.length);
+  for (const { start, count } of ranges) {
+    w.u32(start);
+    w.u16(count);
+  }
+}
+
+// ---- HELLO / HEARTBEAT / BYE: body = nick ----
+
+function nickOnly<F extends HelloFrame | HeartbeatFrame | ByeFrame>(type: F["type"]): BodyCodec<F> {
+  return {
+    code: TypeCode[type],
+    flags: () => 0,
+    encodingLength: (f) => 1 + encNick(type, f.nick).length,
+    encode(f, w) {
+      const nick = encNick(type, f.nick);
+      w.u8(nick.length);
+      w.bytes(nick);
+    },
+    decode(r, h) {
+      const nick = readNick(r);
+      return { type, id: h.id, seq: h.seq, nick } as F;
+    },
+  };
+}
+
+export const hello = nickOnly<HelloFrame>("hello");
+export const heartbeat = nickOnly<HeartbeatFrame>("heartbeat");
+export const bye = nickOnly<ByeFrame>("bye");
+
+// ---- MESSAGE: nick, time u48, fragIndex u16, fragCount u16, text length u16, text ----
+
+function checkMessage(f: MessageFrame): { nick: Uint8Array } {
+  const nick = encNick("message", f.nick);
+  checkUint("message", "time", f.time, 2 ** 48 - 1);
+  checkUint("message", "fragCount", f.fragCount, MAX_FRAGMENTS, 1);
+  checkUint("message", "fragIndex", f.fragIndex, f.fragCount - 1);
+  if (!(f.payload instanceof Uint8Array)) invalid("message", "payload must be a Uint8Array");
+  if (f.payload.length > MAX_FRAGMENT_PAYLOAD) {
+    invalid("message", `payload of ${f.payload.length} bytes > ${MAX_FRAGMENT_PAYLOAD}`);
+  }
+  if (!isValidUtf8(f.payload)) invalid("message", "payload is not valid UTF-8");
+  return { nick };
+}
+
+export const message: BodyCodec<MessageFrame> = {
+  code: TypeCode.message,
+  flags: (f) =>
+    (f.action ? Flag.action : 0) | (f.repair ? Flag.repair : 0) | (f.history ? Flag.history : 0),
+  encodingLength(f) {
+    const { nick } = checkMessage(f);
+    return 1 + nick.length + 6 + 2 + 2 + 2 + f.payload.length;
+  },
+  encode(f, w) {
+    const { nick } = checkMessage(f);
+    w.u8(nick.length);
+    w.bytes(nick);
+    w.u48(f.time);
+    w.u16(f.fragIndex);
+    w.u16(f.fragCount);
+    w.u16(f.payload.length);
+    w.bytes(f.payload);
+  },
+  decode(r, h) {
+    const nick = readNick(r);
+    const time = r.u48("time");
+    const fragIndex = r.u16("fragment index");
+    const fragCount = r.u16("fragment count");
+    if (fragCount < 1 || fragCount > MAX_FRAGMENTS) {
+      throw new DecodeError(
+        "bad-fragment",
+        `fragment count ${fragCount} not in 1..${MAX_FRAGMENTS}`,
+      );
+    }
+    if (fragIndex >= fragCount) {
+      throw new DecodeError("bad-fragment", `fragment index ${fragIndex} >= count ${fragCount}`);
+    }
+    const len = r.u16("text length");
+    if (len > MAX_FRAGMENT_PAYLOAD) {
+      throw new DecodeError("bad-text", `text of ${len} bytes > ${MAX_FRAGMENT_PAYLOAD}`);
+    }
+    const payload = r.bytes(len, "text");
+    decodeUtf8(payload, "bad-text", "text");
+    return {
+      type: "message",
+      id: h.id,
+      seq: h.seq,
+      nick,
+      time,
+      fragIndex,
+      fragCount,
+      action: (h.flags & Flag.action) !== 0,
+      repair: (h.flags & Flag.repair) !== 0,
+      history: (h.flags & Flag.history) !== 0,
+      payload,
+    };
+  },
+};
+
+// ---- NACK: target id (8), ranges ----
+
+export const nack: BodyCodec<NackFrame> = {
+  code: TypeCode.nack,
+  flags: () => 0,
+  encodingLength(f) {
+    if (!isInstanceId(f.target)) invalid("nack", `target ${JSON.stringify(f.target)}`);
+    checkRanges("nack", f.ranges);
+    return 8 + 1 + 6 * f.ranges.length;
+  },
+  encode(f, w) {
+    if (!isInstanceId(f.target)) invalid("nack", `target ${JSON.stringify(f.target)}`);
+    checkRanges("nack", f.ranges);
+    w.bytes(idToBytes(f.target));
+    writeRanges(w, f.ranges);
+  },
+  decode(r, h) {
+    const target = idFromBytes(r.bytes(8, "target id"));
+    const ranges = readRanges(r);
+    return { type: "nack", id: h.id, seq: h.seq, target, ranges };
+  },
+};
+
+// ---- GONE: ranges ----
+
+export const gone: BodyCodec<GoneFrame> = {
+  code: TypeCode.gone,
+  flags: () => 0,
+  encodingLength(f) {
+    checkRanges("gone", f.ranges);
+    return 1 + 6 * f.ranges.length;
+  },
+  encode(f, w) {
+    checkRanges("gone", f.ranges);
+    writeRanges(w, f.ranges);
+  },
+  decode(r, h) {
+    return { type: "gone", id: h.id, seq: h.seq, ranges: readRanges(r) };
+  },
+};
+
+// ---- HISTORY_REQ: count u16, request id u32 ----
+
+export const historyReq: BodyCodec<HistoryReqFrame> = {
+  code: TypeCode.history_req,
+  flags: () => 0,
+  encodingLength(f) {
+    checkUint("history_req", "count", f.count, 0xffff, 1);
+    checkUint("history_req", "requestId", f.requestId, 0xffffffff);
+    return 2 + 4;
+  },
+  encode(f, w) {
+    w.u16(f.count);
+    w.u32(f.requestId);
+  },
+  decode(r, h) {
+    const count = r.u16("count");
+    if (count === 0) throw new DecodeError("bad-count", "history request for 0 messages");
+    const requestId = r.u32("request id");
+    return { type: "history_req", id: h.id, seq: h.seq, count, requestId };
+  },
+};
+
+/** Body codec by frame type name. */
+export const codecs: { [T in FrameType]: BodyCodec<Extract<Frame, { type: T }>> } = {
+  hello,
+  heartbeat,
+  bye,
+  message,
+  nack,
+  gone,
+  history_req: historyReq,
+};
+
+/** Body codec by wire type code; undefined for unknown and reserved codes. */
+export const codecByCode: ReadonlyMap<number, BodyCodec<Frame>> = new Map(
+  Object.values(codecs).map((c) => [c.code, c as BodyCodec<Frame>]),
+);

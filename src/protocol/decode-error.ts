@@ -1,0 +1,26 @@
+/**
+ * Why a framed datagram was rejected. Stable strings: the session may count or log them.
+ * `unsupported-version` and `unknown-type` usually mean a newer peer; everything else
+ * means a damaged or hostile datagram.
+ */
+export type DecodeErrorReason =
+  | "not-framed"
+  | "unsupported-version"
+  | "unknown-type"
+  | "truncated"
+  | "trailing-bytes"
+  | "bad-nick"
+  | "bad-text"
+  | "bad-fragment"
+  | "bad-ranges"
+  | "bad-count";
+
+/** The only exception the frame decoder throws, for any input. */
+export class DecodeError extends Error {
+  readonly reason: DecodeErrorReason;
+  constructor(reason: DecodeErrorReason, detail?: string) {
+    super(detail ? `${reason}: ${detail}` : reason);
+    this.name = "DecodeError";
+    this.reason = reason;
+  }
+}

@@ -1,0 +1,39 @@
+/** Framed wire protocol v1: pure codecs, no I/O. See PROTOCOL.md beside this file. */
+
+export type { BodyCodec } from "./codecs.ts";
+export { codecs } from "./codecs.ts";
+export {
+  Flag,
+  HEADER_LENGTH,
+  MAGIC_0,
+  MAGIC_1,
+  MAX_FRAGMENT_PAYLOAD,
+  MAX_FRAGMENTS,
+  MAX_FRAME_BYTES,
+  MAX_MESSAGE_BYTES,
+  MAX_NICK_BYTES,
+  MAX_RANGES,
+  PROTOCOL_VERSION,
+  SEALED_TYPE_FIRST,
+  SEALED_TYPE_LAST,
+  TypeCode,
+} from "./constants.ts";
+export { DecodeError, type DecodeErrorReason } from "./decode-error.ts";
+export { checkMessageSize, fragmentText, joinFragments } from "./fragment.ts";
+export { decode, encode, encodingLength } from "./frame.ts";
+export { isFramed } from "./header.ts";
+export { idFromBytes, idToBytes, isInstanceId, randomInstanceId } from "./instance-id.ts";
+export { nickBytes } from "./nick.ts";
+export { seqAdd, seqDiff, seqLess } from "./seq.ts";
+export type {
+  ByeFrame,
+  Frame,
+  FrameType,
+  GoneFrame,
+  HeartbeatFrame,
+  HelloFrame,
+  HistoryReqFrame,
+  MessageFrame,
+  NackFrame,
+  SeqRange,
+} from "./types.ts";

@@ -1,0 +1,94 @@
+/**
+ * Decoded frames of protocol v1. Every frame carries the sender's instance `id` (16 lowercase
+ * hex digits) and a `seq` (u32): for "message" the datagram's own sequence number, for every
+ * other type the sender's highest sequence number used so far (its tail). See PROTOCOL.md.
+ */
+
+/** `count` consecutive sequence numbers from `start` (circular: may wrap past 2^32 - 1). */
+export interface SeqRange {
+  /** u32 */
+  start: number;
+  /** u16, 1..65535 */
+  count: number;
+}
+
+interface Base {
+  /** Sender instance id: 16 lowercase hex digits. */
+  id: string;
+  /** u32, see above. */
+  seq: number;
+}
+
+/** Joining the group. Header seq = tail (first seq - 1 if nothing sent yet). */
+export interface HelloFrame extends Base {
+  type: "hello";
+  nick: string;
+}
+
+/** Periodic liveness + tail announcement; a changed nick here is a nick change. */
+export interface HeartbeatFrame extends Base {
+  type: "heartbeat";
+  nick: string;
+}
+
+/** Leaving the group. */
+export interface ByeFrame extends Base {
+  type: "bye";
+  nick: string;
+}
+
+/** One fragment of a chat message. Fragment i of n has seq = firstSeq + i (circular). */
+export interface MessageFrame extends Base {
+  type: "message";
+  nick: string;
+  /** Send time of the whole message, ms since the Unix epoch (u48). Same on every fragment. */
+  time: number;
+  /** 0-based, < fragCount. */
+  fragIndex: number;
+  /** 1..MAX_FRAGMENTS. */
+  fragCount: number;
+  /** A /me action. */
+  action: boolean;
+  /** A retransmission (answer to a NACK). */
+  repair: boolean;
+  /** Sent as an answer to a HISTORY_REQ. */
+  history: boolean;
+  /** UTF-8 bytes of this fragment's text, 0..MAX_FRAGMENT_PAYLOAD, valid UTF-8 on its own. */
+  payload: Uint8Array;
+}
+
+/** "Instance `target`, please resend these." */
+export interface NackFrame extends Base {
+  type: "nack";
+  /** The instance id whose sequence numbers are missing. */
+  target: string;
+  /** 1..MAX_RANGES ranges. */
+  ranges: SeqRange[];
+}
+
+/** "These seqs of mine are no longer in my repair buffer: count them as lost." */
+export interface GoneFrame extends Base {
+  type: "gone";
+  /** 1..MAX_RANGES ranges, of the sender's own seqs. */
+  ranges: SeqRange[];
+}
+
+/** A late joiner asks for the last `count` messages of the room. */
+export interface HistoryReqFrame extends Base {
+  type: "history_req";
+  /** u16, 1..65535 */
+  count: number;
+  /** u32, chosen at random by the requester, so repliers can tell requests apart. */
+  requestId: number;
+}
+
+export type Frame =
+  | HelloFrame
+  | HeartbeatFrame
+  | ByeFrame
+  | MessageFrame
+  | NackFrame
+  | GoneFrame
+  | HistoryReqFrame;
+
+export type FrameType = Frame["type"];
