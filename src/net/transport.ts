@@ -3,6 +3,8 @@ export interface Datagram {
   data: Uint8Array;
   address: string;
   port: number;
+  /** Sent by this very process (only a transport that can tell sets it). */
+  self?: boolean;
 }
 
 /**

@@ -1,0 +1,4 @@
+#!/usr/bin/env bun
+import { main } from "./cli.ts";
+
+await main();
