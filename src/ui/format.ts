@@ -1,0 +1,150 @@
+/**
+ * SessionEvent → output lines (pure). `formatPlain` for people (every remote string
+ * is sanitized), `formatJson` for programs (text exact, one JSON object per line).
+ */
+import type { SessionEvent } from "../session/events.ts";
+import { type Colors, nickColor } from "./colors.ts";
+import { type SanitizeOptions, sanitizeForTerminal, sanitizeNick } from "./sanitize.ts";
+
+/** A member currently present in the room. */
+export interface Member {
+  nick: string;
+  id: string;
+}
+
+export interface FormatOptions extends SanitizeOptions {
+  /** Members present now, to tell two people with one nick apart. */
+  members?: readonly Member[];
+}
+
+const pad2 = (n: number): string => String(n).padStart(2, "0");
+
+/** Local time as HH:MM:SS. */
+export function clock(time: Date): string {
+  return `${pad2(time.getHours())}:${pad2(time.getMinutes())}:${pad2(time.getSeconds())}`;
+}
+
+/** "10.0.0.2:51234" → "10.0.0.2", "[fe80::1]:5000" → "fe80::1". */
+export function hostOf(from: string): string {
+  const m = /^\[(.*)\]:\d+$/.exec(from) ?? /^([^:]*):\d+$/.exec(from);
+  return m?.[1] ?? from;
+}
+
+/**
+ * The name to show for (nick, id): the sanitized nick, plus "#" and the first 4 hex
+ * digits of the id (more if 4 do not suffice) when another present member with a
+ * different id shows the same nick.
+ */
+export function displayName(
+  nick: string,
+  id: string | undefined,
+  present: readonly Member[],
+): string {
+  const shown = sanitizeNick(nick);
+  if (id === undefined) return shown;
+  const rivals = present.filter((m) => m.id !== id && sanitizeNick(m.nick) === shown);
+  if (rivals.length === 0) return shown;
+  let len = 4;
+  while (len < id.length && rivals.some((r) => r.id.startsWith(id.slice(0, len)))) len++;
+  return `${shown}#${id.slice(0, len)}`;
+}
+
+/** One prefix per sanitized line of `text`. */
+function prefixed(prefix: string, text: string, opts: SanitizeOptions, paint = (s: string) => s) {
+  return sanitizeForTerminal(text, opts).map((line) => `${prefix}${paint(line)}`);
+}
+
+/** Human-readable lines for one event. */
+export function formatPlain(event: SessionEvent, c: Colors, opts: FormatOptions = {}): string[] {
+  const members = opts.members ?? [];
+  const time = c.dim(clock(event.time));
+  const notice = (text: string) => [`${time} ${c.dim(`-- ${text}`)}`];
+  const who = (nick: string, id: string) => {
+    const name = displayName(nick, id, members);
+    return nickColor(name, c)(name);
+  };
+  switch (event.type) {
+    case "message": {
+      const hist = event.history ? `${c.dim("[history]")} ` : "";
+      if (event.legacy || event.nick === undefined) {
+        const from = nickColor(event.from, c)(event.from);
+        return prefixed(`${time} ${hist}${from}  `, event.text, opts);
+      }
+      const name = displayName(event.nick, event.id, members);
+      let tag = nickColor(name, c)(event.action ? name : `<${name}>`);
+      if (event.self) tag = c.bold(tag);
+      const lead = event.action ? `${c.bold("*")} ${tag} ` : `${tag} `;
+      return prefixed(`${time} ${hist}${lead}`, event.text, opts);
+    }
+    case "join":
+      return notice(`${who(event.nick, event.id)} joined (${hostOf(event.from)})`);
+    case "leave":
+      return notice(
+        event.reason === "timeout"
+          ? `${who(event.nick, event.id)} timed out (${hostOf(event.from)})`
+          : `${who(event.nick, event.id)} left (${hostOf(event.from)})`,
+      );
+    case "nick":
+      return notice(`${sanitizeNick(event.old)} is now known as ${who(event.nick, event.id)}`);
+    case "lost": {
+      const n = event.count;
+      const what = n === 1 ? "1 message" : `${n} messages`;
+      return notice(`${what} from ${who(event.nick, event.id)} ${n === 1 ? "was" : "were"} lost`);
+    }
+    case "warning":
+      return prefixed(`${time} ${c.yellow("-- warning:")} `, event.text, opts, c.yellow);
+  }
+}
+
+/** Characters JSON.stringify leaves raw that a terminal or a line splitter may act on. */
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Drops undefined values, keeping key order. */
+function defined(obj: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * One JSON object, no newline. Strings are kept exact: JSON.stringify escapes C0 and
+ * lone surrogates, and DEL, C1, bidi controls and U+2028/2029 are written as \uXXXX
+ * too, so the line is safe even when printed raw to a terminal.
+ */
+export function formatJson(event: SessionEvent): string {
+  const base = { type: event.type, time: event.time.toISOString() };
+  let body: Record<string, unknown>;
+  switch (event.type) {
+    case "message":
+      body = {
+        ...base,
+        from: event.from,
+        text: event.text,
+        nick: event.nick,
+        id: event.id,
+        seq: event.seq,
+        legacy: event.legacy,
+        action: event.action,
+        history: event.history,
+        self: event.self,
+      };
+      break;
+    case "join":
+      body = { ...base, from: event.from, nick: event.nick, id: event.id };
+      break;
+    case "leave":
+      body = { ...base, from: event.from, nick: event.nick, id: event.id, reason: event.reason };
+      break;
+    case "nick":
+      body = { ...base, from: event.from, nick: event.nick, id: event.id, old: event.old };
+      break;
+    case "lost":
+      body = { ...base, from: event.from, nick: event.nick, id: event.id, count: event.count };
+      break;
+    case "warning":
+      body = { ...base, text: event.text };
+      break;
+  }
+  return JSON.stringify(defined(body)).replace(
+    JSON_UNSAFE,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
