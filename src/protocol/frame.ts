@@ -2,7 +2,7 @@ import { type BodyCodec, codecByCode, codecs } from "./codecs.ts";
 import { HEADER_LENGTH } from "./constants.ts";
 import { Reader, Writer } from "./cursor.ts";
 import { DecodeError } from "./decode-error.ts";
-import { readHeader, writeHeader } from "./header.ts";
+import { isFramed, readHeader, writeHeader } from "./header.ts";
 import { isInstanceId } from "./instance-id.ts";
 import type { Frame } from "./types.ts";
 
@@ -47,6 +47,7 @@ export function encode(frame: Frame): Uint8Array {
  */
 export function decode(bytes: Uint8Array): Frame {
   if (!(bytes instanceof Uint8Array)) throw new DecodeError("not-framed", "not a byte array");
+  if (!isFramed(bytes)) throw new DecodeError("not-framed", "no magic 0xFF 0x4D");
   try {
     const r = new Reader(bytes);
     const header = readHeader(r);
