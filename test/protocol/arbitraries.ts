@@ -1,0 +1,68 @@
+/** fast-check arbitraries for valid v1 frames (shared by the property tests). */
+import fc from "fast-check";
+import {
+  type Frame,
+  MAX_FRAGMENT_PAYLOAD,
+  MAX_FRAGMENTS,
+  MAX_NICK_BYTES,
+  MAX_RANGES,
+  type SeqRange,
+} from "../../src/protocol/index.ts";
+
+const enc = new TextEncoder();
+
+export const u32 = fc.integer({ min: 0, max: 0xffffffff });
+export const instanceId = fc
+  .uint8Array({ minLength: 8, maxLength: 8 })
+  .map((b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(""));
+
+/** Valid nicks: 1..32 UTF-8 bytes of any Unicode (well-formed), including a leading BOM. */
+export const nick = fc.string({ unit: "grapheme", minLength: 1, maxLength: 12 }).filter((s) => {
+  const n = enc.encode(s).length;
+  return n >= 1 && n <= MAX_NICK_BYTES && s.isWellFormed();
+});
+
+/** A fragment payload: valid UTF-8 of at most MAX_FRAGMENT_PAYLOAD bytes. */
+export const payload = fc
+  .oneof(
+    fc.string({ unit: "grapheme", maxLength: 400 }),
+    fc.string({ unit: "binary", maxLength: 300 }),
+  )
+  .map((s) => enc.encode(s.toWellFormed()))
+  .filter((b) => b.length <= MAX_FRAGMENT_PAYLOAD);
+
+const seqRange: fc.Arbitrary<SeqRange> = fc.record({
+  start: u32,
+  count: fc.integer({ min: 1, max: 0xffff }),
+});
+const ranges = fc.array(seqRange, { minLength: 1, maxLength: MAX_RANGES });
+
+const base = { id: instanceId, seq: u32 };
+
+export const frame: fc.Arbitrary<Frame> = fc.oneof(
+  fc.record({ type: fc.constant("hello" as const), ...base, nick }),
+  fc.record({ type: fc.constant("heartbeat" as const), ...base, nick }),
+  fc.record({ type: fc.constant("bye" as const), ...base, nick }),
+  fc
+    .record({
+      type: fc.constant("message" as const),
+      ...base,
+      nick,
+      time: fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+      fragCount: fc.integer({ min: 1, max: MAX_FRAGMENTS }),
+      fragIndex: fc.nat(),
+      action: fc.boolean(),
+      repair: fc.boolean(),
+      history: fc.boolean(),
+      payload,
+    })
+    .map((f) => ({ ...f, fragIndex: f.fragIndex % f.fragCount })),
+  fc.record({ type: fc.constant("nack" as const), ...base, target: instanceId, ranges }),
+  fc.record({ type: fc.constant("gone" as const), ...base, ranges }),
+  fc.record({
+    type: fc.constant("history_req" as const),
+    ...base,
+    count: fc.integer({ min: 1, max: 0xffff }),
+    requestId: u32,
+  }),
+);
