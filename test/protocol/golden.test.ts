@@ -66,3 +66,15 @@ describe("golden invalid frames", () => {
     });
   }
 });
+
+describe("PROTOCOL.md examples", () => {
+  test("every hex example in PROTOCOL.md is a golden frame", async () => {
+    const md = await Bun.file(new URL("../../src/protocol/PROTOCOL.md", import.meta.url)).text();
+    const blocks = [...md.matchAll(/```\n(ff[ 0-9a-f]+)\n/g)].map((m) =>
+      (m[1] ?? "").replaceAll(" ", ""),
+    );
+    expect(blocks.length).toBeGreaterThanOrEqual(7);
+    const known = new Set(valid.map((c) => c.hex));
+    for (const hex of blocks) expect(known.has(hex)).toBe(true);
+  });
+});
