@@ -1,0 +1,79 @@
+import { describe, expect, test } from "bun:test";
+import {
+  encodingProblem,
+  groupProblem,
+  nickInputProblem,
+  portProblem,
+  ttlProblem,
+} from "../../src/ui/wizard-validate.ts";
+
+describe("groupProblem", () => {
+  test.each(["224.0.0.1", "239.1.100.1", " 239.255.255.255 ", "230.1.2.3"])("accepts %p", (g) => {
+    expect(groupProblem(g)).toBeUndefined();
+  });
+  test.each([
+    "",
+    undefined,
+    "10.0.0.1",
+    "223.255.255.255",
+    "240.0.0.1",
+    "239.1.1",
+    "239.1.1.256",
+    "x",
+  ])("rejects %p with the range and the 239 hint", (g) => {
+    expect(groupProblem(g)).toMatch(/224\.0\.0\.0 to 239\.255\.255\.255.*239\.x\.y\.z/);
+  });
+  test("IPv6 is refused with its own reason (options.ts does not support it yet)", () => {
+    expect(groupProblem("ff15::1")).toMatch(/IPv6/);
+  });
+});
+
+describe("portProblem / ttlProblem", () => {
+  test.each(["1", "25000", "65535", " 80 "])("port %p ok", (p) =>
+    expect(portProblem(p)).toBeUndefined(),
+  );
+  test.each(["0", "65536", "-1", "1.5", "", "abc", "1e3", undefined, "9999999"])(
+    "port %p bad",
+    (p) => expect(portProblem(p)).toBe("Port must be a whole number from 1 to 65535"),
+  );
+  test.each(["0", "1", "255"])("ttl %p ok", (t) => expect(ttlProblem(t)).toBeUndefined());
+  test.each(["256", "-1", "", "x", "1.0"])("ttl %p bad", (t) =>
+    expect(ttlProblem(t)).toBe("TTL must be a whole number from 0 to 255"),
+  );
+});
+
+describe("nickInputProblem", () => {
+  test("accepts up to 32 bytes of UTF-8", () => {
+    expect(nickInputProblem("alice")).toBeUndefined();
+    expect(nickInputProblem("a".repeat(32))).toBeUndefined();
+    expect(nickInputProblem("张".repeat(10))).toBeUndefined(); // 30 bytes
+  });
+  test("rejects empty, too long (bytes, not chars), controls, bidi", () => {
+    expect(nickInputProblem("")).toMatch(/^Nickname must not be empty/);
+    expect(nickInputProblem(undefined)).toMatch(/^Nickname/);
+    expect(nickInputProblem("a".repeat(33))).toMatch(/32 bytes/);
+    expect(nickInputProblem("张".repeat(11))).toMatch(/32 bytes/); // 33 bytes, 11 chars
+    expect(nickInputProblem("a\x1bb")).toMatch(/control/);
+    expect(nickInputProblem("a\u202Eb")).toMatch(/control/);
+    expect(nickInputProblem("a\x9bb")).toMatch(/control/);
+  });
+});
+
+describe("encodingProblem", () => {
+  test.each([
+    "utf8",
+    "UTF-8",
+    "gbk",
+    "GB18030",
+    "big5",
+    "shift_jis",
+    "euc-kr",
+    "koi8-r",
+    "windows-1252",
+    "auto",
+  ])("accepts %p", (e) => expect(encodingProblem(e)).toBeUndefined());
+  test("rejects unknown and empty", () => {
+    expect(encodingProblem("klingon")).toBe('Unknown encoding "klingon"');
+    expect(encodingProblem(" ")).toMatch(/Enter an encoding/);
+  });
+});

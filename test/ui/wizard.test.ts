@@ -1,0 +1,161 @@
+import { describe, expect, test } from "bun:test";
+import { PassThrough } from "node:stream";
+import { CancelledError } from "../../src/errors.ts";
+import { runWizard, type WizardAnswers, type WizardOptions } from "../../src/ui/wizard.ts";
+
+const DEFAULTS: WizardAnswers = {
+  group: "239.1.100.1",
+  port: 25000,
+  encoding: "utf8",
+  nick: "bob",
+  ttl: 1,
+};
+const IFACES = [
+  { name: "lo", address: "127.0.0.1" },
+  { name: "eth0", address: "10.0.0.5" },
+  { name: "eth0", address: "fe80::1" },
+];
+
+const ENTER = "\r";
+const DOWN = "\x1b[B";
+const CTRL_C = "\x03";
+const BACKSPACE = "\x7f";
+
+/** A fake terminal: `steps` are [text to wait for in the output, keys to type then]. */
+function terminal(steps: [string, string[]][]) {
+  const input = Object.assign(new PassThrough(), {
+    isTTY: true,
+    setRawMode: () => input,
+  });
+  const output = Object.assign(new PassThrough(), { isTTY: true, columns: 100, rows: 40 });
+  let seen = "";
+  let from = 0;
+  output.on("data", (chunk: Buffer) => {
+    seen += chunk.toString();
+    const step = steps[0];
+    if (!step) return;
+    const at = seen.indexOf(step[0], from);
+    if (at < 0) return;
+    from = at + step[0].length;
+    steps.shift();
+    // Type after the prompt has finished rendering and listens for keys.
+    setTimeout(() => {
+      for (const key of step[1]) input.write(key);
+    }, 5);
+  });
+  return { input, output, text: () => seen, pending: () => steps.length };
+}
+
+function run(t: ReturnType<typeof terminal>, opts: Partial<WizardOptions> = {}) {
+  return runWizard({
+    defaults: DEFAULTS,
+    interfaces: IFACES,
+    input: t.input,
+    output: t.output,
+    ...opts,
+  });
+}
+
+const active = (message: string) => `◆  ${message}`;
+const PROMPTS = {
+  group: active("Multicast group"),
+  port: active("UDP port"),
+  encoding: active("Text encoding"),
+  other: active("Encoding name"),
+  nick: active("Nickname"),
+  iface: active("Network interface"),
+  ttl: active("TTL"),
+};
+
+describe("runWizard", () => {
+  test("Enter on every prompt returns the defaults", async () => {
+    const t = terminal(
+      [PROMPTS.group, PROMPTS.port, PROMPTS.encoding, PROMPTS.nick, PROMPTS.iface, PROMPTS.ttl].map(
+        (p) => [p, [ENTER]],
+      ),
+    );
+    expect(await run(t)).toEqual(DEFAULTS);
+    expect(t.pending()).toBe(0);
+    expect(t.text()).toContain("Setup done.");
+  });
+
+  test("defaults given by name/alias are preselected and normalised", async () => {
+    const t = terminal(
+      [PROMPTS.group, PROMPTS.port, PROMPTS.encoding, PROMPTS.nick, PROMPTS.iface, PROMPTS.ttl].map(
+        (p) => [p, [ENTER]],
+      ),
+    );
+    const defaults = { ...DEFAULTS, encoding: "GBK", interface: "eth0" };
+    expect(await run(t, { defaults })).toEqual({
+      ...DEFAULTS,
+      encoding: "gbk",
+      interface: "10.0.0.5",
+    });
+    // IPv6 addresses are not offered: options.ts joins on IPv4 only.
+    expect(t.text()).not.toContain("fe80::1");
+  });
+
+  test("no interfaces: the interface prompt is skipped", async () => {
+    const t = terminal(
+      [PROMPTS.group, PROMPTS.port, PROMPTS.encoding, PROMPTS.nick, PROMPTS.ttl].map((p) => [
+        p,
+        [ENTER],
+      ]),
+    );
+    expect(await run(t, { interfaces: [] })).toEqual(DEFAULTS);
+    expect(t.text()).not.toContain("Network interface");
+  });
+
+  test("typed values, a rejected group, 'other…' encoding, an interface", async () => {
+    const erase = (n: number) => Array(n).fill(BACKSPACE);
+    const t = terminal([
+      [PROMPTS.group, [...erase(20), "10.0.0.1", ENTER]],
+      ["224.0.0.0 to 239.255.255.255", [...erase(20), "239.9.9.9", ENTER]],
+      [PROMPTS.port, [...erase(10), "5000", ENTER]],
+      [PROMPTS.encoding, Array(7).fill(DOWN).concat(ENTER)],
+      [PROMPTS.other, ["nope", ENTER]],
+      ['Unknown encoding "nope"', [...erase(4), "koi8-r", ENTER]],
+      [PROMPTS.nick, [...erase(10), "张三", ENTER]],
+      [PROMPTS.iface, [DOWN, DOWN, ENTER]],
+      [PROMPTS.ttl, [BACKSPACE, "300", ENTER]],
+      ["TTL must be a whole number from 0 to 255", [...erase(3), "4", ENTER]],
+    ]);
+    expect(await run(t)).toEqual({
+      group: "239.9.9.9",
+      port: 5000,
+      encoding: "koi8-r",
+      nick: "张三",
+      interface: "10.0.0.5",
+      ttl: 4,
+    });
+  });
+
+  test("Ctrl-C on the first prompt → CancelledError", async () => {
+    const t = terminal([[PROMPTS.group, [CTRL_C]]]);
+    const err = await run(t).catch((e) => e);
+    expect(err).toBeInstanceOf(CancelledError);
+    expect(err.exitCode).toBe(130);
+  });
+
+  test("Esc in a select → CancelledError", async () => {
+    const t = terminal([
+      [PROMPTS.group, [ENTER]],
+      [PROMPTS.port, [ENTER]],
+      [PROMPTS.encoding, ["\x1b"]],
+    ]);
+    await expect(run(t)).rejects.toBeInstanceOf(CancelledError);
+  });
+
+  test("input is resumed for a later readline, unless asked not to", async () => {
+    const steps = () =>
+      [PROMPTS.group, PROMPTS.port, PROMPTS.encoding, PROMPTS.nick, PROMPTS.ttl].map(
+        (p) => [p, [ENTER]] as [string, string[]],
+      );
+    const a = terminal(steps());
+    await run(a, { interfaces: [] });
+    expect(a.input.isPaused()).toBe(false);
+    const b = terminal(steps());
+    await run(b, { interfaces: [], resumeInput: false });
+    expect(b.input.isPaused()).toBe(true);
+  });
+});
