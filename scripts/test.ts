@@ -1,0 +1,241 @@
+/**
+ * `npm test`: build the binary, run the non-network tests, then run test/net inside a
+ * private network namespace, and end with one line `N passed, N failed, N skipped`.
+ *
+ *   bun scripts/test.ts                      everything
+ *   bun scripts/test.ts test/net/legacy      only test files whose path contains a filter
+ *   bun scripts/test.ts -t 'gbk' --bail      options go to every `bun test` run
+ *
+ * Network isolation (test/net only):
+ *   root:     unshare --net --mount --pid --fork --kill-child --mount-proc, lo up with
+ *             224.0.0.0/4 routed to it, and a private tmpfs on /run/netns so the lab's
+ *             `ip netns` hosts exist only inside; when the run ends (even killed), the
+ *             kernel removes every process and namespace it made.
+ *   non-root: the same with --map-root-user; multi-host tests skip (they need real root).
+ * MCCHAT_TEST_NETNS=1 tells test/helpers/netns.ts#assertPrivateNetns that it is inside.
+ * If the namespace cannot be made, the network run counts as failed.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { relative, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dir, "..");
+process.chdir(ROOT);
+const BUN = process.execPath;
+/** Bound for one `bun test` run (seconds); a hung run is killed and counts as failed. */
+const RUN_TIMEOUT_S = Number(process.env.MCCHAT_TEST_RUN_TIMEOUT ?? 900);
+
+interface Result {
+  name: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+  seconds: number;
+  note?: string;
+}
+const results: Result[] = [];
+
+const say = (line: string) => console.log(line);
+
+// ---- arguments: filters (substring of a test file's path) and bun test options ----
+const VALUE_OPTIONS = new Set([
+  "-t",
+  "--test-name-pattern",
+  "--timeout",
+  "--rerun-each",
+  "--seed",
+  "--preload",
+  "--reporter",
+  "--reporter-outfile",
+  "--coverage-reporter",
+  "--coverage-dir",
+  "--max-concurrency",
+]);
+const filters: string[] = [];
+const options: string[] = [];
+{
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a.startsWith("-")) {
+      options.push(a);
+      if (VALUE_OPTIONS.has(a) && i + 1 < argv.length) options.push(argv[++i] as string);
+    } else {
+      filters.push(relative(ROOT, resolve(a)) || a);
+    }
+  }
+}
+
+// ---- test files ----
+const TEST_FILE = /(\.test|_test|\.spec|_spec)\.(ts|tsx|js|jsx|mjs|cjs)$/;
+const allFiles = [...new Bun.Glob("test/**/*").scanSync({ cwd: ROOT, onlyFiles: true })]
+  .map((f) => f.split("\\").join("/"))
+  .filter(
+    (f) => TEST_FILE.test(f) && !/\/(helpers|fixtures)\//.test(f) && !f.includes("node_modules/"),
+  )
+  .sort();
+const selected = filters.length
+  ? allFiles.filter((f) => filters.some((x) => f.includes(x)))
+  : allFiles;
+const netFiles = selected.filter((f) => f.startsWith("test/net/"));
+const unitFiles = selected.filter((f) => !f.startsWith("test/net/"));
+
+if (selected.length === 0) {
+  say(filters.length ? `no test file matches ${filters.join(", ")}` : "no test files under test/");
+  say("0 passed, 1 failed, 0 skipped");
+  process.exit(1);
+}
+
+// ---- helpers ----
+function stripAnsi(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes are control characters
+  return s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+}
+
+function lastCount(text: string, word: string): number | undefined {
+  const all = [...text.matchAll(new RegExp(`^\\s*(\\d+) ${word}\\s*$`, "gm"))];
+  const last = all.at(-1);
+  return last ? Number(last[1]) : undefined;
+}
+
+/** Run `bun test` (possibly wrapped), stream its output, and read its summary. */
+async function bunTest(name: string, argv: string[], env: Record<string, string | undefined>) {
+  say(`\n== ${name}: ${argv.slice(argv.indexOf("test") + 1).join(" ")}`);
+  const started = performance.now();
+  const child = Bun.spawn({
+    cmd: argv,
+    cwd: ROOT,
+    env,
+    stdin: "ignore",
+    stdout: "inherit",
+    stderr: "pipe",
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, RUN_TIMEOUT_S * 1000);
+  let err = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stderr) {
+    process.stderr.write(chunk);
+    err += decoder.decode(chunk, { stream: true });
+  }
+  const code = await child.exited;
+  clearTimeout(timer);
+  const seconds = (performance.now() - started) / 1000;
+
+  const text = stripAnsi(err);
+  const passed = lastCount(text, "pass");
+  const failed = lastCount(text, "fail");
+  const skipped = (lastCount(text, "skip") ?? 0) + (lastCount(text, "todo") ?? 0);
+  const r: Result = { name, passed: passed ?? 0, failed: failed ?? 0, skipped, seconds };
+  if (timedOut) {
+    r.failed += 1;
+    r.note = `killed after ${RUN_TIMEOUT_S} s`;
+  } else if (passed === undefined && failed === undefined) {
+    r.failed += 1;
+    r.note = `no test summary (exit ${code}): the run crashed or could not start`;
+  } else if (r.passed + r.failed + r.skipped === 0) {
+    r.failed += 1;
+    r.note = "reported no tests";
+  } else if (code !== 0 && r.failed === 0) {
+    r.failed += 1;
+    r.note = `exit ${code} without a failed test (unhandled error?)`;
+  }
+  results.push(r);
+}
+
+function isRealRoot(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    return /^\s*0\s+0\s+4294967295\s*$/.test(readFileSync("/proc/self/uid_map", "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+const baseEnv: Record<string, string | undefined> = {
+  ...process.env,
+  MCCHAT_TEST_NETNS: undefined,
+};
+if (process.stderr.isTTY && !process.env.NO_COLOR) baseEnv.FORCE_COLOR = "1";
+
+// ---- 1. build ----
+if (existsSync("scripts/build.ts")) {
+  say("== build: bun scripts/build.ts");
+  const started = performance.now();
+  const code = await Bun.spawn({
+    cmd: [BUN, "scripts/build.ts"],
+    cwd: ROOT,
+    env: baseEnv,
+    stdin: "ignore",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).exited;
+  const seconds = (performance.now() - started) / 1000;
+  results.push({
+    name: "build",
+    passed: 0,
+    failed: code === 0 ? 0 : 1,
+    skipped: 0,
+    seconds,
+    note: code === 0 ? "ok" : `exit ${code}`,
+  });
+} else {
+  say("== build: no scripts/build.ts yet; tests of dist/mcchat will skip");
+}
+
+// ---- 2. non-network tests ----
+if (unitFiles.length) {
+  await bunTest("unit", [BUN, "test", ...unitFiles.map((f) => `./${f}`), ...options], baseEnv);
+} else if (!filters.length) {
+  say("\n== unit: no test files outside test/net");
+}
+
+// ---- 3. network tests, in a private network namespace ----
+if (netFiles.length) {
+  const root = isRealRoot();
+  const setup = [
+    "set -e",
+    "ip link set lo up",
+    "ip link set lo multicast on",
+    "ip route add 224.0.0.0/4 dev lo src 127.0.0.1",
+    ...(root
+      ? ["mkdir -p /run/netns", "mount -t tmpfs -o mode=0755,size=1m mcc-netns /run/netns"]
+      : []),
+    'set +e; "$@"; exit $?',
+  ].join("\n");
+  const unshare = [
+    "unshare",
+    ...(root ? [] : ["--map-root-user"]),
+    "--net",
+    "--mount",
+    "--pid",
+    "--fork",
+    "--kill-child",
+    "--mount-proc",
+    "--",
+    "sh",
+    "-c",
+    setup,
+    "mcchat-netns",
+  ];
+  if (!root) say("\n(not root: multi-host network tests will skip)");
+  await bunTest(
+    "network",
+    [...unshare, BUN, "test", ...netFiles.map((f) => `./${f}`), ...options],
+    { ...baseEnv, MCCHAT_TEST_NETNS: "1" },
+  );
+}
+
+// ---- summary ----
+const sum = (k: "passed" | "failed" | "skipped") => results.reduce((n, r) => n + r[k], 0);
+say("\n== summary");
+for (const r of results) {
+  const counts =
+    r.name === "build" ? "" : `${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`;
+  const note = r.note ? `${counts ? "; " : ""}${r.note}` : "";
+  say(`${r.name.padEnd(8)} ${counts}${note} (${r.seconds.toFixed(1)} s)`);
+}
+say(`${sum("passed")} passed, ${sum("failed")} failed, ${sum("skipped")} skipped`);
+process.exit(sum("failed") > 0 ? 1 : 0);
