@@ -106,28 +106,35 @@ function writeRanges(w: Writer, ranges: SeqRange[]): void {
   }
 }
 
-// ---- HELLO / HEARTBEAT / BYE: body = nick ----
+// ---- HELLO / HEARTBEAT / BYE: body = nick, started u48 ----
 
-function nickOnly<F extends HelloFrame | HeartbeatFrame | ByeFrame>(type: F["type"]): BodyCodec<F> {
+function presence<F extends HelloFrame | HeartbeatFrame | ByeFrame>(type: F["type"]): BodyCodec<F> {
+  const check = (f: F): Uint8Array => {
+    const nick = encNick(type, f.nick);
+    checkUint(type, "started", f.started, 2 ** 48 - 1);
+    return nick;
+  };
   return {
     code: TypeCode[type],
     flags: () => 0,
-    encodingLength: (f) => 1 + encNick(type, f.nick).length,
+    encodingLength: (f) => 1 + check(f).length + 6,
     encode(f, w) {
-      const nick = encNick(type, f.nick);
+      const nick = check(f);
       w.u8(nick.length);
       w.bytes(nick);
+      w.u48(f.started);
     },
     decode(r, h) {
       const nick = readNick(r);
-      return { type, id: h.id, seq: h.seq, nick } as F;
+      const started = r.u48("started");
+      return { type, id: h.id, seq: h.seq, nick, started } as F;
     },
   };
 }
 
-export const hello = nickOnly<HelloFrame>("hello");
-export const heartbeat = nickOnly<HeartbeatFrame>("heartbeat");
-export const bye = nickOnly<ByeFrame>("bye");
+export const hello = presence<HelloFrame>("hello");
+export const heartbeat = presence<HeartbeatFrame>("heartbeat");
+export const bye = presence<ByeFrame>("bye");
 
 // ---- MESSAGE: nick, time u48, fragIndex u16, fragCount u16, text length u16, text ----
 

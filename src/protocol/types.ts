@@ -19,22 +19,30 @@ interface Base {
   seq: number;
 }
 
-/** Joining the group. Header seq = tail (first seq - 1 if nothing sent yet). */
-export interface HelloFrame extends Base {
-  type: "hello";
+/**
+ * Fields shared by HELLO, HEARTBEAT and BYE (the "presence" frames). `started` lets a receiver
+ * tell whether this instance started before or after the receiver joined: see PROTOCOL.md §5
+ * ("Where a receiver starts") and `startPoint` in src/session/receiver-window.ts.
+ */
+interface Presence extends Base {
   nick: string;
+  /** When this instance started, ms since the Unix epoch (u48); fixed for its whole life. */
+  started: number;
+}
+
+/** Joining the group. Header seq = tail (0xFFFFFFFF if nothing sent yet: instances start at 0). */
+export interface HelloFrame extends Presence {
+  type: "hello";
 }
 
 /** Periodic liveness + tail announcement; a changed nick here is a nick change. */
-export interface HeartbeatFrame extends Base {
+export interface HeartbeatFrame extends Presence {
   type: "heartbeat";
-  nick: string;
 }
 
 /** Leaving the group. */
-export interface ByeFrame extends Base {
+export interface ByeFrame extends Presence {
   type: "bye";
-  nick: string;
 }
 
 /** One fragment of a chat message. Fragment i of n has seq = firstSeq + i (circular). */

@@ -38,11 +38,12 @@ const seqRange: fc.Arbitrary<SeqRange> = fc.record({
 const ranges = fc.array(seqRange, { minLength: 1, maxLength: MAX_RANGES });
 
 const base = { id: instanceId, seq: u32 };
+const started = fc.integer({ min: 0, max: 2 ** 48 - 1 });
 
 export const frame: fc.Arbitrary<Frame> = fc.oneof(
-  fc.record({ type: fc.constant("hello" as const), ...base, nick }),
-  fc.record({ type: fc.constant("heartbeat" as const), ...base, nick }),
-  fc.record({ type: fc.constant("bye" as const), ...base, nick }),
+  fc.record({ type: fc.constant("hello" as const), ...base, nick, started }),
+  fc.record({ type: fc.constant("heartbeat" as const), ...base, nick, started }),
+  fc.record({ type: fc.constant("bye" as const), ...base, nick, started }),
   fc
     .record({
       type: fc.constant("message" as const),

@@ -30,9 +30,9 @@ const message: MessageFrame = {
 };
 
 const samples: Frame[] = [
-  { type: "hello", id, seq: 0, nick: "bob" },
-  { type: "heartbeat", id, seq: 123456, nick: "ボブ" },
-  { type: "bye", id, seq: 0xffffffff, nick: "b" },
+  { type: "hello", id, seq: 0, nick: "bob", started: 0 },
+  { type: "heartbeat", id, seq: 123456, nick: "ボブ", started: Date.UTC(2030, 0, 1) },
+  { type: "bye", id, seq: 0xffffffff, nick: "b", started: 2 ** 48 - 1 },
   message,
   { type: "nack", id, seq: 9, target: "ffffffffffffffff", ranges: [{ start: 0, count: 0xffff }] },
   { type: "gone", id, seq: 9, ranges: [{ start: 0xffffffff, count: 2 }] },
@@ -81,7 +81,7 @@ describe("header", () => {
   test("randomInstanceId is 16 lowercase hex digits and usable as an id", () => {
     const r = randomInstanceId();
     expect(r).toMatch(/^[0-9a-f]{16}$/);
-    expect(decode(encode({ type: "hello", id: r, seq: 1, nick: "x" })).id).toBe(r);
+    expect(decode(encode({ type: "hello", id: r, seq: 1, nick: "x", started: 1 })).id).toBe(r);
   });
 });
 
@@ -94,13 +94,17 @@ describe("encoder rejects invalid frames with RangeError", () => {
     ["fragCount 65", { ...message, fragCount: 65 }],
     ["time > u48", { ...message, time: 2 ** 48 }],
     ["time negative", { ...message, time: -1 }],
-    ["empty nick", { type: "hello", id, seq: 0, nick: "" }],
-    ["33-byte nick", { type: "hello", id, seq: 0, nick: `${"é".repeat(16)}x` }],
-    ["nick with a lone surrogate", { type: "hello", id, seq: 0, nick: "a\uD800" }],
-    ["uppercase id", { type: "hello", id: "00112233445566FF", seq: 0, nick: "a" }],
-    ["short id", { type: "hello", id: "0011", seq: 0, nick: "a" }],
-    ["seq 2^32", { type: "hello", id, seq: 2 ** 32, nick: "a" }],
-    ["seq 1.5", { type: "hello", id, seq: 1.5, nick: "a" }],
+    ["hello started > u48", { type: "hello", id, seq: 0, nick: "a", started: 2 ** 48 }],
+    ["heartbeat started negative", { type: "heartbeat", id, seq: 0, nick: "a", started: -1 }],
+    ["bye started 1.5", { type: "bye", id, seq: 0, nick: "a", started: 1.5 }],
+    ["bye without started", { type: "bye", id, seq: 0, nick: "a" } as unknown as Frame],
+    ["empty nick", { type: "hello", id, seq: 0, nick: "", started: 0 }],
+    ["33-byte nick", { type: "hello", id, seq: 0, nick: `${"é".repeat(16)}x`, started: 0 }],
+    ["nick with a lone surrogate", { type: "hello", id, seq: 0, nick: "a\uD800", started: 0 }],
+    ["uppercase id", { type: "hello", id: "00112233445566FF", seq: 0, nick: "a", started: 0 }],
+    ["short id", { type: "hello", id: "0011", seq: 0, nick: "a", started: 0 }],
+    ["seq 2^32", { type: "hello", id, seq: 2 ** 32, nick: "a", started: 0 }],
+    ["seq 1.5", { type: "hello", id, seq: 1.5, nick: "a", started: 0 }],
     ["nack without ranges", { type: "nack", id, seq: 0, target: id, ranges: [] }],
     [
       "nack with 33 ranges",
@@ -126,7 +130,9 @@ describe("encoder rejects invalid frames with RangeError", () => {
     });
   }
   test("a 32-byte nick is fine", () => {
-    expect(() => encode({ type: "hello", id, seq: 0, nick: "é".repeat(16) })).not.toThrow();
+    expect(() =>
+      encode({ type: "hello", id, seq: 0, nick: "é".repeat(16), started: 0 }),
+    ).not.toThrow();
   });
 });
 
