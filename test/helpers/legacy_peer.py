@@ -114,28 +114,33 @@ def cmd_recv(args):
 
 
 def main():
-    ap = argparse.ArgumentParser(description="legacy multicast chat peer (seed program stand-in)")
-    sub = ap.add_subparsers(dest="mode", required=True)
+    modes = {}
     for name in ("send", "recv"):
-        p = sub.add_parser(name)
+        p = argparse.ArgumentParser(prog=f"legacy_peer.py {name}")
         p.add_argument("group")
         p.add_argument("port", type=int)
         p.add_argument("--encoding", default="gbk")
-    ps = sub.choices["send"]
-    ps.add_argument("--hex", action="append", default=[])
-    ps.add_argument("text", nargs="*")
-    pr = sub.choices["recv"]
+        modes[name] = p
+    ps = modes["send"]
+    ps.add_argument("--hex", action="append", default=[], help="exact bytes of one datagram")
+    ps.add_argument("text", nargs="*", help="one datagram each")
+    pr = modes["recv"]
     pr.add_argument("--count", type=int, default=1, help="stop after N datagrams (0: no limit)")
     pr.add_argument("--timeout", type=float, default=10.0)
     pr.add_argument("--idle", type=float, default=None)
-    args = ap.parse_args()
+    if len(sys.argv) < 2 or sys.argv[1] not in modes:
+        print(__doc__, file=sys.stderr)
+        return 2
+    mode = sys.argv[1]
+    # intermixed: options may come before or after the TEXT arguments
+    args = modes[mode].parse_intermixed_args(sys.argv[2:])
     try:
         socket.inet_aton(args.group)
     except OSError:
         die(f"bad group {args.group}", 2)
     if not 0 < args.port < 65536:
         die(f"bad port {args.port}", 2)
-    return cmd_send(args) if args.mode == "send" else cmd_recv(args)
+    return cmd_send(args) if mode == "send" else cmd_recv(args)
 
 
 if __name__ == "__main__":

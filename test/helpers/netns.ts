@@ -153,7 +153,7 @@ export async function createLab(n: number, opts: LabOptions = {}): Promise<Lab> 
       `${IP} -n ${ns} link set eth0 up`,
       `${IP} -n ${ns} route add 224.0.0.0/4 dev eth0`,
     );
-    hosts.push(makeHost(ns, address, state));
+    hosts.push(makeHost(ns, address, (argv) => [IP, "netns", "exec", ns, ...argv], state.procs));
   }
   try {
     await sh(lines.join("\n"), `creating a ${n}-host lab`);
@@ -168,14 +168,28 @@ export async function createLab(n: number, opts: LabOptions = {}): Promise<Lab> 
   };
 }
 
-function makeHost(ns: string, address: string, state: LabState): Host {
-  const wrap = (argv: string[]) => [IP, "netns", "exec", ns, ...argv];
+/**
+ * The runner's own loopback-only namespace as a Host (address 127.0.0.1), so a test
+ * can run the same scenario on one host without root. Its setLoss needs nft
+ * permissions in this namespace (root, or the fake root of `unshare -r`).
+ */
+export function localHost(): Host {
+  assertPrivateNetns();
+  return makeHost("local", "127.0.0.1", (argv) => argv, new Set());
+}
+
+function makeHost(
+  ns: string,
+  address: string,
+  wrap: (argv: string[]) => string[],
+  procs: Set<Proc>,
+): Host {
   const host: Host = {
     name: ns,
     address,
     spawn(argv, opts = {}) {
       const p = spawnProc(wrap(argv), opts);
-      state.procs.add(p);
+      procs.add(p);
       return p;
     },
     async exec(argv, opts = {}) {

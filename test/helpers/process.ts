@@ -3,7 +3,7 @@
  * line or for the exit with a bound, and kill everything that is still running at
  * the end (afterEach/afterAll, and a process "exit" handler as the last resort).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -309,6 +309,24 @@ export const BINARY = join(ROOT, "dist/mcchat");
 /** argv prefix that runs the compiled binary `dist/mcchat`. */
 export function binaryCommand(): string[] {
   return [BINARY];
+}
+
+/** The two ways to run mcchat that tests cover; the binary only when it has been built. */
+export function implementations(): { label: string; argv: string[]; available: boolean }[] {
+  return [
+    { label: "source", argv: mcchatCommand(), available: true },
+    { label: "dist/mcchat", argv: binaryCommand(), available: existsSync(BINARY) },
+  ];
+}
+
+/**
+ * `argv` wrapped so it cannot reach a real network: unchanged inside the runner's
+ * private namespace (MCCHAT_TEST_NETNS=1), else under `unshare -n` (root) or
+ * `unshare -rn`. For CLI tests that run outside test/net.
+ */
+export function isolated(argv: string[]): string[] {
+  if (process.env.MCCHAT_TEST_NETNS === "1") return argv;
+  return process.getuid?.() === 0 ? ["unshare", "-n", ...argv] : ["unshare", "-rn", ...argv];
 }
 
 /** Path of the Python legacy peer (the seed program's socket usage). */
