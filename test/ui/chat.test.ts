@@ -1,0 +1,498 @@
+import { describe, expect, test } from "bun:test";
+import { createInterface } from "node:readline";
+import { PassThrough } from "node:stream";
+import pc from "picocolors";
+import { UserError } from "../../src/errors.ts";
+import type { SessionEvent } from "../../src/session/events.ts";
+import { type ChatSession, displayPos, runChat } from "../../src/ui/chat.ts";
+import { parseInput, statsLines, type WhoMember, whoLines } from "../../src/ui/commands.ts";
+import { makeCompleter } from "../../src/ui/completer.ts";
+import { VirtualTerminal } from "./vt.ts";
+
+const T0 = new Date(2024, 0, 2, 12, 0, 0).getTime();
+const ME = "a1a1a1a1a1a1a1a1";
+const BOB = "b0b0b0b0b0b0b0b0";
+const plain = pc.createColors(false);
+
+class FakeSession implements ChatSession {
+  nick = "alice";
+  stats = { sent: 0, received: 7, datagramsSent: 3, lost: 0 };
+  others: WhoMember[] = [
+    { id: BOB, nick: "bob", from: "198.18.0.2:25000", lastSeen: T0 - 4000, self: false },
+  ];
+  sent: { text: string; action?: boolean }[] = [];
+  nicks: string[] = [];
+  closed = 0;
+  fail?: Error;
+  private listeners = new Set<(e: SessionEvent) => void>();
+
+  on(l: (e: SessionEvent) => void) {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  emit(e: SessionEvent) {
+    for (const l of this.listeners) l(e);
+  }
+  async send(text: string, opts: { action?: boolean } = {}) {
+    if (this.fail) throw this.fail;
+    this.sent.push({ text, ...(opts.action ? { action: true } : {}) });
+    this.stats.sent++;
+    this.emit({
+      type: "message",
+      time: new Date(T0),
+      from: "self",
+      text,
+      nick: this.nick,
+      id: ME,
+      self: true,
+      action: opts.action || undefined,
+    });
+  }
+  async setNick(nick: string) {
+    this.nicks.push(nick);
+    this.nick = nick;
+  }
+  members(): WhoMember[] {
+    return [{ id: ME, nick: this.nick, from: "self", lastSeen: T0, self: true }, ...this.others];
+  }
+  async close() {
+    this.closed++;
+  }
+}
+
+type Stream = PassThrough & { isTTY?: boolean; columns?: number };
+
+function room(opts: { tty?: boolean; columns?: number; header?: string[] } = {}) {
+  const tty = opts.tty ?? true;
+  const columns = opts.columns ?? 40;
+  const session = new FakeSession();
+  const input: Stream = new PassThrough();
+  const output: Stream = new PassThrough();
+  input.isTTY = tty;
+  output.isTTY = tty;
+  output.columns = columns;
+  const vt = new VirtualTerminal(columns);
+  let raw = "";
+  output.on("data", (d: Buffer) => {
+    raw += d.toString();
+    vt.write(d.toString());
+  });
+  const controller = new AbortController();
+  const exit = runChat({
+    session,
+    input,
+    output,
+    colors: plain,
+    signal: controller.signal,
+    header: opts.header,
+    now: () => T0,
+  });
+  return {
+    session,
+    vt,
+    exit,
+    controller,
+    get raw() {
+      return raw;
+    },
+    /** Everything written from now on. */
+    mark() {
+      const at = raw.length;
+      return () => raw.slice(at);
+    },
+    async type(s: string) {
+      input.write(s);
+      await Bun.sleep(15);
+    },
+    end() {
+      input.end();
+    },
+  };
+}
+
+const bobSays = (text: string): SessionEvent => ({
+  type: "message",
+  time: new Date(T0),
+  from: "198.18.0.2:25000",
+  text,
+  nick: "bob",
+  id: BOB,
+});
+
+const LEFT = "\x1b[D";
+const CTRL_D = "\x04";
+const CTRL_C = "\x03";
+
+describe("printing above the prompt", () => {
+  test("a message arriving during a wrapped half-typed line leaves the line intact", async () => {
+    const r = room();
+    await r.type("x".repeat(50)); // "alice> " + 50 = 57 columns: two rows at 40
+    expect(r.vt.lines()).toEqual([`alice> ${"x".repeat(33)}`, "x".repeat(17)]);
+
+    const after = r.mark();
+    r.session.emit(bobSays("hello there"));
+    await Bun.sleep(5);
+    // The raw output: the message, then the prompt and the half line drawn again.
+    const out = after();
+    const msg = out.indexOf("12:00:00 <bob> hello there");
+    expect(msg).toBeGreaterThanOrEqual(0);
+    expect(out.indexOf(`alice> ${"x".repeat(50)}`, msg)).toBeGreaterThan(msg);
+    // The screen: message above, the input below, the cursor at its end.
+    expect(r.vt.lines()).toEqual([
+      "12:00:00 <bob> hello there",
+      `alice> ${"x".repeat(33)}`,
+      "x".repeat(17),
+    ]);
+    expect([r.vt.row, r.vt.col]).toEqual([2, 17]);
+
+    // And readline still has the same line: finishing it sends all of it.
+    await r.type("y\r");
+    expect(r.session.sent).toEqual([{ text: `${"x".repeat(50)}y` }]);
+    await r.type(CTRL_D);
+    expect(await r.exit).toBe(0);
+  });
+
+  test("the cursor stays inside the line (on its first row) across a redraw", async () => {
+    const r = room();
+    await r.type(`${"a".repeat(30)}${"b".repeat(30)}`);
+    await r.type(LEFT.repeat(40)); // back onto the first row, after 20 a's
+    expect([r.vt.row, r.vt.col]).toEqual([0, 27]);
+    r.session.emit(bobSays("one"));
+    r.session.emit(bobSays("two\nlines"));
+    await Bun.sleep(5);
+    expect(r.vt.lines()).toEqual([
+      "12:00:00 <bob> one",
+      "12:00:00 <bob> two",
+      "12:00:00 <bob> lines",
+      `alice> ${"a".repeat(30)}${"b".repeat(3)}`,
+      "b".repeat(27),
+    ]);
+    expect([r.vt.row, r.vt.col]).toEqual([3, 27]);
+    await r.type("Z\r");
+    expect(r.session.sent[0]?.text).toBe(`${"a".repeat(20)}Z${"a".repeat(10)}${"b".repeat(30)}`);
+    r.end();
+    expect(await r.exit).toBe(0);
+  });
+
+  test("a line exactly as wide as the terminal, and wide characters", async () => {
+    const r = room();
+    await r.type("y".repeat(33)); // 40 columns exactly: cursor on the next row
+    r.session.emit(bobSays("hi"));
+    await Bun.sleep(5);
+    expect(r.vt.lines()).toEqual(["12:00:00 <bob> hi", `alice> ${"y".repeat(33)}`]);
+    expect([r.vt.row, r.vt.col]).toEqual([2, 0]);
+    await r.type("\x15"); // Ctrl-U: clear
+    await r.type("漢字".repeat(10));
+    r.session.emit(bobSays("again"));
+    await Bun.sleep(5);
+    const lines = r.vt.lines();
+    expect(lines.slice(-3)).toEqual([
+      "12:00:00 <bob> again",
+      `alice> ${"漢字".repeat(8)}`,
+      "漢字".repeat(2),
+    ]);
+    r.end();
+    await r.exit;
+  });
+
+  test("incoming events: notices, ambiguous nicks, sanitized text", async () => {
+    const r = room();
+    r.session.emit({
+      type: "join",
+      time: new Date(T0),
+      from: "198.18.0.3:1",
+      nick: "carol",
+      id: "c".repeat(16),
+    });
+    r.session.others.push({
+      id: "d".repeat(16),
+      nick: "bob",
+      from: "198.18.0.4:1",
+      lastSeen: T0,
+      self: false,
+    });
+    r.session.emit(bobSays("\x1b]0;pwned\x07hi"));
+    r.session.emit({
+      type: "leave",
+      time: new Date(T0),
+      from: "198.18.0.3:1",
+      nick: "carol",
+      id: "c".repeat(16),
+      reason: "timeout",
+    });
+    r.session.emit({ type: "warning", time: new Date(T0), text: "careful" });
+    await Bun.sleep(5);
+    expect(r.vt.lines()).toEqual([
+      "12:00:00 -- carol joined (198.18.0.3)",
+      "12:00:00 <bob#b0b0> ^[]0;pwned^Ghi",
+      "12:00:00 -- carol timed out (198.18.0.3)",
+      "12:00:00 -- warning: careful",
+      "alice>",
+    ]);
+    r.end();
+    await r.exit;
+  });
+
+  test("header lines come before the first prompt", async () => {
+    const r = room({ header: ["-- joined 239.1.100.1:25000", "-- /help lists commands"] });
+    await Bun.sleep(5);
+    expect(r.vt.lines()).toEqual([
+      "-- joined 239.1.100.1:25000",
+      "-- /help lists commands",
+      "alice>",
+    ]);
+    r.end();
+    await r.exit;
+  });
+});
+
+describe("sending", () => {
+  test("own message shows once, as the session's echo, not as the typed line", async () => {
+    const r = room();
+    await r.type("hello\r");
+    expect(r.session.sent).toEqual([{ text: "hello" }]);
+    expect(r.vt.lines()).toEqual(["12:00:00 <alice> hello", "alice>"]);
+    expect(r.raw.split("<alice> hello").length).toBe(2);
+    // A long (wrapped) message is wiped just as well.
+    await r.type(`${"w".repeat(70)}\r`);
+    expect(r.vt.lines()).toEqual([
+      "12:00:00 <alice> hello",
+      `12:00:00 <alice> ${"w".repeat(23)}`,
+      "w".repeat(40),
+      "w".repeat(7),
+      "alice>",
+    ]);
+    r.end();
+    await r.exit;
+  });
+
+  test("empty lines send nothing and leave no trace; // sends a literal slash", async () => {
+    const r = room();
+    await r.type("\r\r   \r");
+    expect(r.session.sent).toEqual([]);
+    expect(r.vt.lines()).toEqual(["alice>"]);
+    await r.type("//etc/hosts is a file\r");
+    expect(r.session.sent).toEqual([{ text: "/etc/hosts is a file" }]);
+    r.end();
+    await r.exit;
+  });
+
+  test("a send error is one red line and the room goes on", async () => {
+    const colors = pc.createColors(true);
+    const r = room({ columns: 80 });
+    r.session.fail = new UserError("message is 70000 bytes, more than 65536; nothing was sent", 1);
+    await r.type("too long\r");
+    expect(r.vt.lines()).toEqual([
+      "-- message is 70000 bytes, more than 65536; nothing was sent",
+      "alice>",
+    ]);
+    expect(colors.red("x")).toContain("\x1b[31m");
+    r.session.fail = new Error("send EHOSTUNREACH");
+    await r.type("again\r");
+    expect(r.vt.lines()[1]).toBe("-- send EHOSTUNREACH");
+    r.session.fail = undefined;
+    await r.type("fine\r");
+    expect(r.session.sent).toEqual([{ text: "fine" }]);
+    r.end();
+    expect(await r.exit).toBe(0);
+  });
+
+  test("errors are red when colours are on", async () => {
+    const session = new FakeSession();
+    session.fail = new UserError("nope", 1);
+    const input: Stream = new PassThrough();
+    const output: Stream = new PassThrough();
+    let raw = "";
+    output.on("data", (d: Buffer) => {
+      raw += d.toString();
+    });
+    const exit = runChat({ session, input, output, colors: pc.createColors(true) });
+    input.write("x\n");
+    await Bun.sleep(10);
+    expect(raw).toBe("\x1b[31m-- nope\x1b[39m\n");
+    input.end();
+    expect(await exit).toBe(0);
+  });
+});
+
+describe("commands", () => {
+  test("/who lists members with address, you-marker and idle time", async () => {
+    const r = room({ columns: 80 });
+    await r.type("/who\r");
+    expect(r.vt.lines()).toEqual([
+      "alice> /who",
+      "-- 2 members:",
+      "--   alice  you",
+      "--   bob    198.18.0.2  idle 4s",
+      "alice>",
+    ]);
+    r.end();
+    await r.exit;
+  });
+
+  test("/nick validates, changes the session's nick and the prompt", async () => {
+    const r = room({ columns: 80 });
+    await r.type("/nick\r");
+    await r.type("/nick two words\r");
+    await r.type("/nick alice\r");
+    expect(r.session.nicks).toEqual([]);
+    await r.type("/nick 小明\r");
+    expect(r.session.nicks).toEqual(["小明"]);
+    const lines = r.vt.lines();
+    expect(lines).toContain("-- usage: /nick NEW (you are alice)");
+    expect(lines).toContain(
+      '-- nickname must not contain spaces or control characters: "two words"',
+    );
+    expect(lines).toContain("-- you are already alice");
+    expect(lines.slice(-2)).toEqual(["-- you are now known as 小明", "小明>"]);
+    await r.type("hi\r");
+    expect(r.vt.lines().slice(-2)).toEqual(["12:00:00 <小明> hi", "小明>"]);
+    r.end();
+    await r.exit;
+  });
+
+  test("/me sends an action; /me alone is a usage hint", async () => {
+    const r = room();
+    await r.type("/me waves\r");
+    await r.type("/me\r");
+    expect(r.session.sent).toEqual([{ text: "waves", action: true }]);
+    expect(r.vt.lines()).toEqual([
+      "12:00:00 * alice waves",
+      "alice> /me",
+      "-- usage: /me ACTION",
+      "alice>",
+    ]);
+    r.end();
+    await r.exit;
+  });
+
+  test("/stats, /help, unknown commands", async () => {
+    const r = room({ columns: 100 });
+    await r.type("/stats\r");
+    expect(r.vt.lines()).toContain("-- sent 0, received 7, datagrams sent 3, lost 0");
+    await r.type("/HELP\r");
+    expect(r.vt.lines()).toContain("-- /nick NEW   change your nickname");
+    await r.type("/frobnicate now\r");
+    expect(r.vt.lines().at(-2)).toBe(
+      "-- unknown command /frobnicate: /help lists them, //… sends a line starting with /",
+    );
+    expect(r.session.sent).toEqual([]);
+    r.end();
+    await r.exit;
+  });
+
+  test("Tab completes commands and nicks; Up recalls history", async () => {
+    const r = room();
+    await r.type("/wh\t");
+    await r.type("\r");
+    expect(r.vt.lines()).toContain("-- 2 members:");
+    await r.type("bo");
+    await r.type("\t");
+    await r.type("there\r");
+    expect(r.session.sent).toEqual([{ text: "bob: there" }]);
+    await r.type("\x1b[A\x1b[A\r"); // Up twice: "bob: there", then "/who"
+    expect(r.vt.lines().filter((l) => l === "-- 2 members:").length).toBe(2);
+    r.end();
+    await r.exit;
+  });
+});
+
+describe("leaving", () => {
+  for (const [name, key] of [
+    ["Ctrl-D", CTRL_D],
+    ["Ctrl-C", CTRL_C],
+    ["/quit", "/quit\r"],
+  ] as const) {
+    test(`${name} closes the session and exits 0`, async () => {
+      const r = room();
+      await r.type("half typed");
+      if (name !== "Ctrl-C") await r.type("\x15"); // Ctrl-U: Ctrl-D quits on an empty line only
+      await r.type(key);
+      expect(await r.exit).toBe(0);
+      expect(r.session.closed).toBe(1);
+      // The prompt is wiped; nothing is printed afterwards.
+      r.session.emit(bobSays("too late"));
+      expect(r.raw).not.toContain("too late");
+      expect(r.vt.lines().at(-1) ?? "").toBe(name === "/quit" ? "alice> /quit" : "");
+    });
+  }
+
+  test("the abort signal (SIGTERM, SIGHUP) closes too", async () => {
+    const r = room();
+    r.controller.abort();
+    expect(await r.exit).toBe(0);
+    expect(r.session.closed).toBe(1);
+  });
+
+  test("Ctrl-D with text typed deletes a character, it does not quit", async () => {
+    const r = room();
+    await r.type(`ab${LEFT}${CTRL_D}\r`);
+    expect(r.session.sent).toEqual([{ text: "a" }]);
+    r.end();
+    await r.exit;
+  });
+});
+
+describe("not a terminal", () => {
+  test("lines in, messages out, no prompt, EOF exits 0", async () => {
+    const r = room({ tty: false });
+    await r.type("one\n/me two\n");
+    r.session.emit(bobSays("three"));
+    r.end();
+    expect(await r.exit).toBe(0);
+    expect(r.raw).toBe("12:00:00 <alice> one\n12:00:00 * alice two\n12:00:00 <bob> three\n");
+  });
+});
+
+describe("helpers", () => {
+  test("displayPos agrees with readline's cursor position", () => {
+    const output: Stream = new PassThrough();
+    output.isTTY = true;
+    output.columns = 40;
+    const input: Stream = new PassThrough();
+    const rl = createInterface({ input, output, terminal: true, prompt: "" });
+    for (const s of [
+      "",
+      "abc",
+      "x".repeat(40),
+      "x".repeat(81),
+      "\x1b[1malice\x1b[22m> hi",
+      `${"x".repeat(39)}漢`,
+      "漢字かな".repeat(9),
+      "a\tb",
+      "e\u0301\u0301",
+    ]) {
+      rl.write(null, { ctrl: true, name: "u" });
+      rl.write(s);
+      expect(displayPos(s, 40)).toEqual(rl.getCursorPos());
+    }
+    rl.close();
+  });
+
+  test("parseInput", () => {
+    expect(parseInput("")).toEqual({ kind: "empty" });
+    expect(parseInput("  ")).toEqual({ kind: "empty" });
+    expect(parseInput(" hi ")).toEqual({ kind: "send", text: " hi " });
+    expect(parseInput("//x")).toEqual({ kind: "send", text: "/x" });
+    expect(parseInput("/Nick  bob ")).toEqual({ kind: "command", name: "nick", arg: "bob" });
+    expect(parseInput("/")).toEqual({ kind: "command", name: "", arg: "" });
+  });
+
+  test("completer", () => {
+    const complete = makeCompleter(() => ["bob", "bobby", "carol"]);
+    expect(complete("/")[0]).toEqual(["/help ", "/who ", "/nick ", "/me ", "/stats ", "/quit "]);
+    expect(complete("/n")).toEqual([["/nick "], "/n"]);
+    expect(complete("ca")).toEqual([["carol: "], "ca"]);
+    expect(complete("hi bo")).toEqual([["bob ", "bobby "], "bo"]);
+    expect(complete("/me pokes c")).toEqual([["carol "], "c"]);
+    expect(complete("hi ")).toEqual([[], ""]);
+    expect(complete("//x")).toEqual([[], "//x"]);
+  });
+
+  test("whoLines without members, statsLines ignores non-numbers", () => {
+    expect(whoLines([], T0, plain)).toEqual([
+      "no member list: legacy (--raw) peers do not announce themselves",
+    ]);
+    expect(statsLines({ a: 1, b: "x", cD: 2 })).toEqual(["a 1, c d 2"]);
+  });
+});
