@@ -1,0 +1,300 @@
+/**
+ * The chat room end to end on a real terminal: mcchat runs in a tmux pane (a PTY)
+ * inside a lab host, keys are typed with `send-keys`, the screen is read back with
+ * `capture-pane`. The tmux server is started inside the host's network namespace
+ * (`ip netns exec`), on a private socket per test, and killed at the end of it.
+ */
+import { afterAll, afterEach, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  assertPrivateNetns,
+  createLab,
+  describeLab,
+  type Host,
+  implementations,
+  type Lab,
+  type Proc,
+  run,
+  stopAll,
+} from "../helpers/netns.ts";
+
+assertPrivateNetns();
+afterEach(() => stopAll());
+
+const TMUX = Bun.which("tmux") ?? "/usr/bin/tmux";
+const WIDTH = 100;
+const HEARTBEAT_MS = 500;
+const TIME = String.raw`\d\d:\d\d:\d\d`;
+
+/** A terminal (tmux pane) running one command inside a lab host. */
+class Terminal {
+  private constructor(
+    private readonly sock: string,
+    readonly dir: string,
+  ) {}
+
+  /**
+   * Start `argv` in a WIDTH x 30 pane in `host`'s network namespace. When the
+   * command exits the pane shows `EXIT=<status>` and stays open for inspection.
+   */
+  static async start(host: Host, argv: string[], env: Record<string, string>): Promise<Terminal> {
+    const dir = mkdtempSync(join(tmpdir(), "mcchat-pty-"));
+    const term = new Terminal(join(dir, "tmux.sock"), dir);
+    const vars = Object.entries({ HOME: dir, ...env }).map(([k, v]) => `${k}=${v}`);
+    await host.exec(
+      [
+        TMUX,
+        "-S",
+        term.sock,
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-x",
+        String(WIDTH),
+        "-y",
+        "30",
+        "-s",
+        "main",
+        "--",
+        // Colours on (as a user would have them): capture-pane returns the text only.
+        "env",
+        "-u",
+        "NO_COLOR",
+        ...vars,
+        "sh",
+        "-c",
+        '"$@"; echo "EXIT=$?"; exec sleep 3600',
+        "sh",
+        ...argv,
+      ],
+      { timeoutMs: 10_000 },
+    );
+    return term;
+  }
+
+  private async tmux(...args: string[]): Promise<string> {
+    const r = await run([TMUX, "-S", this.sock, ...args], { timeoutMs: 5000 });
+    if (r.code !== 0) throw new Error(`tmux ${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** Keys by tmux name: "Enter", "C-d", "BSpace", "Escape"… */
+  async keys(...names: string[]): Promise<void> {
+    await this.tmux("send-keys", "-t", "main", ...names);
+  }
+
+  /** Text typed literally (no Enter). */
+  async type(text: string): Promise<void> {
+    await this.tmux("send-keys", "-t", "main", "-l", text);
+  }
+
+  /** The visible rows, trailing spaces removed. */
+  async screen(): Promise<string[]> {
+    const out = await this.tmux("capture-pane", "-p", "-t", "main");
+    return out.split("\n").map((l) => l.replace(/\s+$/, ""));
+  }
+
+  async cursor(): Promise<{ x: number; y: number }> {
+    const [x, y] = (
+      await this.tmux("display-message", "-p", "-t", "main", "#{cursor_x} #{cursor_y}")
+    )
+      .trim()
+      .split(" ")
+      .map(Number);
+    return { x: x ?? -1, y: y ?? -1 };
+  }
+
+  /** Polls the screen until `re` matches it (rows joined by "\n"); returns the rows. */
+  async waitFor(re: RegExp, timeoutMs = 10_000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    let rows: string[] = [];
+    while (Date.now() < deadline) {
+      rows = await this.screen();
+      if (re.test(rows.join("\n"))) return rows;
+      await Bun.sleep(50);
+    }
+    throw new Error(
+      `timed out after ${timeoutMs} ms waiting for ${re} on screen:\n${rows.join("\n")}`,
+    );
+  }
+
+  async close(): Promise<void> {
+    await run([TMUX, "-S", this.sock, "kill-server"], { timeoutMs: 5000 }).catch(() => {});
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Rows up to the last non-empty one. */
+function content(rows: string[]): string[] {
+  const out = [...rows];
+  while (out.length > 0 && out[out.length - 1] === "") out.pop();
+  return out;
+}
+
+const terminals: Terminal[] = [];
+async function terminal(host: Host, argv: string[], env: Record<string, string> = {}) {
+  const t = await Terminal.start(host, argv, env);
+  terminals.push(t);
+  return t;
+}
+afterEach(async () => {
+  await Promise.all(terminals.splice(0).map((t) => t.close()));
+});
+
+describeLab("chat room on a terminal (tmux)", () => {
+  let lab: Lab;
+  let h0: Host;
+  let h1: Host;
+  afterAll(() => lab?.destroy());
+  const hosts = async () => {
+    if (!lab) {
+      lab = await createLab(2);
+      [h0, h1] = lab.hosts as [Host, Host];
+    }
+  };
+
+  implementations().forEach((impl, n) => {
+    const port = String(25_810 + 2 * n);
+    const group = `239.1.100.${81 + n}`;
+
+    test.skipIf(!impl.available)(
+      `${impl.label}: no flags and no config → wizard; answers lead into the room and are remembered`,
+      async () => {
+        await hosts();
+        const home = mkdtempSync(join(tmpdir(), "mcchat-cfg-"));
+        const cfgHome = join(home, "config");
+        try {
+          const argv = [...impl.argv, "--heartbeat", String(HEARTBEAT_MS)];
+          const t = await terminal(h0, argv, { XDG_CONFIG_HOME: cfgHome });
+          await t.waitFor(/mcchat setup[\s\S]*◆ {2}Multicast group address/);
+          await t.keys("C-u");
+          await t.type(group);
+          await t.keys("Enter");
+          await t.waitFor(/◆ {2}UDP port/);
+          await t.keys("C-u");
+          await t.type(port);
+          await t.keys("Enter");
+          await t.waitFor(/◆ {2}Text encoding on the wire/);
+          await t.keys("Enter"); // UTF-8
+          await t.waitFor(/◆ {2}Nickname/);
+          await t.keys("C-u");
+          await t.type("alice");
+          await t.keys("Enter");
+          await t.waitFor(/◆ {2}Network interface/);
+          await t.keys("Enter"); // system default
+          await t.waitFor(/◆ {2}TTL/);
+          await t.keys("Enter"); // 1
+          const room = await t.waitFor(/^alice>$/m);
+          expect(room.join("\n")).toContain(`joined ${group}:${port}`);
+          expect(room.join("\n")).toContain("as alice. /help for commands.");
+
+          const file = join(cfgHome, "mcchat", "config.json");
+          expect(statSync(file).mode & 0o777).toBe(0o600);
+          expect(JSON.parse(readFileSync(file, "utf8"))).toEqual({
+            group,
+            port: Number(port),
+            encoding: "utf8",
+            nick: "alice",
+            ttl: 1,
+          });
+
+          await t.type("/quit");
+          await t.keys("Enter");
+          await t.waitFor(/^EXIT=0$/m);
+
+          // Second start: the saved answers are the defaults; Enter through them all.
+          const t2 = await terminal(h0, argv, { XDG_CONFIG_HOME: cfgHome });
+          let rows = await t2.waitFor(/◆ {2}Multicast group address/);
+          expect(rows.join("\n")).toMatch(new RegExp(`│ {2}${group.replaceAll(".", "\\.")}█`));
+          await t2.keys("Enter");
+          rows = await t2.waitFor(/◆ {2}UDP port/);
+          expect(rows.join("\n")).toContain(`${port}█`);
+          await t2.keys("Enter");
+          await t2.waitFor(/◆ {2}Text encoding on the wire/);
+          await t2.keys("Enter");
+          rows = await t2.waitFor(/◆ {2}Nickname/);
+          expect(rows.join("\n")).toContain("alice█");
+          await t2.keys("Enter");
+          await t2.waitFor(/◆ {2}Network interface/);
+          await t2.keys("Enter");
+          await t2.waitFor(/◆ {2}TTL/);
+          await t2.keys("Enter");
+          rows = await t2.waitFor(/^alice>$/m);
+          expect(rows.join("\n")).toContain(`joined ${group}:${port}`);
+          await t2.keys("C-d");
+          await t2.waitFor(/^EXIT=0$/m);
+        } finally {
+          rmSync(home, { recursive: true, force: true });
+        }
+      },
+      60_000,
+    );
+
+    test.skipIf(!impl.available)(
+      `${impl.label}: messages above a half-typed line, /who, leave and timeout notices`,
+      async () => {
+        await hosts();
+        const flags = ["-y", "-g", group, "-p", String(Number(port) + 1)];
+        flags.push("--heartbeat", String(HEARTBEAT_MS));
+        const t = await terminal(h0, [...impl.argv, ...flags, "-n", "alice"]);
+        await t.waitFor(/^alice>$/m);
+
+        // bob: a second member on the other host, sending what we write to its stdin.
+        const bob: Proc = h1.spawn([...impl.argv, ...flags, "-n", "bob"], { stdin: "pipe" });
+        await t.waitFor(/-- bob joined \(198\.18\.0\.2\)/);
+
+        // A half-typed line longer than the terminal is wide (it wraps)…
+        const half = `half typed ${"z".repeat(120)}`;
+        await t.type(half);
+        await t.waitFor(/^z{38}$/m);
+        // …and a message arrives.
+        bob.write("hello from bob\n");
+        let rows = content(await t.waitFor(new RegExp(`^${TIME} <bob> hello from bob$`, "m")));
+        const at = rows.findIndex((r) => / <bob> hello from bob$/.test(r));
+        const line = `alice> ${half}`;
+        expect(rows.slice(at + 1)).toEqual([line.slice(0, WIDTH), line.slice(WIDTH)]);
+        expect(await t.cursor()).toEqual({ x: line.length - WIDTH, y: at + 2 });
+
+        // The line readline holds is intact too: Enter sends all of it, shown once.
+        await t.keys("Enter");
+        await bob.waitForLine(new RegExp(`^${TIME} <alice> ${half}$`), 5000);
+        rows = content(await t.waitFor(new RegExp(`^${TIME} <alice> half typed z+$`, "m")));
+        expect(rows.filter((r) => r.includes("half typed"))).toHaveLength(1);
+        expect(rows.at(-1)).toBe("alice>");
+
+        await t.type("/who");
+        await t.keys("Enter");
+        rows = await t.waitFor(/-- 2 members:\n.*\n.*idle/);
+        expect(rows).toContainEqual(expect.stringMatching(/^-- {3}alice +you$/));
+        expect(rows).toContainEqual(expect.stringMatching(/^-- {3}bob +198\.18\.0\.2 +idle \d+s$/));
+
+        // bob leaves (EOF on its stdin: BYE).
+        bob.end();
+        expect(await bob.waitForExit(5000)).toBe(0);
+        await t.waitFor(/-- bob left \(198\.18\.0\.2\)/, 5000);
+
+        // carol is killed: no BYE, so she times out after 3 silent heartbeat intervals.
+        const carol = h1.spawn([...impl.argv, ...flags, "-n", "carol"], { stdin: "pipe" });
+        await t.waitFor(/-- carol joined \(198\.18\.0\.2\)/);
+        await Bun.sleep(2 * HEARTBEAT_MS); // a few heartbeats flow first
+        process.kill(carol.pid, "SIGKILL");
+        const killedAt = Date.now();
+        await t.waitFor(/-- carol timed out \(198\.18\.0\.2\)/, 10 * HEARTBEAT_MS);
+        const took = Date.now() - killedAt;
+        if (process.env.MCCHAT_TEST_VERBOSE)
+          console.error(`timeout notice ${took} ms after SIGKILL`);
+        // Silence is measured from her last datagram (at most one interval before the
+        // kill); allow a poll period and scheduling on top of the 3 intervals.
+        expect(took).toBeLessThanOrEqual(3 * HEARTBEAT_MS + 400);
+
+        await t.type("/quit");
+        await t.keys("Enter");
+        await t.waitFor(/^EXIT=0$/m);
+      },
+      60_000,
+    );
+  });
+});
