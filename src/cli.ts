@@ -1,10 +1,18 @@
+import type { Readable, Writable } from "node:stream";
 import { cac } from "cac";
 import pkg from "../package.json" with { type: "json" };
-import { type RawOptions, validateOptions } from "./config/options.ts";
+import {
+  DEFAULTS,
+  type NetInterface,
+  parseIntIn,
+  type RawOptions,
+  validateOptions,
+} from "./config/options.ts";
+import { configPath, loadConfig, type SavedConfig, saveConfig } from "./config/store.ts";
 import { UserError } from "./errors.ts";
 import { defaultNick, listInterfaces } from "./net/interfaces.ts";
 import { openUdpTransport } from "./net/udp-transport.ts";
-import { Session } from "./session/session.ts";
+import { Session, type SessionStats } from "./session/session.ts";
 import { makeColors } from "./ui/colors.ts";
 import { formatJson, formatPlain } from "./ui/format.ts";
 import { runPipe } from "./ui/pipe.ts";
@@ -59,12 +67,22 @@ function buildCli() {
     .option("--count <n>", "Exit 0 after n messages have been received")
     .option("--timeout <seconds>", "Exit after that long (status 1 if --count was not reached)")
     .option("-n, --nick <name>", "Nickname (default: login name)")
-    .option("-y, --yes", "Never prompt: use flags, then saved config, then defaults");
+    .option("-y, --yes", "Never prompt: use flags, then saved config, then defaults")
+    .option("--history <n>", "Ask the room for the last n messages on joining (chat room: 20)")
+    .option(
+      "--stats",
+      "Print counters (sent, received, repaired, NACKs, lost...) on stderr at exit",
+    )
+    .option(
+      "--heartbeat <ms>",
+      "Ambient heartbeat interval; silent 3 intervals = gone (default 2000)",
+    );
   cli.option("-v, --version", "Print the version");
   cli.usage(
     "[options]\n\n  A text conference over IP multicast. On a terminal: a chat room. With stdin piped:\n  each input line is one message. Received messages go to stdout.",
   );
   cli.command("", "Join the room (pipe lines in to send them; received messages go to stdout)");
+  cli.command("setup", "Run the setup wizard and save the answers");
   cli.help((sections) =>
     sections
       .filter((s) => !s.title?.startsWith("Commands") && !s.title?.startsWith("For more info"))
@@ -73,9 +91,57 @@ function buildCli() {
   return cli;
 }
 
-async function join(raw: RawOptions, io: Io, signal: AbortSignal): Promise<number> {
+/** Flags, then saved config, then defaults; the wizard (on a terminal) can change them. */
+async function settle(
+  flags: RawOptions,
+  io: Io,
+  wizard: boolean,
+): Promise<{ raw: RawOptions; interfaces: NetInterface[] }> {
   const interfaces = listInterfaces();
+  const path = configPath(io.env);
+  const saved = await loadConfig(path);
+  const raw: RawOptions = { ...saved, ...definedOnly(flags) };
+  if (!wizard) return { raw, interfaces };
+  const { runWizard } = await import("./ui/wizard.ts");
+  const answers = await runWizard({
+    defaults: {
+      group: String(raw.group ?? DEFAULTS.group),
+      port: Number(raw.port ?? DEFAULTS.port),
+      encoding: String(raw.encoding ?? DEFAULTS.encoding),
+      nick: String(raw.nick ?? defaultNick()),
+      interface: raw.interface === undefined ? undefined : String(raw.interface),
+      ttl: Number(raw.ttl ?? DEFAULTS.ttl),
+    },
+    interfaces: interfaces.filter((i) => i.family === "IPv4"),
+    input: io.stdin as unknown as Readable,
+    output: io.stdout as unknown as Writable,
+  });
+  // Save the interface by name: addresses change (DHCP), names rarely do.
+  const ifName = interfaces.find((i) => i.address === answers.interface)?.name;
+  const toSave: SavedConfig = { ...answers, interface: ifName ?? answers.interface };
+  await saveConfig(path, toSave);
+  return { raw: { ...raw, ...answers }, interfaces };
+}
+
+function definedOnly(o: RawOptions): RawOptions {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as RawOptions;
+}
+
+async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<number> {
+  const interactive = io.stdin.isTTY === true && io.stdout.isTTY === true;
+  const { raw, interfaces } = await settle(
+    flags,
+    io,
+    interactive && !flags.yes && flags.group === undefined,
+  );
   const opts = validateOptions(raw, { interfaces, defaultNick: defaultNick() });
+  const chat = interactive && !opts.listen;
+  const history =
+    flags.history !== undefined ? parseIntIn(flags.history, "history", 0, 1000) : chat ? 20 : 0;
+  const heartbeatMs =
+    flags.heartbeat !== undefined
+      ? parseIntIn(flags.heartbeat, "heartbeat", 50, 600000)
+      : undefined;
   const transport = await openUdpTransport({
     group: opts.group,
     port: opts.port,
@@ -89,30 +155,63 @@ async function join(raw: RawOptions, io: Io, signal: AbortSignal): Promise<numbe
   const session = new Session({
     transport,
     encoding: opts.encoding,
-    raw: true,
+    raw: opts.raw,
+    listen: opts.listen,
     nick: opts.nick,
+    history,
+    heartbeatMs,
   });
   await session.start();
   const colors = makeColors({ env: io.env, isTTY: io.stdout.isTTY === true });
-  if (io.stderr.isTTY) {
-    const where = opts.iface ? ` on ${opts.iface.name} (${opts.iface.address})` : "";
-    io.stderr.write(
-      `mcchat: joined ${opts.group}:${opts.port}${where}, encoding ${opts.encoding}\n`,
-    );
+  const where = opts.iface ? ` on ${opts.iface.name} (${opts.iface.address})` : "";
+  const joined = `joined ${opts.group}:${opts.port}${where}, ${opts.raw ? "legacy text" : "framed"}, encoding ${opts.encoding}`;
+  let code: number;
+  if (chat) {
+    const { runChat } = await import("./ui/chat.ts");
+    code = await runChat({
+      session,
+      input: io.stdin as unknown as Readable,
+      output: io.stdout as unknown as Writable,
+      colors,
+      signal,
+      header: [colors.dim(`mcchat ${pkg.version}: ${joined} as ${opts.nick}. /help for commands.`)],
+    });
+  } else {
+    if (io.stderr.isTTY) io.stderr.write(`mcchat: ${joined}\n`);
+    code = await runPipe({
+      session,
+      input: opts.listen ? null : (io.stdin as unknown as Readable),
+      output: io.stdout as unknown as Writable,
+      errors: io.stderr as unknown as Writable,
+      render: opts.json ? (e) => [formatJson(e)] : (e) => formatPlain(e, colors),
+      count: opts.count,
+      timeoutMs: opts.timeoutSeconds !== undefined ? opts.timeoutSeconds * 1000 : undefined,
+      signal,
+      stayAfterEof: io.stdin.isTTY === true,
+    });
   }
-  return runPipe({
-    session,
-    input: opts.listen
-      ? null
-      : (io.stdin as NodeJS.ReadableStream as import("node:stream").Readable),
-    output: io.stdout as unknown as import("node:stream").Writable,
-    errors: io.stderr as unknown as import("node:stream").Writable,
-    render: opts.json ? (e) => [formatJson(e)] : (e) => formatPlain(e, colors),
-    count: opts.count,
-    timeoutMs: opts.timeoutSeconds !== undefined ? opts.timeoutSeconds * 1000 : undefined,
-    signal,
-    stayAfterEof: io.stdin.isTTY === true,
-  });
+  if (flags.stats) io.stderr.write(`${formatStats(session.stats, transport.recvBufferSize)}\n`);
+  return code;
+}
+
+/** `mcchat setup`: the wizard alone. */
+async function setup(flags: RawOptions, io: Io): Promise<number> {
+  if (io.stdin.isTTY !== true || io.stdout.isTTY !== true) {
+    throw new UserError("setup needs a terminal (stdin and stdout)");
+  }
+  await settle(flags, io, true);
+  io.stdout.write(`saved ${configPath(io.env)}\n`);
+  return 0;
+}
+
+export function formatStats(s: SessionStats, recvBuffer: number): string {
+  const kib = Math.round(recvBuffer / 1024);
+  return (
+    `mcchat: stats: sent ${s.sent}, received ${s.received}, repaired ${s.repairsReceived} ` +
+    `(repairs sent ${s.repairsSent}), NACKs sent ${s.nacksSent} / heard ${s.nacksHeard} / ` +
+    `suppressed ${s.nacksSuppressed}, duplicates dropped ${s.duplicates}, lost ${s.lost}, ` +
+    `malformed ${s.malformed}, receive buffer ${kib} KiB`
+  );
 }
 
 /** Parse argv and run; resolves with the exit status. Throws UserError on bad usage. */
@@ -130,13 +229,16 @@ export async function run(argv: readonly string[], io: Io, signal: AbortSignal):
     const v = rawOptionValue(args, names);
     if (v !== undefined) (raw as Record<string, unknown>)[key] = v;
   }
-  if (parsed.args.length > 0) {
+  if (parsed.args.length > 0 && cli.matchedCommandName === undefined) {
     throw new UserError(`unexpected argument "${parsed.args[0]}" (see mcchat --help)`);
   }
   // Let cac reject unknown options (and run no action).
   let result: number | undefined;
   cli.commands[0]?.action(async () => {
     result = await join(raw, io, signal);
+  });
+  cli.commands[1]?.action(async () => {
+    result = await setup(raw, io);
   });
   await cli.runMatchedCommand();
   return result ?? 0;

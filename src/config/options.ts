@@ -24,6 +24,10 @@ export interface RawOptions {
   count?: unknown;
   timeout?: unknown;
   nick?: unknown;
+  yes?: unknown;
+  history?: unknown;
+  stats?: unknown;
+  heartbeat?: unknown;
 }
 
 /** Validated, complete options. */

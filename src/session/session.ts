@@ -1,25 +1,55 @@
+import { UserError } from "../errors.ts";
 import type { Datagram, Transport } from "../net/transport.ts";
+import {
+  checkMessageSize,
+  DecodeError,
+  decode,
+  encode,
+  type Frame,
+  fragmentText,
+  isFramed,
+  joinFragments,
+  type MessageFrame,
+  randomInstanceId,
+  seqAdd,
+} from "../protocol/index.ts";
 import { decodeText, encodeChunks, unencodableChars } from "../protocol/text-codec.ts";
 import type { SessionEvent } from "./events.ts";
+import { HistoryCollector } from "./history.ts";
+import { Peer } from "./peer.ts";
+import { SenderState } from "./sender.ts";
+import { emptyStats, type SessionStats } from "./stats.ts";
+
+export type { SessionStats } from "./stats.ts";
 
 export interface SessionOptions {
   transport: Transport;
-  /** Encoding of legacy (unframed) text on the wire. */
+  /** Encoding of legacy (unframed) text, both ways. */
   encoding: string;
-  /** Send legacy text datagrams instead of framed messages. */
+  /** Pure legacy mode: send raw text datagrams and no framed traffic at all. */
   raw: boolean;
+  /** Receive only: presence and NACKs, but no messages of our own. */
+  listen?: boolean;
   nick: string;
-  /** Clock, for tests. */
-  now?: () => Date;
+  /** Ambient heartbeat interval (ms); a member silent for 3 intervals has timed out. */
+  heartbeatMs?: number;
+  /** Ask the room for this many recent messages on start. */
+  history?: number;
+  /** How long to collect history answers (ms). */
+  historyWaitMs?: number;
+  /** Clock (ms since epoch) and randomness, for tests. */
+  now?: () => number;
+  random?: () => number;
+  /** Instance id (tests); default random. */
+  id?: string;
 }
 
-export interface SessionStats {
-  sent: number;
-  received: number;
-  datagramsSent: number;
-  datagramsReceived: number;
-  /** Datagrams that could not be decoded (counted and dropped). */
-  malformed: number;
+export interface MemberInfo {
+  id: string;
+  nick: string;
+  from: string;
+  lastSeen: number;
+  self: boolean;
 }
 
 /** Formats "address:port" (IPv6 in brackets). */
@@ -27,29 +57,50 @@ export function formatFrom(address: string, port: number): string {
   return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+const TICK_MS = 20;
+
 /**
- * Room state over a Transport. Emits SessionEvents; renders nothing.
- * Legacy peers: every datagram is one message of raw text in `encoding`.
+ * Room state over a Transport: members, per-sender ordered and repaired delivery,
+ * fragments, history. Emits SessionEvents; renders nothing.
  */
 export class Session {
-  readonly stats: SessionStats = {
-    sent: 0,
-    received: 0,
-    datagramsSent: 0,
-    datagramsReceived: 0,
-    malformed: 0,
-  };
+  readonly id: string;
+  readonly stats: SessionStats = emptyStats();
   private readonly listeners = new Set<(e: SessionEvent) => void>();
-  private readonly now: () => Date;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly peers = new Map<string, Peer>();
+  private readonly sender: SenderState;
+  private readonly heartbeatMs: number;
+  private readonly joinedAt: number;
+  private history?: HistoryCollector;
+  private myNick: string;
   private closed = false;
+  private started = false;
+  private tickTimer?: ReturnType<typeof setInterval>;
+  private warnedVersion = new Set<string>();
 
   constructor(private readonly opts: SessionOptions) {
-    this.now = opts.now ?? (() => new Date());
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    this.id = opts.id ?? randomInstanceId();
+    this.myNick = opts.nick;
+    this.heartbeatMs = opts.heartbeatMs ?? 2000;
+    this.joinedAt = this.now();
+    this.sender = new SenderState({
+      now: this.now,
+      random: this.random,
+      ambientMs: this.heartbeatMs,
+    });
     opts.transport.onDatagram((d) => this.receive(d));
   }
 
   get nick(): string {
-    return this.opts.nick;
+    return this.myNick;
+  }
+
+  get framed(): boolean {
+    return !this.opts.raw;
   }
 
   /** Subscribe to events; returns an unsubscribe function. */
@@ -62,54 +113,392 @@ export class Session {
     for (const l of this.listeners) l(e);
   }
 
-  async start(): Promise<void> {}
+  private time(): Date {
+    return new Date(this.now());
+  }
+
+  private warn(text: string): void {
+    this.emit({ type: "warning", time: this.time(), text });
+  }
+
+  /** Members present now, ourselves included (framed mode only). */
+  members(): MemberInfo[] {
+    const out: MemberInfo[] = [];
+    if (this.framed) {
+      out.push({ id: this.id, nick: this.myNick, from: "self", lastSeen: this.now(), self: true });
+    }
+    for (const p of this.peers.values()) {
+      if (p.present) {
+        out.push({ id: p.id, nick: p.nick, from: p.from, lastSeen: p.lastSeen, self: false });
+      }
+    }
+    return out;
+  }
+
+  /** Announce ourselves, start heartbeats and timers, ask for history. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    if (!this.framed) return;
+    await this.sendControl("hello");
+    this.sender.scheduleQuick();
+    this.tickTimer = setInterval(() => this.tick(), TICK_MS);
+    const n = this.opts.history ?? 0;
+    if (n > 0) {
+      const requestId = Math.floor(this.random() * 2 ** 32) >>> 0;
+      this.history = new HistoryCollector(n, this.now() + (this.opts.historyWaitMs ?? 700));
+      await this.sendFrame({
+        type: "history_req",
+        id: this.id,
+        seq: this.sender.tail,
+        count: n,
+        requestId,
+      });
+    }
+  }
+
+  /** Change our nickname; announced at once with a heartbeat. */
+  async setNick(nick: string): Promise<void> {
+    const old = this.myNick;
+    this.myNick = nick;
+    if (old !== nick && this.framed && this.started) await this.sendControl("heartbeat");
+  }
 
   /**
-   * Send one message. Characters the wire encoding cannot carry are reported as a
-   * warning event (they go out as "?", as the legacy program would send them).
+   * Send one message. Legacy: characters the wire encoding cannot carry are reported
+   * as a warning (they go out as "?"). Framed: longer than 64 KiB -> UserError, nothing sent.
    */
-  async send(text: string): Promise<void> {
+  async send(text: string, opts: { action?: boolean } = {}): Promise<void> {
     if (this.closed) throw new Error("session closed");
+    if (this.opts.listen) throw new UserError("listen-only: not sending", 1);
+    if (!this.framed) {
+      await this.sendLegacy(opts.action ? `* ${this.myNick} ${text}` : text);
+    } else {
+      await this.sendFramed(text, opts.action === true);
+    }
+    this.stats.sent++;
+    this.emit({
+      type: "message",
+      time: this.time(),
+      from: "self",
+      text,
+      self: true,
+      nick: this.myNick,
+      id: this.framed ? this.id : undefined,
+      action: opts.action || undefined,
+    });
+  }
+
+  private async sendLegacy(text: string): Promise<void> {
     const bad = unencodableChars(text, this.opts.encoding);
     if (bad.length > 0) {
-      this.emit({
-        type: "warning",
-        time: this.now(),
-        text: `${this.opts.encoding} cannot encode ${bad.map((c) => JSON.stringify(c)).join(" ")}; sent as "?"`,
-      });
+      const list = bad.map((c) => JSON.stringify(c)).join(" ");
+      this.warn(`${this.opts.encoding} cannot encode ${list}; sent as "?"`);
     }
     for (const chunk of encodeChunks(text, this.opts.encoding)) {
       await this.opts.transport.send(chunk);
       this.stats.datagramsSent++;
     }
-    this.stats.sent++;
-    this.emit({
-      type: "message",
-      time: this.now(),
-      from: "self",
-      text,
-      self: true,
-      nick: this.nick,
+  }
+
+  private async sendFramed(text: string, action: boolean): Promise<void> {
+    try {
+      checkMessageSize(text);
+    } catch (e) {
+      throw new UserError(`${(e as Error).message}; nothing was sent`, 1);
+    }
+    const parts = fragmentText(text);
+    const time = this.now();
+    const first = this.sender.allocate(parts.length);
+    for (let i = 0; i < parts.length; i++) {
+      const frame: MessageFrame = {
+        type: "message",
+        id: this.id,
+        seq: seqAdd(first, i),
+        nick: this.myNick,
+        time,
+        fragIndex: i,
+        fragCount: parts.length,
+        action,
+        repair: false,
+        history: false,
+        payload: parts[i] as Uint8Array,
+      };
+      this.sender.remember(frame);
+      await this.sendFrame(frame);
+    }
+    this.sender.scheduleQuick();
+  }
+
+  private async sendFrame(frame: Frame): Promise<void> {
+    try {
+      await this.opts.transport.send(encode(frame));
+      this.stats.datagramsSent++;
+    } catch (e) {
+      if (this.closed) return;
+      throw e;
+    }
+  }
+
+  private sendControl(type: "hello" | "heartbeat" | "bye"): Promise<void> {
+    return this.sendFrame({
+      type,
+      id: this.id,
+      seq: this.sender.tail,
+      nick: this.myNick,
+      started: this.joinedAt,
     });
   }
+
+  private fire(p: Promise<unknown>): void {
+    p.catch((e) => {
+      if (!this.closed) this.warn(`send failed: ${(e as Error).message}`);
+    });
+  }
+
+  // ---- receiving -------------------------------------------------------------
 
   private receive(d: Datagram): void {
-    if (this.closed || d.self) return;
+    if (this.closed) return;
     this.stats.datagramsReceived++;
-    this.stats.received++;
-    this.emit({
-      type: "message",
-      time: this.now(),
-      from: formatFrom(d.address, d.port),
-      text: decodeText(d.data, this.opts.encoding),
-      legacy: true,
-    });
+    if (!isFramed(d.data)) {
+      if (d.self) return;
+      this.stats.received++;
+      this.emit({
+        type: "message",
+        time: this.time(),
+        from: formatFrom(d.address, d.port),
+        text: decodeText(d.data, this.opts.encoding),
+        legacy: true,
+      });
+      return;
+    }
+    let frame: Frame;
+    try {
+      frame = decode(d.data);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      this.stats.malformed++;
+      const key = `${d.address}:${d.port}`;
+      if (
+        (e.reason === "unsupported-version" || e.reason === "unknown-type") &&
+        !this.warnedVersion.has(key)
+      ) {
+        this.warnedVersion.add(key);
+        this.warn(`ignoring frames from ${key} (${e.message}; a newer mcchat?)`);
+      }
+      return;
+    }
+    if (frame.id === this.id) return; // our own, looped back
+    if (this.opts.raw) return; // pure legacy mode ignores the framed room
+    this.handleFrame(frame, formatFrom(d.address, d.port));
   }
 
-  /** Leave: stop handling datagrams and close the transport. */
+  private peerFor(frame: Frame, from: string): Peer {
+    let p = this.peers.get(frame.id);
+    if (!p) {
+      p = new Peer(frame.id, from, {
+        now: this.now,
+        random: this.random,
+        joinedAt: this.joinedAt,
+      });
+      this.peers.set(frame.id, p);
+    }
+    p.from = from;
+    p.lastSeen = this.now();
+    return p;
+  }
+
+  private announce(p: Peer, nick: string): void {
+    if (!p.present) {
+      p.present = true;
+      p.nick = nick;
+      this.emit({ type: "join", time: this.time(), from: p.from, nick, id: p.id });
+    } else if (p.nick !== nick) {
+      const old = p.nick;
+      p.nick = nick;
+      this.emit({ type: "nick", time: this.time(), from: p.from, nick, id: p.id, old });
+    }
+  }
+
+  private handleFrame(frame: Frame, from: string): void {
+    switch (frame.type) {
+      case "hello":
+      case "heartbeat":
+      case "bye": {
+        const p = this.peerFor(frame, from);
+        if (p.gone) return;
+        this.announce(p, frame.nick);
+        this.deliver(p, p.onControl(frame.started, frame.seq));
+        if (frame.type === "hello" && this.started) {
+          // A newcomer: let it hear us soon (it learns our nick and tail).
+          this.sender.scheduleSoon(this.random() * 200);
+        }
+        if (frame.type === "bye") this.leave(p, "bye");
+        return;
+      }
+      case "message": {
+        if (frame.history) {
+          this.history?.add(frame);
+          return;
+        }
+        const p = this.peerFor(frame, from);
+        if (p.gone) return;
+        this.announce(p, frame.nick);
+        if (frame.repair) this.stats.repairsReceived++;
+        this.deliver(p, p.onMessage(frame));
+        return;
+      }
+      case "nack": {
+        this.stats.nacksHeard++;
+        if (frame.target === this.id) {
+          this.sender.onNack(frame.ranges);
+        } else {
+          this.peers.get(frame.target)?.onNackHeard(frame.ranges);
+        }
+        return;
+      }
+      case "gone": {
+        const p = this.peers.get(frame.id);
+        if (p) this.deliver(p, p.onGone(frame.ranges));
+        return;
+      }
+      case "history_req": {
+        this.peerFor(frame, from);
+        this.sender.onHistoryRequest(frame.count, frame.requestId);
+        return;
+      }
+    }
+  }
+
+  /** Turn a peer's in-order deliveries (whole messages) and losses into events. */
+  private deliver(p: Peer, out: { messages: MessageFrame[][]; lost: number }): void {
+    for (const parts of out.messages) {
+      const head = parts[0] as MessageFrame;
+      let text: string;
+      try {
+        text = joinFragments(parts.map((f) => f.payload));
+      } catch {
+        this.stats.malformed++;
+        continue;
+      }
+      this.stats.received++;
+      this.emit({
+        type: "message",
+        time: new Date(head.time),
+        from: p.from,
+        text,
+        nick: head.nick,
+        id: p.id,
+        seq: head.seq,
+        action: head.action || undefined,
+      });
+    }
+    if (out.lost > 0) {
+      this.stats.lost += out.lost;
+      this.emit({
+        type: "lost",
+        time: this.time(),
+        from: p.from,
+        nick: p.nick,
+        id: p.id,
+        count: out.lost,
+      });
+    }
+  }
+
+  private leave(p: Peer, reason: "bye" | "timeout"): void {
+    if (p.gone) return;
+    this.deliver(p, p.giveUp());
+    p.gone = true;
+    if (p.present) {
+      p.present = false;
+      this.emit({ type: "leave", time: this.time(), from: p.from, nick: p.nick, id: p.id, reason });
+    }
+  }
+
+  // ---- timers ----------------------------------------------------------------
+
+  private tick(): void {
+    if (this.closed) return;
+    const now = this.now();
+    const timeout = this.heartbeatMs * 3;
+    for (const p of this.peers.values()) {
+      if (p.gone) {
+        // Forget departed instances after a while (a late duplicate is then ignored anyway).
+        if (now - p.lastSeen > timeout * 4) this.peers.delete(p.id);
+        continue;
+      }
+      if (now - p.lastSeen > timeout) {
+        this.leave(p, "timeout");
+        continue;
+      }
+      const work = p.poll();
+      this.deliver(p, work);
+      for (const ranges of work.nacks) {
+        this.stats.nacksSent++;
+        this.fire(
+          this.sendFrame({
+            type: "nack",
+            id: this.id,
+            seq: this.sender.tail,
+            target: p.id,
+            ranges,
+          }),
+        );
+      }
+    }
+    const out = this.sender.poll();
+    for (const f of out.repairs) {
+      this.stats.repairsSent++;
+      this.fire(this.sendFrame(f));
+    }
+    for (const ranges of out.gone) {
+      this.fire(this.sendFrame({ type: "gone", id: this.id, seq: this.sender.tail, ranges }));
+    }
+    for (const f of out.history) this.fire(this.sendFrame({ ...f, history: true, repair: false }));
+    if (out.heartbeat) this.fire(this.sendControl("heartbeat"));
+    if (this.history?.due(now)) {
+      const h = this.history;
+      this.history = undefined;
+      for (const parts of h.result()) {
+        const head = parts[0] as MessageFrame;
+        this.emit({
+          type: "message",
+          time: new Date(head.time),
+          from: this.peers.get(head.id)?.from ?? "",
+          text: joinFragments(parts.map((f) => f.payload)),
+          nick: head.nick,
+          id: head.id,
+          seq: head.seq,
+          action: head.action || undefined,
+          history: true,
+        });
+      }
+    }
+  }
+
+  /**
+   * Pipe mode, after input EOF: stay until our last messages can be repaired — no NACK
+   * for our data during `quietMs` — bounded by `maxMs`.
+   */
+  async drain(quietMs = 1000, maxMs = 15000): Promise<void> {
+    if (!this.framed || this.closed) return;
+    const deadline = this.now() + maxMs;
+    while (!this.closed && this.now() < deadline) {
+      if (this.now() - this.sender.lastActivity >= quietMs) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Say BYE, leave the group and close the transport. */
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.framed && this.started) {
+      await this.sendControl("bye").catch(() => {});
+    }
     this.closed = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
     await this.opts.transport.close();
   }
 }

@@ -8,6 +8,8 @@ export interface PipeSession {
   on(listener: (e: SessionEvent) => void): () => void;
   send(text: string): Promise<void>;
   close(): Promise<void>;
+  /** After input EOF: wait until our last messages can no longer need repair. */
+  drain?(): Promise<void>;
 }
 
 export interface PipeOptions {
@@ -96,6 +98,8 @@ export function runPipe(o: PipeOptions): Promise<number> {
         if (!done) o.errors.write(`mcchat: ${(err as Error).message}\n`);
         return void finish(1);
       }
+      if (done) return;
+      await o.session.drain?.();
       if (!waitsForSomething) void finish(0);
     })();
   });

@@ -1,0 +1,39 @@
+/** Counters a session keeps; shown by /stats and --stats. */
+export interface SessionStats {
+  /** Messages we sent. */
+  sent: number;
+  /** Messages delivered to us (legacy and framed, history not counted). */
+  received: number;
+  datagramsSent: number;
+  datagramsReceived: number;
+  /** Repairs we sent in answer to NACKs. */
+  repairsSent: number;
+  /** Repairs we received. */
+  repairsReceived: number;
+  nacksSent: number;
+  nacksHeard: number;
+  /** Our NACKs not sent because another member asked first. */
+  nacksSuppressed: number;
+  duplicates: number;
+  /** Datagrams declared lost (never repaired). */
+  lost: number;
+  /** Datagrams that could not be decoded (counted and dropped). */
+  malformed: number;
+}
+
+export function emptyStats(): SessionStats {
+  return {
+    sent: 0,
+    received: 0,
+    datagramsSent: 0,
+    datagramsReceived: 0,
+    repairsSent: 0,
+    repairsReceived: 0,
+    nacksSent: 0,
+    nacksHeard: 0,
+    nacksSuppressed: 0,
+    duplicates: 0,
+    lost: 0,
+    malformed: 0,
+  };
+}
