@@ -15,8 +15,9 @@
  * MCCHAT_TEST_NETNS=1 tells test/helpers/netns.ts#assertPrivateNetns that it is inside.
  * If the namespace cannot be made, the network run counts as failed.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { relative, resolve } from "node:path";
+import { isRealRoot } from "../test/helpers/process.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 process.chdir(ROOT);
@@ -143,15 +144,6 @@ async function bunTest(name: string, argv: string[], env: Record<string, string 
     r.note = `exit ${code} without a failed test (unhandled error?)`;
   }
   results.push(r);
-}
-
-function isRealRoot(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  try {
-    return /^\s*0\s+0\s+4294967295\s*$/.test(readFileSync("/proc/self/uid_map", "utf8"));
-  } catch {
-    return false;
-  }
 }
 
 const baseEnv: Record<string, string | undefined> = {

@@ -13,9 +13,8 @@
  * /run/netns and a private PID namespace, so even a SIGKILLed run leaves nothing.
  */
 import { describe } from "bun:test";
-import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
-import { type Proc, run, type SpawnOptions, spawnProc } from "./process.ts";
+import { isRealRoot, type Proc, run, type SpawnOptions, spawnProc } from "./process.ts";
 
 export * from "./process.ts";
 
@@ -45,19 +44,6 @@ export function assertPrivateNetns(): void {
 
 const IP = Bun.which("ip") ?? "/usr/sbin/ip";
 const NFT = Bun.which("nft") ?? "/usr/sbin/nft";
-
-let realRoot: boolean | undefined;
-/** True when we are root in the initial user namespace (not the fake root of `unshare -r`). */
-function isRealRoot(): boolean {
-  if (realRoot === undefined) {
-    let map = "";
-    try {
-      map = readFileSync("/proc/self/uid_map", "utf8");
-    } catch {}
-    realRoot = process.getuid?.() === 0 && /^\s*0\s+0\s+4294967295\s*$/.test(map);
-  }
-  return realRoot;
-}
 
 /** Whether createLab() can work here. Use: describe.skipIf(!canCreateLab())(…). */
 export function canCreateLab(): boolean {
@@ -229,15 +215,19 @@ function makeHost(
   return host;
 }
 
+/** Shell commands that delete the lab's links and namespaces, ignoring what is already gone. */
+function teardownScript(state: LabState): string {
+  return [
+    ...state.links.map((l) => `${IP} link del ${l} 2>/dev/null || true`),
+    ...state.names.map((ns) => `${IP} netns del ${ns} 2>/dev/null || true`),
+  ].join("\n");
+}
+
 async function destroyState(state: LabState): Promise<void> {
   if (!liveLabs.has(state)) return;
   liveLabs.delete(state);
   await Promise.all([...state.procs].map((p) => p.stop(1000)));
-  const script = [
-    ...state.links.map((l) => `${IP} link del ${l} 2>/dev/null || true`),
-    ...state.names.map((ns) => `${IP} netns del ${ns} 2>/dev/null || true`),
-  ].join("\n");
-  await sh(script, "destroying the lab");
+  await sh(teardownScript(state), "destroying the lab");
   const left = await labLeftovers(state);
   if (left.length > 0) throw new Error(`lab cleanup left behind: ${left.join(", ")}`);
 }
@@ -257,11 +247,5 @@ async function labLeftovers(state: LabState): Promise<string[]> {
 
 /** Last resort when the test process exits with labs still standing (e.g. a crash). */
 process.on("exit", () => {
-  for (const state of liveLabs) {
-    const script = [
-      ...state.links.map((l) => `${IP} link del ${l} 2>/dev/null`),
-      ...state.names.map((ns) => `${IP} netns del ${ns} 2>/dev/null`),
-    ].join("; ");
-    Bun.spawnSync(["sh", "-c", `${script}; true`]);
-  }
+  for (const state of liveLabs) Bun.spawnSync(["sh", "-c", teardownScript(state)]);
 });

@@ -3,12 +3,25 @@
  * line or for the exit with a bound, and kill everything that is still running at
  * the end (afterEach/afterAll, and a process "exit" handler as the last resort).
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 /** Absolute path of the repository root. */
 export const ROOT = resolve(import.meta.dir, "../..");
+
+let realRoot: boolean | undefined;
+/** True when we are root in the initial user namespace (not the fake root of `unshare -r`). */
+export function isRealRoot(): boolean {
+  if (realRoot === undefined) {
+    let map = "";
+    try {
+      map = readFileSync("/proc/self/uid_map", "utf8");
+    } catch {}
+    realRoot = process.getuid?.() === 0 && /^\s*0\s+0\s+4294967295\s*$/.test(map);
+  }
+  return realRoot;
+}
 
 export type StreamName = "stdout" | "stderr";
 
