@@ -43,6 +43,9 @@ export const REPAIRER_DEFAULTS = {
   maxGoneRanges: 256,
 } as const;
 
+/** Float slack on the token count: 0.9999999999 tokens is a whole token. */
+const TOKEN_EPSILON = 1e-6;
+
 export interface RepairerStats {
   /** NACK frames for our seqs handled. */
   nacks: number;
@@ -124,7 +127,7 @@ export class Repairer {
     this.pruneRecent(now);
     const repairs: MessageFrame[] = [];
     for (const seq of this.queue) {
-      if (this.tokens < 1) break;
+      if (this.tokens < 1 - TOKEN_EPSILON) break;
       this.queue.delete(seq);
       const f = this.buffer.get(seq);
       if (!f) {
@@ -149,7 +152,10 @@ export class Repairer {
     if (this.goneRanges.length > 0) return now;
     if (this.queue.size === 0) return undefined;
     this.refill(now);
-    return this.tokens >= 1 ? now : now + ((1 - this.tokens) * 1000) / this.rate;
+    // With the epsilon, a deadline in the future always refills a whole token: `now + wait` can
+    // never round back to `now` (which would make the caller spin).
+    if (this.tokens >= 1 - TOKEN_EPSILON) return now;
+    return now + Math.max(((1 - this.tokens) * 1000) / this.rate, 0.001);
   }
 
   private refill(now: number): void {

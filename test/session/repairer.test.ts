@@ -110,6 +110,23 @@ describe("Repairer", () => {
     expect(r.stats.gone).toBe(2);
   });
 
+  test("waiting for tokens always makes progress (no float starvation at odd clock values)", () => {
+    const { r, clock } = setup(1000, { rate: 1000, burst: 1 });
+    clock.t = 512.2006083857269;
+    r.onNack([{ start: 0, count: 200 }]);
+    let polls = 0;
+    let sent = 0;
+    while (r.queued > 0 && polls < 1000) {
+      const d = r.nextDeadline() as number;
+      expect(d).toBeGreaterThanOrEqual(clock.t);
+      clock.t = d;
+      sent += r.poll().repairs.length;
+      polls++;
+    }
+    expect(sent).toBe(200);
+    expect(polls).toBeLessThan(450);
+  });
+
   test("the queue is bounded", () => {
     const clock = { t: 0 };
     const buf = new RepairBuffer();
