@@ -11,7 +11,7 @@ export class HistoryCollector {
 
   constructor(
     private readonly count: number,
-    private readonly deadline: number,
+    readonly deadline: number,
     private readonly maxFrames = 64 * 1024,
   ) {}
 

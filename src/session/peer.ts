@@ -1,30 +1,50 @@
 import type { MessageFrame, SeqRange } from "../protocol/index.ts";
 import { seqAdd, seqDiff } from "../protocol/index.ts";
+import {
+  type Delivery,
+  ReceiverWindow,
+  START_HOLD_MS,
+  startPoint,
+  type WindowOptions,
+} from "./receiver-window.ts";
 
 export interface PeerClock {
   now(): number;
   random(): number;
   /** When this session joined (ms): instances started before it are not back-filled. */
   joinedAt: number;
+  window?: Omit<WindowOptions, "now" | "random">;
 }
 
-/** What a peer hands to the session: whole messages in order, datagrams lost, NACKs to send. */
+/** What a peer hands to the session: whole messages in order, and fragments lost. */
 export interface PeerOutput {
   messages: MessageFrame[][];
   lost: number;
 }
 
+/** How long a departed sender's missing tail waits for repairs already in flight before it is lost. */
+export const BYE_GRACE_MS = 500;
+/** Live fragments held while the start point is undecided, at most. */
+const MAX_HELD_BEFORE_START = 4096;
+
 /**
- * One remote sender instance: presence, ordered delivery and reassembly of its
- * fragments. (Repair logic arrives with the receiver window.)
+ * One remote sender instance: presence, where its stream starts for us, ordered and
+ * repaired delivery (ReceiverWindow) and reassembly of its fragments into messages.
  */
 export class Peer {
   nick = "";
   present = false;
   gone = false;
+  /** Why it left, while `gone`: a timed-out member that speaks again is back. */
+  leftBy?: "bye" | "timeout";
   lastSeen: number;
-  private next?: number;
-  private readonly held = new Map<number, MessageFrame>();
+  /** When BYE was heard: its missing tail gets BYE_GRACE_MS to be repaired. */
+  byeAt?: number;
+  private window?: ReceiverWindow;
+  private presence?: { started: number; tail: number };
+  private firstHeard?: number;
+  private holdUntil?: number;
+  private held: MessageFrame[] = [];
   private partial: MessageFrame[] = [];
 
   constructor(
@@ -35,60 +55,137 @@ export class Peer {
     this.lastSeen = clock.now();
   }
 
+  /** Fragments still missing (0 when nothing is owed). */
+  get missing(): number {
+    return this.window?.missing ?? 0;
+  }
+
+  get windowStats() {
+    return this.window?.stats;
+  }
+
   /** HELLO/HEARTBEAT/BYE: the instance's start time and tail. */
   onControl(started: number, tail: number): PeerOutput {
-    if (this.next === undefined) {
-      this.next = started >= this.clock.joinedAt ? 0 : seqAdd(tail, 1);
-    }
-    return this.drain();
+    this.presence ??= { started, tail };
+    const out: Delivery[] = [];
+    this.tryStart(out);
+    if (this.window) out.push(...this.window.onTail(tail));
+    return this.assemble(out);
   }
 
   onMessage(f: MessageFrame): PeerOutput {
-    if (this.next === undefined) this.next = seqAdd(f.seq, -f.fragIndex);
-    if (seqDiff(f.seq, this.next) < 0 || this.held.has(f.seq)) return { messages: [], lost: 0 };
-    this.held.set(f.seq, f);
-    return this.drain();
+    const out: Delivery[] = [];
+    if (this.window) {
+      out.push(...this.window.onMessage(f));
+    } else if (!f.repair) {
+      const first = seqAdd(f.seq, -f.fragIndex);
+      if (this.firstHeard === undefined || seqDiff(first, this.firstHeard) < 0)
+        this.firstHeard = first;
+      if (this.held.length < MAX_HELD_BEFORE_START) this.held.push(f);
+      this.holdUntil ??= this.clock.now() + START_HOLD_MS;
+      this.tryStart(out);
+    }
+    return this.assemble(out);
   }
 
-  onNackHeard(_ranges: SeqRange[]): void {}
-
-  onGone(_ranges: SeqRange[]): PeerOutput {
-    return { messages: [], lost: 0 };
+  /** Another member asked this sender for these seqs: our own NACK can wait. */
+  onNackHeard(ranges: SeqRange[]): void {
+    this.window?.onNackHeard(ranges);
   }
 
+  /** A frame's header seq is the sender's tail (NACK and GONE included). */
+  onTail(tail: number): PeerOutput {
+    return this.assemble(this.window ? this.window.onTail(tail) : []);
+  }
+
+  onGone(tail: number, ranges: SeqRange[]): PeerOutput {
+    if (!this.window) return { messages: [], lost: 0 };
+    return this.assemble([...this.window.onTail(tail), ...this.window.onGone(ranges)]);
+  }
+
+  /** The sender is gone for good: whatever is still missing is lost. */
   giveUp(): PeerOutput {
-    const lost = this.held.size;
-    this.held.clear();
-    return { messages: [], lost };
+    const out: Delivery[] = [];
+    this.tryStart(out, true);
+    if (this.window) out.push(...this.window.giveUp());
+    return this.assemble(out);
   }
 
+  /** Timers: NACKs to send (one frame's ranges per entry), deliveries after give-ups. */
   poll(): PeerOutput & { nacks: SeqRange[][] } {
-    return { messages: [], lost: 0, nacks: [] };
+    const out: Delivery[] = [];
+    const nacks: SeqRange[][] = [];
+    if (!this.window) this.tryStart(out);
+    if (this.window) {
+      if (
+        this.byeAt !== undefined &&
+        (this.window.missing === 0 || this.clock.now() >= this.byeAt + BYE_GRACE_MS)
+      ) {
+        out.push(...this.window.giveUp());
+        this.byeAt = undefined;
+      }
+      for (let i = 0; i < 64; i++) {
+        const r = this.window.poll();
+        out.push(...r.out);
+        if (r.nack.length === 0) break;
+        nacks.push(r.nack);
+      }
+    }
+    return { ...this.assemble(out), nacks };
   }
 
-  private drain(): PeerOutput {
+  /** Earliest time poll() has work. */
+  nextDeadline(): number | undefined {
+    const w = this.window?.nextDeadline();
+    const h = this.window ? undefined : this.holdUntil;
+    const b = this.byeAt !== undefined ? this.byeAt + BYE_GRACE_MS : undefined;
+    const all = [w, h, b].filter((x): x is number => x !== undefined);
+    return all.length ? Math.min(...all) : undefined;
+  }
+
+  /** Creates the window once the start point is known, and replays held fragments. */
+  private tryStart(out: Delivery[], force = false): void {
+    if (this.window) return;
+    const base = startPoint({
+      joinedAt: this.clock.joinedAt,
+      presence: this.presence,
+      firstHeard: this.firstHeard,
+      holdExpired: force || (this.holdUntil !== undefined && this.clock.now() >= this.holdUntil),
+    });
+    if (base === undefined) return;
+    this.window = new ReceiverWindow(base, {
+      now: this.clock.now,
+      random: this.clock.random,
+      ...this.clock.window,
+    });
+    for (const f of this.held) out.push(...this.window.onMessage(f));
+    this.held = [];
+    if (this.presence) out.push(...this.window.onTail(this.presence.tail));
+  }
+
+  /** In-order deliveries -> whole messages; a lost range breaks the message in progress. */
+  private assemble(out: Delivery[]): PeerOutput {
     const messages: MessageFrame[][] = [];
-    if (this.next === undefined) return { messages, lost: 0 };
-    for (;;) {
-      const f = this.held.get(this.next);
-      if (!f) break;
-      this.held.delete(this.next);
-      this.next = seqAdd(this.next, 1);
-      this.assemble(f, messages);
+    let lost = 0;
+    for (const d of out) {
+      if (d.type === "lost") {
+        lost += d.range.count;
+        this.partial = [];
+        continue;
+      }
+      const f = d.frame;
+      if (f.fragIndex === 0) this.partial = [];
+      if (f.fragIndex !== this.partial.length) {
+        // The start of this message was lost (already counted): drop the rest of it.
+        this.partial = [];
+        continue;
+      }
+      this.partial.push(f);
+      if (this.partial.length === f.fragCount) {
+        messages.push(this.partial);
+        this.partial = [];
+      }
     }
-    return { messages, lost: 0 };
-  }
-
-  private assemble(f: MessageFrame, out: MessageFrame[][]): void {
-    if (f.fragIndex === 0) this.partial = [];
-    if (f.fragIndex !== this.partial.length) {
-      this.partial = [];
-      return;
-    }
-    this.partial.push(f);
-    if (this.partial.length === f.fragCount) {
-      out.push(this.partial);
-      this.partial = [];
-    }
+    return { messages, lost };
   }
 }

@@ -1,5 +1,8 @@
 import type { MessageFrame, SeqRange } from "../protocol/index.ts";
 import { seqAdd } from "../protocol/index.ts";
+import { HeartbeatSchedule } from "./heartbeat-schedule.ts";
+import { RepairBuffer } from "./repair-buffer.ts";
+import { Repairer } from "./repairer.ts";
 
 export interface SenderOptions {
   now(): number;
@@ -10,28 +13,35 @@ export interface SenderOptions {
 
 export interface SenderOutput {
   repairs: MessageFrame[];
-  gone: SeqRange[][];
+  /** Ranges for one GONE frame, or [] for none. */
+  gone: SeqRange[];
+  /** Our own recent messages, answering a HISTORY_REQ. */
   history: MessageFrame[];
   heartbeat: boolean;
 }
 
+/** History answers wait a little (random) so answers from several members spread out. */
+const HISTORY_DELAY_MS = 50;
+
 /**
- * Our side as a sender: sequence numbers, the heartbeat schedule, and (with the
- * repair buffer) answers to NACKs and history requests.
+ * Our side as a sender: sequence numbers, the repair buffer and its NACK answers, the
+ * heartbeat schedule, history answers.
  */
 export class SenderState {
   /** Highest seq used; instances start at 0, so "nothing sent" is 0xFFFFFFFF. */
   tail = 0xffffffff;
+  /** Last time something about our data happened (a send, a NACK for it). */
   lastActivity: number;
-  private nextHeartbeat: number;
-  private quickLeft = 0;
-  private interval: number;
-  private readonly recent: MessageFrame[] = [];
+  readonly buffer = new RepairBuffer();
+  readonly repairer: Repairer;
+  private readonly hb: HeartbeatSchedule;
+  private readonly answered = new Set<number>();
+  private historyDue?: { at: number; count: number };
 
   constructor(private readonly o: SenderOptions) {
     this.lastActivity = o.now();
-    this.interval = o.ambientMs;
-    this.nextHeartbeat = o.now() + o.ambientMs;
+    this.hb = new HeartbeatSchedule(o.now(), { ambientMs: o.ambientMs });
+    this.repairer = new Repairer(this.buffer, { now: o.now });
   }
 
   /** Reserve `n` consecutive sequence numbers; returns the first. */
@@ -42,37 +52,59 @@ export class SenderState {
     return first;
   }
 
+  /** Keep a sent fragment for repairs and history. */
   remember(f: MessageFrame): void {
-    this.recent.push(f);
-    if (this.recent.length > 2048) this.recent.shift();
+    this.buffer.add(f);
   }
 
-  /** After sending: heartbeats at 100 ms ×4, then doubling up to the ambient interval. */
-  scheduleQuick(): void {
-    this.quickLeft = 4;
-    this.interval = 100;
-    this.nextHeartbeat = this.o.now() + 100;
+  /** The start HELLO went out: quick heartbeats follow. */
+  started(): void {
+    this.hb.start(this.o.now());
   }
 
+  /** A message went out: quick heartbeats announce its tail. */
+  messageSent(): void {
+    this.hb.onMessageSent(this.o.now());
+  }
+
+  /** Heartbeat within `delayMs` (a newcomer's HELLO, a nick change). */
   scheduleSoon(delayMs: number): void {
-    this.nextHeartbeat = Math.min(this.nextHeartbeat, this.o.now() + delayMs);
+    this.hb.soon(this.o.now() + delayMs);
   }
 
-  onNack(_ranges: SeqRange[]): void {
+  onNack(ranges: SeqRange[]): void {
     this.lastActivity = this.o.now();
+    this.repairer.onNack(ranges);
   }
 
-  onHistoryRequest(_count: number, _requestId: number): void {}
+  /** Answer each request once, after a short random delay. */
+  onHistoryRequest(count: number, requestId: number): void {
+    if (this.answered.has(requestId)) return;
+    if (this.answered.size > 1000) this.answered.clear();
+    this.answered.add(requestId);
+    const at = this.o.now() + this.o.random() * HISTORY_DELAY_MS;
+    this.historyDue = { at, count: Math.max(count, this.historyDue?.count ?? 0) };
+  }
 
   poll(): SenderOutput {
     const now = this.o.now();
-    let heartbeat = false;
-    if (now >= this.nextHeartbeat) {
-      heartbeat = true;
-      if (this.quickLeft > 0) this.quickLeft--;
-      else this.interval = Math.min(this.interval * 2, this.o.ambientMs);
-      this.nextHeartbeat = now + this.interval;
+    const r = this.repairer.poll();
+    let history: MessageFrame[] = [];
+    if (this.historyDue && now >= this.historyDue.at) {
+      history = this.buffer.recent(this.historyDue.count);
+      this.historyDue = undefined;
     }
-    return { repairs: [], gone: [], history: [], heartbeat };
+    let heartbeat = false;
+    if (now >= this.hb.nextAt()) {
+      heartbeat = true;
+      this.hb.onHeartbeatSent(now);
+    }
+    return { repairs: r.repairs, gone: r.gone, history, heartbeat };
+  }
+
+  /** Earliest time poll() has work. */
+  nextDeadline(): number {
+    const all = [this.hb.nextAt(), this.repairer.nextDeadline(), this.historyDue?.at];
+    return Math.min(...all.filter((x): x is number => x !== undefined));
   }
 }

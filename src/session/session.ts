@@ -17,6 +17,7 @@ import { decodeText, encodeChunks, unencodableChars } from "../protocol/text-cod
 import type { SessionEvent } from "./events.ts";
 import { HistoryCollector } from "./history.ts";
 import { Peer } from "./peer.ts";
+import type { WindowStats } from "./receiver-window.ts";
 import { SenderState } from "./sender.ts";
 import { emptyStats, type SessionStats } from "./stats.ts";
 
@@ -57,7 +58,8 @@ export function formatFrom(address: string, port: number): string {
   return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-const TICK_MS = 20;
+/** Timers never sleep longer than this (ms), so presence timeouts stay prompt. */
+const MAX_SLEEP_MS = 250;
 
 /**
  * Room state over a Transport: members, per-sender ordered and repaired delivery,
@@ -65,7 +67,9 @@ const TICK_MS = 20;
  */
 export class Session {
   readonly id: string;
-  readonly stats: SessionStats = emptyStats();
+  private readonly counters: SessionStats = emptyStats();
+  /** Window counters of peers already forgotten. */
+  private readonly retired = { duplicates: 0, suppressed: 0 };
   private readonly listeners = new Set<(e: SessionEvent) => void>();
   private readonly now: () => number;
   private readonly random: () => number;
@@ -77,7 +81,8 @@ export class Session {
   private myNick: string;
   private closed = false;
   private started = false;
-  private tickTimer?: ReturnType<typeof setInterval>;
+  private timer?: ReturnType<typeof setTimeout>;
+  private timerAt = Number.POSITIVE_INFINITY;
   private warnedVersion = new Set<string>();
 
   constructor(private readonly opts: SessionOptions) {
@@ -93,6 +98,18 @@ export class Session {
       ambientMs: this.heartbeatMs,
     });
     opts.transport.onDatagram((d) => this.receive(d));
+  }
+
+  /** Counters, including the receive windows' duplicates and suppressed NACKs. */
+  get stats(): SessionStats {
+    let duplicates = this.retired.duplicates;
+    let suppressed = this.retired.suppressed;
+    for (const p of this.peers.values()) {
+      const w: WindowStats | undefined = p.windowStats;
+      duplicates += w?.duplicates ?? 0;
+      suppressed += w?.suppressed ?? 0;
+    }
+    return { ...this.counters, duplicates, nacksSuppressed: suppressed };
   }
 
   get nick(): string {
@@ -141,8 +158,7 @@ export class Session {
     this.started = true;
     if (!this.framed) return;
     await this.sendControl("hello");
-    this.sender.scheduleQuick();
-    this.tickTimer = setInterval(() => this.tick(), TICK_MS);
+    this.sender.started();
     const n = this.opts.history ?? 0;
     if (n > 0) {
       const requestId = Math.floor(this.random() * 2 ** 32) >>> 0;
@@ -155,13 +171,17 @@ export class Session {
         requestId,
       });
     }
+    this.rearm();
   }
 
   /** Change our nickname; announced at once with a heartbeat. */
   async setNick(nick: string): Promise<void> {
     const old = this.myNick;
     this.myNick = nick;
-    if (old !== nick && this.framed && this.started) await this.sendControl("heartbeat");
+    if (old !== nick && this.framed && this.started) {
+      this.sender.scheduleSoon(0);
+      this.rearm();
+    }
   }
 
   /**
@@ -176,7 +196,7 @@ export class Session {
     } else {
       await this.sendFramed(text, opts.action === true);
     }
-    this.stats.sent++;
+    this.counters.sent++;
     this.emit({
       type: "message",
       time: this.time(),
@@ -197,7 +217,7 @@ export class Session {
     }
     for (const chunk of encodeChunks(text, this.opts.encoding)) {
       await this.opts.transport.send(chunk);
-      this.stats.datagramsSent++;
+      this.counters.datagramsSent++;
     }
   }
 
@@ -227,13 +247,14 @@ export class Session {
       this.sender.remember(frame);
       await this.sendFrame(frame);
     }
-    this.sender.scheduleQuick();
+    this.sender.messageSent();
+    this.rearm();
   }
 
   private async sendFrame(frame: Frame): Promise<void> {
     try {
       await this.opts.transport.send(encode(frame));
-      this.stats.datagramsSent++;
+      this.counters.datagramsSent++;
     } catch (e) {
       if (this.closed) return;
       throw e;
@@ -260,10 +281,10 @@ export class Session {
 
   private receive(d: Datagram): void {
     if (this.closed) return;
-    this.stats.datagramsReceived++;
+    this.counters.datagramsReceived++;
     if (!isFramed(d.data)) {
       if (d.self) return;
-      this.stats.received++;
+      this.counters.received++;
       this.emit({
         type: "message",
         time: this.time(),
@@ -278,7 +299,7 @@ export class Session {
       frame = decode(d.data);
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
-      this.stats.malformed++;
+      this.counters.malformed++;
       const key = `${d.address}:${d.port}`;
       if (
         (e.reason === "unsupported-version" || e.reason === "unknown-type") &&
@@ -327,15 +348,15 @@ export class Session {
       case "heartbeat":
       case "bye": {
         const p = this.peerFor(frame, from);
-        if (p.gone) return;
-        this.announce(p, frame.nick);
+        if (p.gone && p.leftBy === "timeout" && frame.type !== "bye") p.gone = false; // back again
+        if (!p.gone) this.announce(p, frame.nick);
         this.deliver(p, p.onControl(frame.started, frame.seq));
-        if (frame.type === "hello" && this.started) {
-          // A newcomer: let it hear us soon (it learns our nick and tail).
+        if (frame.type === "hello" && this.started && !p.gone) {
+          // A newcomer: let it hear us soon (it learns our nick, start and tail).
           this.sender.scheduleSoon(this.random() * 200);
         }
         if (frame.type === "bye") this.leave(p, "bye");
-        return;
+        break;
       }
       case "message": {
         if (frame.history) {
@@ -343,32 +364,35 @@ export class Session {
           return;
         }
         const p = this.peerFor(frame, from);
-        if (p.gone) return;
-        this.announce(p, frame.nick);
-        if (frame.repair) this.stats.repairsReceived++;
+        if (!p.gone) this.announce(p, frame.nick);
+        if (frame.repair) this.counters.repairsReceived++;
         this.deliver(p, p.onMessage(frame));
-        return;
+        break;
       }
       case "nack": {
-        this.stats.nacksHeard++;
+        this.counters.nacksHeard++;
         if (frame.target === this.id) {
           this.sender.onNack(frame.ranges);
         } else {
           this.peers.get(frame.target)?.onNackHeard(frame.ranges);
         }
-        return;
+        // The header seq is the requester's own tail.
+        const q = this.peers.get(frame.id);
+        if (q) this.deliver(q, q.onTail(frame.seq));
+        break;
       }
       case "gone": {
         const p = this.peers.get(frame.id);
-        if (p) this.deliver(p, p.onGone(frame.ranges));
-        return;
+        if (p) this.deliver(p, p.onGone(frame.seq, frame.ranges));
+        break;
       }
       case "history_req": {
         this.peerFor(frame, from);
-        this.sender.onHistoryRequest(frame.count, frame.requestId);
-        return;
+        if (!this.opts.listen) this.sender.onHistoryRequest(frame.count, frame.requestId);
+        break;
       }
     }
+    this.rearm();
   }
 
   /** Turn a peer's in-order deliveries (whole messages) and losses into events. */
@@ -379,10 +403,10 @@ export class Session {
       try {
         text = joinFragments(parts.map((f) => f.payload));
       } catch {
-        this.stats.malformed++;
+        this.counters.malformed++;
         continue;
       }
-      this.stats.received++;
+      this.counters.received++;
       this.emit({
         type: "message",
         time: new Date(head.time),
@@ -395,7 +419,7 @@ export class Session {
       });
     }
     if (out.lost > 0) {
-      this.stats.lost += out.lost;
+      this.counters.lost += out.lost;
       this.emit({
         type: "lost",
         time: this.time(),
@@ -407,36 +431,67 @@ export class Session {
     }
   }
 
+  /**
+   * A member left. After BYE its missing tail still gets a short grace for repairs in
+   * flight (the peer's poll gives up then); after a timeout it is lost at once.
+   */
   private leave(p: Peer, reason: "bye" | "timeout"): void {
-    if (p.gone) return;
-    this.deliver(p, p.giveUp());
-    p.gone = true;
-    if (p.present) {
-      p.present = false;
-      this.emit({ type: "leave", time: this.time(), from: p.from, nick: p.nick, id: p.id, reason });
+    if (!p.gone) {
+      p.gone = true;
+      p.leftBy = reason;
+      if (p.present) {
+        p.present = false;
+        this.emit({
+          type: "leave",
+          time: this.time(),
+          from: p.from,
+          nick: p.nick,
+          id: p.id,
+          reason,
+        });
+      }
     }
+    if (reason === "timeout") this.deliver(p, p.giveUp());
+    else p.byeAt ??= this.now();
   }
 
   // ---- timers ----------------------------------------------------------------
+
+  /** Sleep until the earliest timer of any peer, the sender or the history wait. */
+  private rearm(): void {
+    if (this.closed || !this.framed || !this.started) return;
+    const now = this.now();
+    const timeout = this.heartbeatMs * 3;
+    let at = Math.min(this.sender.nextDeadline(), now + MAX_SLEEP_MS);
+    for (const p of this.peers.values()) {
+      const d = p.nextDeadline();
+      if (d !== undefined && d < at) at = d;
+      if (!p.gone && p.lastSeen + timeout < at) at = p.lastSeen + timeout + 1;
+    }
+    if (this.history) at = Math.min(at, this.history.deadline);
+    if (this.timer && at >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Number.POSITIVE_INFINITY;
+        this.tick();
+      },
+      Math.max(0, at - now),
+    );
+  }
 
   private tick(): void {
     if (this.closed) return;
     const now = this.now();
     const timeout = this.heartbeatMs * 3;
     for (const p of this.peers.values()) {
-      if (p.gone) {
-        // Forget departed instances after a while (a late duplicate is then ignored anyway).
-        if (now - p.lastSeen > timeout * 4) this.peers.delete(p.id);
-        continue;
-      }
-      if (now - p.lastSeen > timeout) {
-        this.leave(p, "timeout");
-        continue;
-      }
+      if (!p.gone && now - p.lastSeen > timeout) this.leave(p, "timeout");
       const work = p.poll();
       this.deliver(p, work);
       for (const ranges of work.nacks) {
-        this.stats.nacksSent++;
+        this.counters.nacksSent++;
         this.fire(
           this.sendFrame({
             type: "nack",
@@ -447,14 +502,23 @@ export class Session {
           }),
         );
       }
+      // Forget departed instances after a while.
+      if (p.gone && p.byeAt === undefined && now - p.lastSeen > timeout * 4) {
+        const w = p.windowStats;
+        this.retired.duplicates += w?.duplicates ?? 0;
+        this.retired.suppressed += w?.suppressed ?? 0;
+        this.peers.delete(p.id);
+      }
     }
     const out = this.sender.poll();
     for (const f of out.repairs) {
-      this.stats.repairsSent++;
+      this.counters.repairsSent++;
       this.fire(this.sendFrame(f));
     }
-    for (const ranges of out.gone) {
-      this.fire(this.sendFrame({ type: "gone", id: this.id, seq: this.sender.tail, ranges }));
+    if (out.gone.length > 0) {
+      this.fire(
+        this.sendFrame({ type: "gone", id: this.id, seq: this.sender.tail, ranges: out.gone }),
+      );
     }
     for (const f of out.history) this.fire(this.sendFrame({ ...f, history: true, repair: false }));
     if (out.heartbeat) this.fire(this.sendControl("heartbeat"));
@@ -476,6 +540,7 @@ export class Session {
         });
       }
     }
+    this.rearm();
   }
 
   /**
@@ -498,7 +563,7 @@ export class Session {
       await this.sendControl("bye").catch(() => {});
     }
     this.closed = true;
-    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.timer) clearTimeout(this.timer);
     await this.opts.transport.close();
   }
 }
