@@ -1,0 +1,75 @@
+/**
+ * Sends hand-crafted frames (src/protocol's `encode`), one datagram each, to a group.
+ * For tests that need frames mcchat itself would never send (e.g. a nick full of
+ * escape sequences, which the CLI refuses). Run it only inside a lab host:
+ *
+ *   bun test/helpers/frame_sender.ts GROUP PORT < frames.json
+ *
+ * stdin: a JSON array of frames as `encode` takes them, except that a "message" frame
+ * gives `text` (a string, sent as UTF-8) instead of `payload`, and its flags default to
+ * false. `"now"` as `started` or `time` means Date.now(). Exit 0 when all were sent.
+ */
+import dgram from "node:dgram";
+import { readFileSync, readlinkSync } from "node:fs";
+import { encode, type Frame } from "../../src/protocol/index.ts";
+
+function die(msg: string, code = 2): never {
+  process.stderr.write(`frame_sender: ${msg}\n`);
+  process.exit(code);
+}
+
+// Guard: only inside a lab host, i.e. the test runner's private namespace tree
+// (MCCHAT_TEST_NETNS=1) and a network namespace of its own (not that of PID 1,
+// which is the runner's loopback-only namespace, or the real one outside a run).
+if (process.env.MCCHAT_TEST_NETNS !== "1") die("refusing to run outside the test runner");
+try {
+  if (readlinkSync("/proc/self/ns/net") === readlinkSync("/proc/1/ns/net")) {
+    die("refusing to run outside a lab host (same network namespace as PID 1)");
+  }
+} catch (e) {
+  die(`cannot check the network namespace: ${(e as Error).message}`);
+}
+
+const [group, portText] = process.argv.slice(2);
+const port = Number(portText);
+if (!group || !/^239\.\d+\.\d+\.\d+$/.test(group)) die("GROUP must be in 239.0.0.0/8");
+if (!Number.isInteger(port) || port < 1 || port > 65535) die("bad PORT");
+
+type Spec = Record<string, unknown> & { type: string; text?: string };
+let specs: Spec[];
+try {
+  specs = JSON.parse(readFileSync(0, "utf8")) as Spec[];
+  if (!Array.isArray(specs)) throw new Error("not an array");
+} catch (e) {
+  die(`stdin must be a JSON array of frames: ${(e as Error).message}`);
+}
+
+const now = Date.now();
+const datagrams = specs.map((s) => {
+  const f: Record<string, unknown> = { ...s };
+  for (const k of ["started", "time"]) if (f[k] === "now") f[k] = now;
+  if (s.type === "message") {
+    f.payload = new TextEncoder().encode(s.text ?? "");
+    delete f.text;
+    for (const k of ["action", "repair", "history"]) f[k] ??= false;
+    f.fragIndex ??= 0;
+    f.fragCount ??= 1;
+  }
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = encode(f as unknown as Frame);
+  } catch (e) {
+    die(`cannot encode ${JSON.stringify(s)}: ${(e as Error).message}`);
+  }
+  return bytes;
+});
+
+const sock = dgram.createSocket("udp4");
+await new Promise<void>((resolve) => sock.bind(0, resolve));
+sock.setMulticastTTL(1);
+for (const d of datagrams) {
+  await new Promise<void>((resolve, reject) =>
+    sock.send(d, port, group, (err) => (err ? reject(err) : resolve())),
+  ).catch((e) => die(`send failed: ${(e as Error).message}`, 3));
+}
+sock.close();
