@@ -121,6 +121,29 @@ class Terminal {
     );
   }
 
+  /**
+   * Polls screen and cursor until `ok(rows, cursor)` holds (bounded): for states that
+   * take several writes to reach (e.g. a line printed, then the prompt redrawn).
+   */
+  async settle(
+    ok: (rows: string[], cursor: { x: number; y: number }) => boolean,
+    what: string,
+    timeoutMs = 10_000,
+  ): Promise<{ rows: string[]; cursor: { x: number; y: number } }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rows = await this.screen();
+      const cursor = await this.cursor();
+      if (ok(rows, cursor)) return { rows, cursor };
+      if (Date.now() > deadline) {
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}; cursor ${cursor.x},${cursor.y}, screen:\n${rows.join("\n")}`,
+        );
+      }
+      await Bun.sleep(50);
+    }
+  }
+
   async close(): Promise<void> {
     await run([TMUX, "-S", this.sock, "kill-server"], { timeoutMs: 5000 }).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
@@ -252,16 +275,43 @@ describeLab("chat room on a terminal (tmux)", () => {
         await t.waitFor(/^z{38}$/m);
         // …and a message arrives.
         bob.write("hello from bob\n");
-        let rows = content(await t.waitFor(new RegExp(`^${TIME} <bob> hello from bob$`, "m")));
-        const at = rows.findIndex((r) => / <bob> hello from bob$/.test(r));
+        // The message is printed first and the prompt redrawn after it: wait for both
+        // (one capture can fall between the two writes).
         const line = `alice> ${half}`;
+        const bobAt = (rows: string[]) => rows.findIndex((r) => / <bob> hello from bob$/.test(r));
+        const redrawn = await t.settle((screen, cursor) => {
+          const rows = content(screen);
+          const at = bobAt(rows);
+          return (
+            at >= 0 &&
+            new RegExp(`^${TIME} <bob> hello from bob$`).test(rows[at] ?? "") &&
+            rows.length === at + 3 &&
+            rows[at + 1] === line.slice(0, WIDTH) &&
+            rows[at + 2] === line.slice(WIDTH) &&
+            cursor.x === line.length - WIDTH &&
+            cursor.y === at + 2
+          );
+        }, "bob's message above the redrawn half-typed line");
+        let rows = content(redrawn.rows);
+        const at = bobAt(rows);
         expect(rows.slice(at + 1)).toEqual([line.slice(0, WIDTH), line.slice(WIDTH)]);
-        expect(await t.cursor()).toEqual({ x: line.length - WIDTH, y: at + 2 });
+        expect(redrawn.cursor).toEqual({ x: line.length - WIDTH, y: at + 2 });
 
         // The line readline holds is intact too: Enter sends all of it, shown once.
         await t.keys("Enter");
         await bob.waitForLine(new RegExp(`^${TIME} <alice> ${half}$`), 5000);
-        rows = content(await t.waitFor(new RegExp(`^${TIME} <alice> half typed z+$`, "m")));
+        // Our own message (two rows: it wraps), then the fresh prompt below it.
+        rows = content(
+          (
+            await t.settle((screen) => {
+              const r = content(screen);
+              return (
+                r.at(-1) === "alice>" &&
+                r.some((l) => /^\d\d:\d\d:\d\d <alice> half typed z+$/.test(l))
+              );
+            }, "our own message and a fresh prompt")
+          ).rows,
+        );
         expect(rows.filter((r) => r.includes("half typed"))).toHaveLength(1);
         expect(rows.at(-1)).toBe("alice>");
 
