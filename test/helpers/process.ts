@@ -3,6 +3,7 @@
  * line or for the exit with a bound, and kill everything that is still running at
  * the end (afterEach/afterAll, and a process "exit" handler as the last resort).
  */
+import { afterAll } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -270,9 +271,25 @@ export async function stopAll(graceMs = 1000): Promise<void> {
   await Promise.all([...live].map((p) => p.stop(graceMs)));
 }
 
+function removeHome(): void {
+  if (hermeticHome) rmSync(hermeticHome, { recursive: true, force: true });
+  hermeticHome = undefined;
+}
+
+// bun test does not run "exit" handlers reliably: clean up after each test file too
+// (a hook at the top level of an imported module belongs to the importing file).
+try {
+  afterAll(async () => {
+    await stopAll();
+    removeHome();
+  });
+} catch {
+  // Imported outside the test runner (scripts/test.ts): the exit handler must do.
+}
+
 process.on("exit", () => {
   for (const p of live) p.killNow();
-  if (hermeticHome) rmSync(hermeticHome, { recursive: true, force: true });
+  removeHome();
 });
 
 /** Run a one-shot command with a bound; returns code and output (never throws on exit code). */
