@@ -31,6 +31,37 @@ export interface PipeOptions {
 }
 
 /**
+ * Writes that can be waited for. Bun's stdout on a pipe buffers internally without
+ * reporting it (writableLength stays 0) and process.exit drops what is still queued,
+ * so we count the write callbacks instead.
+ */
+export function trackedWriter(stream: Writable): {
+  write(s: string): void;
+  flushed(): Promise<void>;
+} {
+  let pending = 0;
+  let waiters: (() => void)[] = [];
+  const done = () => {
+    if (--pending > 0) return;
+    for (const w of waiters) w();
+    waiters = [];
+  };
+  return {
+    write(s) {
+      pending++;
+      try {
+        stream.write(s, done);
+      } catch {
+        done();
+      }
+    },
+    flushed() {
+      return pending === 0 ? Promise.resolve() : new Promise((r) => waiters.push(r));
+    },
+  };
+}
+
+/**
  * The Unix-tool loop: input lines become messages, received messages become output
  * lines (stdout), diagnostics go to stderr. Resolves with the exit status.
  */
@@ -40,6 +71,7 @@ export function runPipe(o: PipeOptions): Promise<number> {
     let done = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let rl: Interface | null = null;
+    const out = trackedWriter(o.output);
     const finish = async (code: number) => {
       if (done) return;
       done = true;
@@ -48,6 +80,7 @@ export function runPipe(o: PipeOptions): Promise<number> {
       o.signal?.removeEventListener("abort", onAbort);
       rl?.close();
       await o.session.close().catch(() => {});
+      await out.flushed();
       resolve(code);
     };
     const onAbort = () => void finish(0);
@@ -59,7 +92,7 @@ export function runPipe(o: PipeOptions): Promise<number> {
         return;
       }
       if (e.type === "message" && e.self) return;
-      for (const line of o.render(e)) o.output.write(`${line}\n`);
+      for (const line of o.render(e)) out.write(`${line}\n`);
       if (e.type === "message") {
         received++;
         if (o.count !== undefined && received >= o.count) void finish(0);
