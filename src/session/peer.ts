@@ -16,10 +16,12 @@ export interface PeerClock {
   window?: Omit<WindowOptions, "now" | "random">;
 }
 
-/** What a peer hands to the session: whole messages in order, and fragments lost. */
+/** One item of a peer's in-order output: a whole message, or fragments lost at that point. */
+export type PeerItem = { kind: "message"; parts: MessageFrame[] } | { kind: "lost"; count: number };
+
+/** What a peer hands to the session, in sender order. */
 export interface PeerOutput {
-  messages: MessageFrame[][];
-  lost: number;
+  items: PeerItem[];
 }
 
 /** How long a departed sender's missing tail waits for repairs already in flight before it is lost. */
@@ -99,7 +101,7 @@ export class Peer {
   }
 
   onGone(tail: number, ranges: SeqRange[]): PeerOutput {
-    if (!this.window) return { messages: [], lost: 0 };
+    if (!this.window) return { items: [] };
     return this.assemble([...this.window.onTail(tail), ...this.window.onGone(ranges)]);
   }
 
@@ -165,11 +167,12 @@ export class Peer {
 
   /** In-order deliveries -> whole messages; a lost range breaks the message in progress. */
   private assemble(out: Delivery[]): PeerOutput {
-    const messages: MessageFrame[][] = [];
-    let lost = 0;
+    const items: PeerItem[] = [];
     for (const d of out) {
       if (d.type === "lost") {
-        lost += d.range.count;
+        const last = items[items.length - 1];
+        if (last?.kind === "lost") last.count += d.range.count;
+        else items.push({ kind: "lost", count: d.range.count });
         this.partial = [];
         continue;
       }
@@ -182,10 +185,10 @@ export class Peer {
       }
       this.partial.push(f);
       if (this.partial.length === f.fragCount) {
-        messages.push(this.partial);
+        items.push({ kind: "message", parts: this.partial });
         this.partial = [];
       }
     }
-    return { messages, lost };
+    return { items };
   }
 }

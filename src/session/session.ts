@@ -16,7 +16,7 @@ import {
 import { decodeText, encodeChunks, unencodableChars } from "../protocol/text-codec.ts";
 import type { SessionEvent } from "./events.ts";
 import { HistoryCollector } from "./history.ts";
-import { Peer } from "./peer.ts";
+import { Peer, type PeerOutput } from "./peer.ts";
 import type { WindowStats } from "./receiver-window.ts";
 import { SenderState } from "./sender.ts";
 import { emptyStats, type SessionStats } from "./stats.ts";
@@ -396,12 +396,24 @@ export class Session {
   }
 
   /** Turn a peer's in-order deliveries (whole messages) and losses into events. */
-  private deliver(p: Peer, out: { messages: MessageFrame[][]; lost: number }): void {
-    for (const parts of out.messages) {
-      const head = parts[0] as MessageFrame;
+  private deliver(p: Peer, out: PeerOutput): void {
+    for (const item of out.items) {
+      if (item.kind === "lost") {
+        this.counters.lost += item.count;
+        this.emit({
+          type: "lost",
+          time: this.time(),
+          from: p.from,
+          nick: p.nick,
+          id: p.id,
+          count: item.count,
+        });
+        continue;
+      }
+      const head = item.parts[0] as MessageFrame;
       let text: string;
       try {
-        text = joinFragments(parts.map((f) => f.payload));
+        text = joinFragments(item.parts.map((f) => f.payload));
       } catch {
         this.counters.malformed++;
         continue;
@@ -416,17 +428,6 @@ export class Session {
         id: p.id,
         seq: head.seq,
         action: head.action || undefined,
-      });
-    }
-    if (out.lost > 0) {
-      this.counters.lost += out.lost;
-      this.emit({
-        type: "lost",
-        time: this.time(),
-        from: p.from,
-        nick: p.nick,
-        id: p.id,
-        count: out.lost,
       });
     }
   }

@@ -297,6 +297,10 @@ describe("repair over a lossy medium (real timers, in memory)", () => {
     const got = texts(r.events);
     expect(lost.reduce((a, b) => a + b, 0) + got.length).toBe(2501);
     expect(lost.length).toBeGreaterThan(0);
+    // the loss is reported where it happened: before the messages that follow the gap
+    const firstLost = r.events.findIndex((e) => e.type === "lost");
+    const firstMessage = r.events.findIndex((e) => e.type === "message");
+    expect(firstLost).toBeLessThan(firstMessage);
     // what did arrive is in order
     const nums = got.filter((t) => t !== "after").map((t) => Number(t.slice(1)));
     expect(nums).toEqual([...nums].sort((a, b) => a - b));
