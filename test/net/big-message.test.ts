@@ -9,6 +9,7 @@
  * first message; it has when it prints the sender's join (the sender's HELLO reached it).
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { events, messages, waitEvent } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
   createLab,
@@ -16,7 +17,6 @@ import {
   type Host,
   implementations,
   type Lab,
-  type Proc,
   stopAll,
 } from "../helpers/netns.ts";
 
@@ -24,25 +24,6 @@ assertPrivateNetns();
 afterEach(() => stopAll());
 
 const GROUP = "239.1.100.1";
-
-type Event = { type: string; from?: string; text?: string; nick?: string; id?: string };
-
-async function waitEvent(
-  p: Proc,
-  pred: (e: Event) => boolean,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<Event> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const hit = p.json<Event>().find(pred);
-    if (hit) return hit;
-    if (Date.now() > deadline || p.exited) {
-      throw new Error(`no event: ${what} (after ${timeoutMs} ms)\n${p.describe()}`);
-    }
-    await Bun.sleep(20);
-  }
-}
 
 /** 10,000 code points, no line breaks: CJK, ASCII, emoji (4-byte UTF-8), Latin, Hangul. */
 function mixedText(): string {
@@ -116,8 +97,8 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         expect(await tx.waitForExit(20_000)).toBe(0);
         expect(tx.stderr).toBe("");
         await waitEvent(rx, (e) => e.type === "leave" && e.id === senderId, "the sender's BYE");
-        expect(rx.json<Event>().filter((e) => e.type === "message")).toHaveLength(1);
-        expect(rx.json<Event>().filter((e) => e.type === "lost")).toEqual([]);
+        expect(messages(rx)).toHaveLength(1);
+        expect(events(rx).filter((e) => e.type === "lost")).toEqual([]);
       },
       40_000,
     );
@@ -150,9 +131,9 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         // The receiver: after the sender's BYE (which carries its tail), exactly the short
         // message arrived, and nothing is missing (no "lost": nothing else was ever sent).
         await waitEvent(rx, (e) => e.type === "leave" && e.id === senderId, "the sender's BYE");
-        const msgs = rx.json<Event>().filter((e) => e.type === "message");
+        const msgs = messages(rx);
         expect(msgs.map((e) => e.text)).toEqual([after]);
-        expect(rx.json<Event>().filter((e) => e.type === "lost")).toEqual([]);
+        expect(events(rx).filter((e) => e.type === "lost")).toEqual([]);
       },
       40_000,
     );

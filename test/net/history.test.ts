@@ -10,6 +10,7 @@
  * the history answers as new messages.
  */
 import { afterAll, afterEach, expect, test } from "bun:test";
+import { events, joinedId, messages, statsOf, waitFor } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
   createLab,
@@ -17,55 +18,14 @@ import {
   type Host,
   type Lab,
   mcchatCommand,
-  type Proc,
   stopAll,
 } from "../helpers/netns.ts";
+import { waitForJoins } from "../helpers/room.ts";
 
 assertPrivateNetns();
 afterEach(() => stopAll());
 
 const MCCHAT = mcchatCommand();
-
-type Event = {
-  type: string;
-  time: string;
-  text?: string;
-  nick?: string;
-  id?: string;
-  history?: boolean;
-};
-
-const events = (p: Proc) => p.json<Event>();
-const messages = (p: Proc) => events(p).filter((e) => e.type === "message");
-
-async function waitFor(
-  cond: () => boolean,
-  timeoutMs: number,
-  what: string,
-  procs: Proc[],
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms: ${what}\n${procs.map((p) => p.describe()).join("\n")}`,
-      );
-    }
-    await Bun.sleep(10);
-  }
-}
-
-const STATS_RE =
-  /^mcchat: stats: sent (\d+), received (\d+), .*NACKs sent (\d+) .*lost (\d+), malformed/;
-
-function statsOf(p: Proc) {
-  const line = p.lines("stderr").find((l) => STATS_RE.test(l));
-  if (!line) throw new Error(`no --stats line\n${p.describe()}`);
-  const [sent, received, nacksSent, lost] = (STATS_RE.exec(line) as RegExpExecArray)
-    .slice(1)
-    .map(Number);
-  return { sent, received, nacksSent, lost };
-}
 
 describeLab("history for a late joiner", () => {
   let lab: Lab;
@@ -78,16 +38,17 @@ describeLab("history for a late joiner", () => {
     const alice = h0.spawn([...MCCHAT, ...room, "-n", "alice"], { stdin: "pipe" });
     const bob = h1.spawn([...MCCHAT, ...room, "-n", "bob"], { stdin: "pipe" });
     const all = [alice, bob];
-    const joined = (p: Proc, nick: string) =>
-      events(p).find((e) => e.type === "join" && e.nick === nick)?.id;
-    await waitFor(
-      () => !!joined(alice, "bob") && !!joined(bob, "alice"),
+    await waitForJoins(
+      [
+        [alice, ["bob"]],
+        [bob, ["alice"]],
+      ],
       10_000,
       "alice and bob see each other",
       all,
     );
-    const aliceId = joined(bob, "alice");
-    const bobId = joined(alice, "bob");
+    const aliceId = joinedId(bob, "alice");
+    const bobId = joinedId(alice, "bob");
 
     // Alternate, a few ms apart, so the send times interleave: alice 1, bob 1, alice 2, ...
     const said: { nick: string; text: string }[] = [];

@@ -8,6 +8,7 @@
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import iconv from "iconv-lite";
+import { messages } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
   createLab,
@@ -21,6 +22,7 @@ import {
   retryUntil,
   stopAll,
 } from "../helpers/netns.ts";
+import { type Datagram, fromHost, gbkHex, legacyReceiver } from "../helpers/room.ts";
 
 assertPrivateNetns();
 afterEach(() => stopAll());
@@ -30,23 +32,9 @@ const LEGACY = legacyPeerCommand();
 /** Self-bound for every listener, so none can outlive a broken test by much. */
 const BOUND = ["--timeout", "20"];
 
-type Datagram = { from: string; hex: string; len: number; truncated: boolean; text: string };
-type Message = { type: string; time: string; from: string; text: string; legacy?: boolean };
-
-/** The "message" lines of a --json listener (framed peers also cause join/leave lines). */
-const messages = (p: Proc) => p.json<Message>().filter((e) => e.type === "message");
-
-const gbkHex = (text: string) => iconv.encode(text, "gbk").toString("hex");
-
-/** Matches "address:port" of a datagram sent by `host`. */
-const fromHost = (host: Host) => new RegExp(`^${host.address.replaceAll(".", "\\.")}:\\d+$`);
-
 /** A legacy receiver on `host` that has joined (READY). */
-async function legacyRecv(host: Host, port: number, extra: string[] = []): Promise<Proc> {
-  const p = host.spawn([...LEGACY, "recv", GROUP, String(port), "--timeout", "20", ...extra]);
-  await p.waitForLine(/^READY$/, 5000, "stderr");
-  return p;
-}
+const legacyRecv = (host: Host, port: number, extra: string[] = []) =>
+  legacyReceiver(host, GROUP, port, ["--timeout", "20", ...extra]);
 
 /** `mcchat --listen --json --count 1 -y -p PORT …` on `host` (it exits after one message). */
 function listener(host: Host, mcchat: string[], port: number, extra: string[] = []): Proc {

@@ -13,7 +13,7 @@
  * every receiver has them.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import iconv from "iconv-lite";
+import { events, waitEvent } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
   createLab,
@@ -26,6 +26,7 @@ import {
   retryUntil,
   stopAll,
 } from "../helpers/netns.ts";
+import { type Datagram, fromHost, gbkHex, legacyReceiver } from "../helpers/room.ts";
 
 assertPrivateNetns();
 afterEach(() => stopAll());
@@ -33,39 +34,7 @@ afterEach(() => stopAll());
 const GROUP = "239.1.100.1";
 const LEGACY = legacyPeerCommand();
 
-type Datagram = { from: string; hex: string; len: number; truncated: boolean; text: string };
-type Event = {
-  type: string;
-  time: string;
-  from: string;
-  text?: string;
-  nick?: string;
-  id?: string;
-  legacy?: boolean;
-  reason?: string;
-};
-
-const gbkHex = (text: string) => iconv.encode(text, "gbk").toString("hex");
-const fromHost = (host: Host) => new RegExp(`^${host.address.replaceAll(".", "\\.")}:\\d+$`);
 const isFramedHex = (hex: string) => hex.startsWith("ff4d");
-
-/** Polls `p`'s JSON lines until one satisfies `pred` (bounded); returns it. */
-async function waitEvent(
-  p: Proc,
-  pred: (e: Event) => boolean,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<Event> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const hit = p.json<Event>().find(pred);
-    if (hit) return hit;
-    if (Date.now() > deadline || p.exited) {
-      throw new Error(`no event: ${what} (after ${timeoutMs} ms)\n${p.describe()}`);
-    }
-    await Bun.sleep(20);
-  }
-}
 
 describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, available }) => {
   const when = available ? test : test.skip;
@@ -84,17 +53,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         const port = String(base + 1);
         const room = ["-y", "-g", GROUP, "-p", port, "-e", "gbk", "--json"];
 
-        const legacy = h0.spawn([
-          ...LEGACY,
-          "recv",
-          GROUP,
-          port,
-          "--count",
-          "0",
-          "--timeout",
-          "30",
-        ]);
-        await legacy.waitForLine(/^READY$/, 5000, "stderr");
+        const legacy = await legacyReceiver(h0, GROUP, port, ["--count", "0", "--timeout", "30"]);
         const alice = h1.spawn([...mcchat, ...room, "-n", "alice"], { stdin: "pipe" });
         const bob = h2.spawn([...mcchat, ...room, "-n", "bob"], { stdin: "pipe" });
 
@@ -117,8 +76,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
 
         // 1. The legacy peer speaks (GBK): both members show the exact text, marked legacy.
         const oldText = "大家好，我是老版本的程序";
-        const legacyMsgs = (p: Proc) =>
-          p.json<Event>().filter((e) => e.type === "message" && e.legacy);
+        const legacyMsgs = (p: Proc) => events(p).filter((e) => e.type === "message" && e.legacy);
         await retryUntil(
           () => h0.exec([...LEGACY, "send", GROUP, port, "--encoding", "gbk", oldText]),
           () => [alice, bob].every((p) => legacyMsgs(p).length > 0),
@@ -159,7 +117,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
           (e) => e.type === "message" && e.text === rawText,
           "bob sees the raw line",
         );
-        expect(bob.json<Event>().find((e) => e.text === rawText)).toMatchObject({
+        expect(events(bob).find((e) => e.text === rawText)).toMatchObject({
           legacy: true,
           from: expect.stringMatching(fromHost(h1)),
         });
@@ -202,11 +160,11 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
 
         // Every event a member printed is one of the documented kinds, each message once.
         for (const p of [alice, bob]) {
-          const kinds = new Set(p.json<Event>().map((e) => e.type));
+          const kinds = new Set(events(p).map((e) => e.type));
           for (const k of kinds) expect(["join", "message", "leave"]).toContain(k);
         }
-        expect(bob.json<Event>().filter((e) => e.text === fromAlice)).toHaveLength(1);
-        expect(alice.json<Event>().filter((e) => e.text === fromBob)).toHaveLength(1);
+        expect(events(bob).filter((e) => e.text === fromAlice)).toHaveLength(1);
+        expect(events(alice).filter((e) => e.text === fromBob)).toHaveLength(1);
         // The legacy peer never sees a framed member's text as raw text.
         for (const d of legacy.json<Datagram>()) {
           if (!isFramedHex(d.hex)) expect([gbkHex(oldText), gbkHex(rawText)]).toContain(d.hex);

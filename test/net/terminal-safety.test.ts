@@ -18,6 +18,7 @@ import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { events, messageTexts } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
   createLab,
@@ -26,7 +27,6 @@ import {
   implementations,
   type Lab,
   legacyPeerCommand,
-  type Proc,
   ROOT,
   retryUntil,
   run,
@@ -187,20 +187,6 @@ async function waitForFile(
   }
 }
 
-type Event = {
-  type: string;
-  text?: string;
-  nick?: string;
-  old?: string;
-  id?: string;
-  legacy?: boolean;
-};
-const messageTexts = (p: Proc) =>
-  p
-    .json<Event>()
-    .filter((e) => e.type === "message")
-    .map((e) => e.text ?? "");
-
 describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, available }) => {
   const when = available ? test : test.skip;
   const suffix = available ? "" : " [skipped: dist/mcchat not built]";
@@ -326,7 +312,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
             })(),
           { attempts: 20, intervalMs: 300, what: "every crafted message at both receivers" },
         );
-        const leaves = () => json.json<Event>().filter((e) => e.type === "leave").length;
+        const leaves = () => events(json).filter((e) => e.type === "leave").length;
         await retryUntil(
           () => sendFrames(h0, port, nickChangeAndByes()),
           () => leaves() >= n,
@@ -344,10 +330,10 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         expect(text.match(/ joined \(198\.18\.0\.1\)/g) ?? []).toHaveLength(n);
 
         // --json: nicks and texts exact, per crafted instance.
-        const events = json.json<Event>().filter((e) => e.id?.startsWith("e1e1e1e1e1e1"));
+        const crafted = events(json).filter((e) => e.id?.startsWith("e1e1e1e1e1e1"));
         NICKS.forEach((nick, k) => {
           const id = instanceId(k);
-          const mine = events.filter((e) => e.id === id);
+          const mine = crafted.filter((e) => e.id === id);
           expect(mine.find((e) => e.type === "join")?.nick === nick).toBe(true);
           const msg = mine.filter((e) => e.type === "message");
           expect(msg).toHaveLength(1);
@@ -355,7 +341,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
           expect(msg[0]?.text === `N${k}: ${ATTACK} ${nick}`).toBe(true);
           expect(mine.filter((e) => e.type === "leave")).toHaveLength(1);
         });
-        const change = events.find((e) => e.type === "nick");
+        const change = crafted.find((e) => e.type === "nick");
         expect(change?.old === NICKS[n - 1] && change?.nick === NICKS[0]).toBe(true);
         expect(terminalHazards(utf8(json.stdout))).toEqual([]);
       },
