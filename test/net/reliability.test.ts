@@ -26,6 +26,16 @@
  */
 import { afterAll, afterEach, expect, test } from "bun:test";
 import {
+  events,
+  type JsonEvent,
+  joinedId,
+  messages,
+  type Stats,
+  statsOf,
+  textsFrom,
+  waitFor,
+} from "../helpers/events.ts";
+import {
   assertPrivateNetns,
   createLab,
   describeLab,
@@ -35,6 +45,7 @@ import {
   type Proc,
   stopAll,
 } from "../helpers/netns.ts";
+import { waitForJoins } from "../helpers/room.ts";
 
 assertPrivateNetns();
 afterEach(() => stopAll());
@@ -43,80 +54,6 @@ const MCCHAT = mcchatCommand();
 const NFT = Bun.which("nft") ?? "/usr/sbin/nft";
 /** Our own nftables table (Host.setLoss uses "inet mcc"; both can coexist). */
 const TABLE = "inet mcctest";
-
-type Event = {
-  type: string;
-  time: string;
-  from: string;
-  text?: string;
-  nick?: string;
-  id?: string;
-  seq?: number;
-  count?: number;
-  history?: boolean;
-};
-
-interface Stats {
-  sent: number;
-  received: number;
-  repaired: number;
-  repairsSent: number;
-  nacksSent: number;
-  nacksHeard: number;
-  suppressed: number;
-  duplicates: number;
-  lost: number;
-  malformed: number;
-}
-
-const STATS_RE =
-  /^mcchat: stats: sent (\d+), received (\d+), repaired (\d+) \(repairs sent (\d+)\), NACKs sent (\d+) \/ heard (\d+) \/ suppressed (\d+), duplicates dropped (\d+), lost (\d+), malformed (\d+),/;
-
-/** The --stats line of an exited process. */
-function statsOf(p: Proc): Stats {
-  const line = p.lines("stderr").find((l) => STATS_RE.test(l));
-  if (!line) throw new Error(`no --stats line\n${p.describe()}`);
-  const n = (STATS_RE.exec(line) as RegExpExecArray).slice(1).map(Number) as number[];
-  const [sent, received, repaired, repairsSent, nacksSent, nacksHeard, suppressed] = n;
-  const [duplicates, lost, malformed] = n.slice(7);
-  return {
-    sent,
-    received,
-    repaired,
-    repairsSent,
-    nacksSent,
-    nacksHeard,
-    suppressed,
-    duplicates,
-    lost,
-    malformed,
-  } as Stats;
-}
-
-const events = (p: Proc) => p.json<Event>();
-const messages = (p: Proc) => events(p).filter((e) => e.type === "message");
-
-/** Polls until `cond()` holds (bounded); throws with `what` and the processes' output. */
-async function waitFor(
-  cond: () => boolean,
-  timeoutMs: number,
-  what: string,
-  procs: Proc[] = [],
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms: ${what}\n${procs.map((p) => p.describe()).join("\n")}`,
-      );
-    }
-    await Bun.sleep(10);
-  }
-}
-
-/** Instance id of the member `nick` as `rx` saw it join, once it has. */
-const joinedId = (rx: Proc, nick: string) =>
-  events(rx).find((e) => e.type === "join" && e.nick === nick)?.id;
 
 /** Loads an nftables ruleset (replacing our table) on `host`. */
 async function nft(host: Host, rules: string[], hook: "input" | "output" = "input") {
@@ -208,6 +145,33 @@ describeLab("reliability on five lab hosts with nftables loss", () => {
     await stopAll();
     await Promise.all(lab.hosts.map(async (h) => Promise.all([h.clearLoss(), nftClear(h)])));
   };
+  /** A test (60 s) after which the hosts lose no more and run nothing, pass or fail. */
+  const labTest = (name: string, fn: () => Promise<void>) =>
+    test(name, async () => {
+      try {
+        await fn();
+      } finally {
+        await cleanup();
+      }
+    }, 60_000);
+
+  /** Listeners rx1, rx2, … on `rxHosts`: `-n rxN` and then `rxArgs` (--listen --json …). */
+  const listeners = (rxHosts: Host[], room: string[], rxArgs: string[]) =>
+    rxHosts.map((h, i) => h.spawn([...MCCHAT, ...room, "-n", `rx${i + 1}`, ...rxArgs]));
+
+  /** Listeners on `rxHosts` and the sender "tx" (stdin open) on `txHost`, seen by every listener. */
+  async function txAndListeners(txHost: Host, rxHosts: Host[], room: string[], rxArgs: string[]) {
+    const receivers = listeners(rxHosts, room, rxArgs);
+    const tx = txHost.spawn([...MCCHAT, ...room, "-n", "tx"], { stdin: "pipe" });
+    const all = [...receivers, tx];
+    await waitForJoins(
+      receivers.map((rx) => [rx, ["tx"]]),
+      10_000,
+      "every receiver sees tx join",
+      all,
+    );
+    return { receivers, tx, all };
+  }
 
   /**
    * Two senders, 1,000 lines each, three listeners with `loss` % random loss on input.
@@ -217,27 +181,21 @@ describeLab("reliability on five lab hosts with nftables loss", () => {
     const [h0, h1, h2, h3, h4] = await hosts();
     const room = ["-y", "-p", String(port), "--stats"];
     const N = 1000;
-    const receivers = [h2, h3, h4].map((h, i) =>
-      h.spawn([
-        ...MCCHAT,
-        ...room,
-        "-n",
-        `rx${i + 1}`,
-        "--listen",
-        "--json",
-        "--count",
-        String(2 * N),
-        "--timeout",
-        "45",
-      ]),
-    );
+    const receivers = listeners([h2, h3, h4], room, [
+      "--listen",
+      "--json",
+      "--count",
+      String(2 * N),
+      "--timeout",
+      "45",
+    ]);
     await Promise.all([h2, h3, h4].map((h) => h.setLoss(loss)));
     const senders = [h0, h1].map((h, i) =>
       h.spawn([...MCCHAT, ...room, "-n", `s${i + 1}`], { stdin: "pipe" }),
     );
     const all = [...receivers, ...senders];
-    await waitFor(
-      () => receivers.every((rx) => joinedId(rx, "s1") && joinedId(rx, "s2")),
+    await waitForJoins(
+      receivers.map((rx) => [rx, ["s1", "s2"]]),
       15_000,
       "every receiver sees both senders join",
       all,
@@ -267,9 +225,7 @@ describeLab("reliability on five lab hosts with nftables loss", () => {
     const out: Record<string, { texts: string[]; lost: number; ids: Set<string> }> = {};
     for (const nick of ["s1", "s2"]) {
       const id = joinedId(rx, nick);
-      const texts = ev
-        .filter((e) => e.type === "message" && e.id === id)
-        .map((e) => e.text as string);
+      const texts = textsFrom(rx, id);
       const lost = sum(
         ev.filter((e) => e.type === "lost" && e.id === id).map((e) => e.count as number),
       );
@@ -291,8 +247,9 @@ describeLab("reliability on five lab hosts with nftables loss", () => {
     return { rx, tx };
   }
 
-  test("20% loss at every listener: all 2,000 messages exactly once, in order per sender; listeners NACK", async () => {
-    try {
+  labTest(
+    "20% loss at every listener: all 2,000 messages exactly once, in order per sender; listeners NACK",
+    async () => {
       const r = await twoSendersThreeListeners(26_101, 20);
       const { rx, tx } = report("20% loss", r);
       for (const [i, p] of r.receivers.entries()) {
@@ -325,13 +282,12 @@ describeLab("reliability on five lab hosts with nftables loss", () => {
         expect(s.sent).toBe(1000);
         expect(s.repairsSent).toBeGreaterThan(0);
       }
-    } finally {
-      await cleanup();
-    }
-  }, 60_000);
+    },
+  );
 
-  test("40% loss at every listener: every message delivered once in order, or reported lost", async () => {
-    try {
+  labTest(
+    "40% loss at every listener: every message delivered once in order, or reported lost",
+    async () => {
       const r = await twoSendersThreeListeners(26_102, 40);
       const { rx } = report("40% loss", r);
       for (const [i, p] of r.receivers.entries()) {
@@ -350,80 +306,67 @@ describeLab("reliability on five lab hosts with nftables loss", () => {
         expect(s.received + s.lost).toBe(2000);
         expect(s.nacksSent).toBeGreaterThan(0);
       }
-    } finally {
-      await cleanup();
-    }
-  }, 60_000);
+    },
+  );
 
-  test("the dropped last message of a burst is repaired within 1 s", async () => {
-    try {
-      const [h0, , h2, h3] = await hosts();
-      const port = "26103";
-      const room = ["-y", "-p", port, "--stats"];
-      const BURSTS = 5;
-      const rxArgs = ["--listen", "--json", "--count", String(20 * BURSTS), "--timeout", "30"];
-      // h2 loses exactly the original of each burst's last line; h3 loses nothing.
-      await nft(h2, [`${originalMessageWith("TAILMARK")} counter drop comment "tail"`]);
-      const lossy = h2.spawn([...MCCHAT, ...room, "-n", "rx1", ...rxArgs]);
-      const clean = h3.spawn([...MCCHAT, ...room, "-n", "rx2", ...rxArgs]);
-      const tx = h0.spawn([...MCCHAT, ...room, "-n", "tx"], { stdin: "pipe" });
-      const all = [lossy, clean, tx];
-      await waitFor(
-        () => !!joinedId(lossy, "tx") && !!joinedId(clean, "tx"),
-        10_000,
-        "both receivers see tx join",
-        all,
-      );
-      const latencies: number[] = [];
-      const baseline: number[] = [];
-      for (let b = 1; b <= BURSTS; b++) {
-        const burst = Array.from({ length: 19 }, (_, i) => `burst ${b} line ${i + 1}`);
-        const last = `TAILMARK ${b}`;
-        const at: Record<string, number> = {};
-        const seen = (p: Proc) => messages(p).find((e) => e.text === last);
-        const watch = async (p: Proc, key: string) => {
-          await p.waitForLine(new RegExp(`"text":"${last}"`), 5000);
-          at[key] = Date.now();
-        };
-        const w = Promise.all([watch(lossy, "lossy"), watch(clean, "clean")]);
-        tx.write(`${[...burst, last].join("\n")}\n`);
-        await w;
-        const sentAt = Date.parse((seen(lossy) as Event).time);
-        latencies.push((at.lossy as number) - sentAt);
-        baseline.push((at.clean as number) - sentAt);
-        await Bun.sleep(300);
-      }
-      tx.end();
-      expect(await tx.waitForExit(20_000)).toBe(0);
-      for (const p of [lossy, clean]) expect(await p.waitForExit(5000)).toBe(0);
-      const dropped = (await nftCounters(h2)).tail;
-      console.log(
-        `tail repair: ${BURSTS} bursts of 20, last line dropped at one receiver (${dropped} dropped); ` +
-          `latency send->JSON line ${latencies.join(", ")} ms (max ${Math.max(...latencies)}); ` +
-          `clean receiver ${baseline.join(", ")} ms`,
-      );
-      expect(dropped).toBe(BURSTS); // the rule really dropped each last line, once
-      for (const ms of latencies) expect(ms).toBeLessThan(1000);
-      // Everything arrived once, in order, at both receivers.
-      const expected = Array.from({ length: BURSTS }, (_, k) => [
-        ...Array.from({ length: 19 }, (_, i) => `burst ${k + 1} line ${i + 1}`),
-        `TAILMARK ${k + 1}`,
-      ]).flat();
-      for (const p of [lossy, clean]) {
-        expect(messages(p).map((e) => e.text)).toEqual(expected);
-        expect(events(p).filter((e) => e.type === "lost")).toEqual([]);
-      }
-      const s = statsOf(lossy);
-      expect(s.nacksSent).toBeGreaterThanOrEqual(BURSTS);
-      expect(s.repaired).toBeGreaterThanOrEqual(BURSTS);
-      expect(statsOf(tx).repairsSent).toBeGreaterThanOrEqual(BURSTS);
-    } finally {
-      await cleanup();
+  labTest("the dropped last message of a burst is repaired within 1 s", async () => {
+    const [h0, , h2, h3] = await hosts();
+    const port = "26103";
+    const room = ["-y", "-p", port, "--stats"];
+    const BURSTS = 5;
+    const rxArgs = ["--listen", "--json", "--count", String(20 * BURSTS), "--timeout", "30"];
+    // h2 loses exactly the original of each burst's last line; h3 loses nothing.
+    await nft(h2, [`${originalMessageWith("TAILMARK")} counter drop comment "tail"`]);
+    const { receivers, tx } = await txAndListeners(h0, [h2, h3], room, rxArgs);
+    const [lossy, clean] = receivers as [Proc, Proc];
+    const latencies: number[] = [];
+    const baseline: number[] = [];
+    for (let b = 1; b <= BURSTS; b++) {
+      const burst = Array.from({ length: 19 }, (_, i) => `burst ${b} line ${i + 1}`);
+      const last = `TAILMARK ${b}`;
+      const at: Record<string, number> = {};
+      const seen = (p: Proc) => messages(p).find((e) => e.text === last);
+      const watch = async (p: Proc, key: string) => {
+        await p.waitForLine(new RegExp(`"text":"${last}"`), 5000);
+        at[key] = Date.now();
+      };
+      const w = Promise.all([watch(lossy, "lossy"), watch(clean, "clean")]);
+      tx.write(`${[...burst, last].join("\n")}\n`);
+      await w;
+      const sentAt = Date.parse((seen(lossy) as JsonEvent).time);
+      latencies.push((at.lossy as number) - sentAt);
+      baseline.push((at.clean as number) - sentAt);
+      await Bun.sleep(300);
     }
-  }, 60_000);
+    tx.end();
+    expect(await tx.waitForExit(20_000)).toBe(0);
+    for (const p of [lossy, clean]) expect(await p.waitForExit(5000)).toBe(0);
+    const dropped = (await nftCounters(h2)).tail;
+    console.log(
+      `tail repair: ${BURSTS} bursts of 20, last line dropped at one receiver (${dropped} dropped); ` +
+        `latency send->JSON line ${latencies.join(", ")} ms (max ${Math.max(...latencies)}); ` +
+        `clean receiver ${baseline.join(", ")} ms`,
+    );
+    expect(dropped).toBe(BURSTS); // the rule really dropped each last line, once
+    for (const ms of latencies) expect(ms).toBeLessThan(1000);
+    // Everything arrived once, in order, at both receivers.
+    const expected = Array.from({ length: BURSTS }, (_, k) => [
+      ...Array.from({ length: 19 }, (_, i) => `burst ${k + 1} line ${i + 1}`),
+      `TAILMARK ${k + 1}`,
+    ]).flat();
+    for (const p of [lossy, clean]) {
+      expect(messages(p).map((e) => e.text)).toEqual(expected);
+      expect(events(p).filter((e) => e.type === "lost")).toEqual([]);
+    }
+    const s = statsOf(lossy);
+    expect(s.nacksSent).toBeGreaterThanOrEqual(BURSTS);
+    expect(s.repaired).toBeGreaterThanOrEqual(BURSTS);
+    expect(statsOf(tx).repairsSent).toBeGreaterThanOrEqual(BURSTS);
+  });
 
-  test("a loss shared by all receivers costs at most 1.5 NACKs and 1.2 repairs on average", async () => {
-    try {
+  labTest(
+    "a loss shared by all receivers costs at most 1.5 NACKs and 1.2 repairs on average",
+    async () => {
       const [h0, , h2, h3, h4] = await hosts();
       const port = "26104";
       const room = ["-y", "-p", port, "--stats"];
@@ -438,28 +381,8 @@ describeLab("reliability on five lab hosts with nftables loss", () => {
       // On the sender's host: NACKs in, repairs out.
       await nft(h0, [`${NACK_MATCH} counter comment "nack"`]);
       await nftChain(h0, "output", [`${REPAIR_MATCH} counter comment "repair"`]);
-      const receivers = rxHosts.map((h, i) =>
-        h.spawn([
-          ...MCCHAT,
-          ...room,
-          "-n",
-          `rx${i + 1}`,
-          "--listen",
-          "--json",
-          "--count",
-          String(3 * ROUNDS),
-          "--timeout",
-          "30",
-        ]),
-      );
-      const tx = h0.spawn([...MCCHAT, ...room, "-n", "tx"], { stdin: "pipe" });
-      const all = [...receivers, tx];
-      await waitFor(
-        () => receivers.every((rx) => joinedId(rx, "tx")),
-        10_000,
-        "every receiver sees tx join",
-        all,
-      );
+      const rxArgs = ["--listen", "--json", "--count", String(3 * ROUNDS), "--timeout", "30"];
+      const { receivers, tx, all } = await txAndListeners(h0, rxHosts, room, rxArgs);
       const expected: string[] = [];
       for (let k = 1; k <= ROUNDS; k++) {
         // The line after the dropped one reveals the gap at all three at the same moment.
@@ -500,17 +423,16 @@ describeLab("reliability on five lab hosts with nftables loss", () => {
       expect(wire.repair).toBe(txStats.repairsSent);
       expect(perLoss(nacksStats)).toBeLessThanOrEqual(1.5);
       expect(perLoss(txStats.repairsSent)).toBeLessThanOrEqual(1.2);
-    } finally {
-      await cleanup();
-    }
-  }, 60_000);
+    },
+  );
 
   // In the lab a repair comes back within ~1 ms of the first NACK, before the other
   // receivers' 10-60 ms back-off runs out, so the test above would pass even without
   // suppression (seen: 1.27 NACKs per loss with onNackHeard disabled). Here the sender never
   // hears a NACK, so every retry round is a shared loss that only suppression keeps at one NACK.
-  test("NACK suppression: a loss the sender never repairs costs one NACK per retry round, then it is reported lost", async () => {
-    try {
+  labTest(
+    "NACK suppression: a loss the sender never repairs costs one NACK per retry round, then it is reported lost",
+    async () => {
       const [h0, , h2, h3, h4] = await hosts();
       const port = "26105";
       const room = ["-y", "-p", port, "--stats"];
@@ -520,17 +442,8 @@ describeLab("reliability on five lab hosts with nftables loss", () => {
       );
       // The sender's host counts the NACKs, then drops them: nothing is ever repaired.
       await nft(h0, [`${NACK_MATCH} counter comment "nack"`, `${NACK_MATCH} drop`]);
-      const receivers = rxHosts.map((h, i) =>
-        h.spawn([...MCCHAT, ...room, "-n", `rx${i + 1}`, "--listen", "--json", "--timeout", "20"]),
-      );
-      const tx = h0.spawn([...MCCHAT, ...room, "-n", "tx"], { stdin: "pipe" });
-      const all = [...receivers, tx];
-      await waitFor(
-        () => receivers.every((rx) => joinedId(rx, "tx")),
-        10_000,
-        "every receiver sees tx join",
-        all,
-      );
+      const rxArgs = ["--listen", "--json", "--timeout", "20"];
+      const { receivers, tx, all } = await txAndListeners(h0, rxHosts, room, rxArgs);
       const t0 = Date.now();
       tx.write("before\nNEVER repaired\nafter\n");
       // 20 attempts at 150-225 ms: ~4 s, then "lost" and "after" is delivered.
@@ -573,8 +486,6 @@ describeLab("reliability on five lab hosts with nftables loss", () => {
       expect(wire / attempts).toBeLessThanOrEqual(1.5);
       tx.end();
       expect(await tx.waitForExit(20_000)).toBe(0);
-    } finally {
-      await cleanup();
-    }
-  }, 60_000);
+    },
+  );
 });
