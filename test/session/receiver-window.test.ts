@@ -9,22 +9,10 @@ import {
   startPoint,
   type WindowOptions,
 } from "../../src/session/receiver-window.ts";
+import { messageFrame } from "../helpers/frames.ts";
 
-function msg(seq: number, fragIndex = 0, fragCount = 1, repair = false): MessageFrame {
-  return {
-    type: "message",
-    id: "0123456789abcdef",
-    seq,
-    nick: "a",
-    time: 1,
-    fragIndex,
-    fragCount,
-    action: false,
-    repair,
-    history: false,
-    payload: new Uint8Array(),
-  };
-}
+const msg = (seq: number, fragIndex = 0, fragCount = 1, repair = false): MessageFrame =>
+  messageFrame(seq, { fragIndex, fragCount, repair });
 
 /** A window with a settable fake clock and random. */
 function setup(base = 0, opts: Partial<WindowOptions> = {}) {

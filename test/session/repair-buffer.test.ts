@@ -1,22 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { encodingLength, type MessageFrame } from "../../src/protocol/index.ts";
 import { RepairBuffer } from "../../src/session/repair-buffer.ts";
+import { messageFrame } from "../helpers/frames.ts";
 
-function msg(seq: number, fragIndex = 0, fragCount = 1, text = "hi"): MessageFrame {
-  return {
-    type: "message",
-    id: "0123456789abcdef",
-    seq,
-    nick: "a",
-    time: 1,
-    fragIndex,
-    fragCount,
-    action: false,
-    repair: false,
-    history: false,
-    payload: new TextEncoder().encode(text),
-  };
-}
+const msg = (seq: number, fragIndex = 0, fragCount = 1, text = "hi"): MessageFrame =>
+  messageFrame(seq, { fragIndex, fragCount, payload: new TextEncoder().encode(text) });
 
 /** Adds `n` one-fragment messages from `start`. */
 function fill(b: RepairBuffer, start: number, n: number, text = "hi"): void {

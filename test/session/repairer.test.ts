@@ -2,22 +2,10 @@ import { describe, expect, test } from "bun:test";
 import type { MessageFrame } from "../../src/protocol/index.ts";
 import { RepairBuffer } from "../../src/session/repair-buffer.ts";
 import { Repairer, toRanges } from "../../src/session/repairer.ts";
+import { messageFrame } from "../helpers/frames.ts";
 
-function msg(seq: number): MessageFrame {
-  return {
-    type: "message",
-    id: "0123456789abcdef",
-    seq,
-    nick: "a",
-    time: 1,
-    fragIndex: 0,
-    fragCount: 1,
-    action: true,
-    repair: false,
-    history: false,
-    payload: new Uint8Array([0x61]),
-  };
-}
+const msg = (seq: number): MessageFrame =>
+  messageFrame(seq, { action: true, payload: new Uint8Array([0x61]) });
 
 function setup(sent: number, opts: { maxCount?: number; rate?: number; burst?: number } = {}) {
   const clock = { t: 0 };
