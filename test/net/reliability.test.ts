@@ -55,11 +55,17 @@ const NFT = Bun.which("nft") ?? "/usr/sbin/nft";
 /** Our own nftables table (Host.setLoss uses "inet mcc"; both can coexist). */
 const TABLE = "inet mcctest";
 
-/** Loads an nftables ruleset (replacing our table) on `host`. */
-async function nft(host: Host, rules: string[], hook: "input" | "output" = "input") {
-  const ruleset = [
-    `add table ${TABLE}`,
-    `delete table ${TABLE}`,
+/** Feeds `ruleset` to `nft -f -` on `host`. */
+async function nftLoad(host: Host, ruleset: string) {
+  await host.exec([NFT, "-f", "-"], { stdin: ruleset, timeoutMs: 5000 });
+}
+
+/** Deletes our table if it exists (adding it first makes the delete always succeed). */
+const DROP_TABLE = `add table ${TABLE}\ndelete table ${TABLE}\n`;
+
+/** Chain `hook` of our table with `rules`, as nft -f text. */
+const chainRuleset = (hook: "input" | "output", rules: string[]) =>
+  [
     `table ${TABLE} {`,
     `  chain ${hook} {`,
     `    type filter hook ${hook} priority -10; policy accept;`,
@@ -68,28 +74,19 @@ async function nft(host: Host, rules: string[], hook: "input" | "output" = "inpu
     "}",
     "",
   ].join("\n");
-  await host.exec([NFT, "-f", "-"], { stdin: ruleset, timeoutMs: 5000 });
+
+/** Loads an nftables ruleset (replacing our table) on `host`. */
+async function nft(host: Host, rules: string[], hook: "input" | "output" = "input") {
+  await nftLoad(host, DROP_TABLE + chainRuleset(hook, rules));
 }
 
 /** Adds a chain to our (existing) table. */
 async function nftChain(host: Host, hook: "input" | "output", rules: string[]) {
-  const ruleset = [
-    `table ${TABLE} {`,
-    `  chain ${hook} {`,
-    `    type filter hook ${hook} priority -10; policy accept;`,
-    ...rules.map((r) => `    ${r}`),
-    "  }",
-    "}",
-    "",
-  ].join("\n");
-  await host.exec([NFT, "-f", "-"], { stdin: ruleset, timeoutMs: 5000 });
+  await nftLoad(host, chainRuleset(hook, rules));
 }
 
 async function nftClear(host: Host) {
-  await host.exec([NFT, "-f", "-"], {
-    stdin: `add table ${TABLE}\ndelete table ${TABLE}\n`,
-    timeoutMs: 5000,
-  });
+  await nftLoad(host, DROP_TABLE);
 }
 
 /** Packet counts of the rules tagged `comment "<tag>"` in our table, by tag. */
