@@ -15,17 +15,12 @@ export interface SenderOutput {
   repairs: MessageFrame[];
   /** Ranges for one GONE frame, or [] for none. */
   gone: SeqRange[];
-  /** Our own recent messages, answering a HISTORY_REQ. */
-  history: MessageFrame[];
   heartbeat: boolean;
 }
 
-/** History answers wait a little (random) so answers from several members spread out. */
-const HISTORY_DELAY_MS = 50;
-
 /**
  * Our side as a sender: sequence numbers, the repair buffer and its NACK answers, the
- * heartbeat schedule, history answers.
+ * heartbeat schedule.
  */
 export class SenderState {
   /** Highest seq used; instances start at 0, so "nothing sent" is 0xFFFFFFFF. */
@@ -35,8 +30,6 @@ export class SenderState {
   readonly buffer = new RepairBuffer();
   readonly repairer: Repairer;
   private readonly hb: HeartbeatSchedule;
-  private readonly answered = new Set<number>();
-  private historyDue?: { at: number; count: number };
 
   constructor(private readonly o: SenderOptions) {
     this.lastActivity = o.now();
@@ -52,7 +45,7 @@ export class SenderState {
     return first;
   }
 
-  /** Keep a sent fragment for repairs and history. */
+  /** Keep a sent fragment for repairs. */
   remember(f: MessageFrame): void {
     this.buffer.add(f);
   }
@@ -77,34 +70,20 @@ export class SenderState {
     this.repairer.onNack(ranges);
   }
 
-  /** Answer each request once, after a short random delay. */
-  onHistoryRequest(count: number, requestId: number): void {
-    if (this.answered.has(requestId)) return;
-    if (this.answered.size > 1000) this.answered.clear();
-    this.answered.add(requestId);
-    const at = this.o.now() + this.o.random() * HISTORY_DELAY_MS;
-    this.historyDue = { at, count: Math.max(count, this.historyDue?.count ?? 0) };
-  }
-
   poll(): SenderOutput {
     const now = this.o.now();
     const r = this.repairer.poll();
-    let history: MessageFrame[] = [];
-    if (this.historyDue && now >= this.historyDue.at) {
-      history = this.buffer.recent(this.historyDue.count);
-      this.historyDue = undefined;
-    }
     let heartbeat = false;
     if (now >= this.hb.nextAt()) {
       heartbeat = true;
       this.hb.onHeartbeatSent(now);
     }
-    return { repairs: r.repairs, gone: r.gone, history, heartbeat };
+    return { repairs: r.repairs, gone: r.gone, heartbeat };
   }
 
   /** Earliest time poll() has work. */
   nextDeadline(): number {
-    const all = [this.hb.nextAt(), this.repairer.nextDeadline(), this.historyDue?.at];
+    const all = [this.hb.nextAt(), this.repairer.nextDeadline()];
     return Math.min(...all.filter((x): x is number => x !== undefined));
   }
 }

@@ -18,6 +18,7 @@ import type { SessionEvent } from "./events.ts";
 import { HistoryCollector } from "./history.ts";
 import { Peer, type PeerOutput } from "./peer.ts";
 import type { WindowStats } from "./receiver-window.ts";
+import { RoomLog } from "./room-log.ts";
 import { SenderState } from "./sender.ts";
 import { emptyStats, type SessionStats } from "./stats.ts";
 
@@ -60,6 +61,11 @@ export function formatFrom(address: string, port: number): string {
 
 /** Timers never sleep longer than this (ms), so presence timeouts stay prompt. */
 const MAX_SLEEP_MS = 250;
+/**
+ * A HISTORY_REQ is answered by one member: each waits a random time (members that hold
+ * enough messages first) and stays quiet if it hears another member's answer meanwhile.
+ */
+const HISTORY_ANSWER_MS: [full: number, partial: number, spread: number] = [0, 60, 60];
 
 /**
  * Room state over a Transport: members, per-sender ordered and repaired delivery,
@@ -78,6 +84,9 @@ export class Session {
   private readonly heartbeatMs: number;
   private readonly joinedAt: number;
   private history?: HistoryCollector;
+  private readonly log = new RoomLog();
+  private historyAnswer?: { at: number; count: number };
+  private readonly answeredRequests = new Set<number>();
   private myNick: string;
   private closed = false;
   private started = false;
@@ -230,6 +239,7 @@ export class Session {
     const parts = fragmentText(text);
     const time = this.now();
     const first = this.sender.allocate(parts.length);
+    const frames: MessageFrame[] = [];
     for (let i = 0; i < parts.length; i++) {
       const frame: MessageFrame = {
         type: "message",
@@ -245,8 +255,10 @@ export class Session {
         payload: parts[i] as Uint8Array,
       };
       this.sender.remember(frame);
+      frames.push(frame);
       await this.sendFrame(frame);
     }
+    this.log.add(frames);
     this.sender.messageSent();
     this.rearm();
   }
@@ -361,6 +373,7 @@ export class Session {
       case "message": {
         if (frame.history) {
           this.history?.add(frame);
+          this.historyAnswer = undefined; // someone answered: ours is not needed
           return;
         }
         const p = this.peerFor(frame, from);
@@ -388,7 +401,7 @@ export class Session {
       }
       case "history_req": {
         this.peerFor(frame, from);
-        if (!this.opts.listen) this.sender.onHistoryRequest(frame.count, frame.requestId);
+        this.onHistoryRequest(frame.count, frame.requestId);
         break;
       }
     }
@@ -411,6 +424,7 @@ export class Session {
         continue;
       }
       const head = item.parts[0] as MessageFrame;
+      this.log.add(item.parts);
       let text: string;
       try {
         text = joinFragments(item.parts.map((f) => f.payload));
@@ -458,6 +472,16 @@ export class Session {
 
   // ---- timers ----------------------------------------------------------------
 
+  /** Someone joined and asks for history: answer once, unless another member does first. */
+  private onHistoryRequest(count: number, requestId: number): void {
+    if (this.answeredRequests.has(requestId) || this.log.size === 0) return;
+    if (this.answeredRequests.size > 1000) this.answeredRequests.clear();
+    this.answeredRequests.add(requestId);
+    const [full, partial, spread] = HISTORY_ANSWER_MS;
+    const wait = (this.log.size >= count ? full : partial) + this.random() * spread;
+    this.historyAnswer = { at: this.now() + wait, count };
+  }
+
   /** Sleep until the earliest timer of any peer, the sender or the history wait. */
   private rearm(): void {
     if (this.closed || !this.framed || !this.started) return;
@@ -470,6 +494,7 @@ export class Session {
       if (!p.gone && p.lastSeen + timeout < at) at = p.lastSeen + timeout + 1;
     }
     if (this.history) at = Math.min(at, this.history.deadline);
+    if (this.historyAnswer) at = Math.min(at, this.historyAnswer.at);
     if (this.timer && at >= this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
@@ -521,13 +546,20 @@ export class Session {
         this.sendFrame({ type: "gone", id: this.id, seq: this.sender.tail, ranges: out.gone }),
       );
     }
-    for (const f of out.history) this.fire(this.sendFrame({ ...f, history: true, repair: false }));
+    if (this.historyAnswer && now >= this.historyAnswer.at) {
+      const { count } = this.historyAnswer;
+      this.historyAnswer = undefined;
+      for (const parts of this.log.recent(count)) {
+        for (const f of parts) this.fire(this.sendFrame({ ...f, history: true, repair: false }));
+      }
+    }
     if (out.heartbeat) this.fire(this.sendControl("heartbeat"));
     if (this.history?.due(now)) {
       const h = this.history;
       this.history = undefined;
       for (const parts of h.result()) {
         const head = parts[0] as MessageFrame;
+        this.log.add(parts);
         this.emit({
           type: "message",
           time: new Date(head.time),

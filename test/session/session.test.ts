@@ -306,3 +306,24 @@ describe("repair over a lossy medium (real timers, in memory)", () => {
     expect(nums).toEqual([...nums].sort((a, b) => a - b));
   }, 30000);
 });
+
+describe("history from the room", () => {
+  test("survives the sender's departure, and one member answers for the room", async () => {
+    const hub = new MemoryHub();
+    const a = member(hub, "alice");
+    const b = member(hub, "bob", { listen: true });
+    const c = member(hub, "carol", { listen: true });
+    for (const m of [b, c, a]) await m.s.start();
+    for (let i = 1; i <= 6; i++) await a.s.send(`a${i}`);
+    await until(() => texts(b.events).length === 6 && texts(c.events).length === 6);
+    await a.s.close(); // alice leaves: only the listeners remember her words
+    const before = hub.sent.length;
+    const late = member(hub, "dave", { history: 4, historyWaitMs: 300 });
+    await late.s.start();
+    await Bun.sleep(450);
+    const hist = late.events.flatMap((e) => (e.type === "message" && e.history ? [e.text] : []));
+    expect(hist).toEqual(["a3", "a4", "a5", "a6"]);
+    const answers = hub.sent.slice(before).filter((d) => d.data[3] === 0x04 && d.data[4] === 0x04);
+    expect(answers).toHaveLength(4); // one member answered, the other stayed quiet
+  });
+});

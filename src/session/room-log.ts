@@ -1,0 +1,56 @@
+import type { MessageFrame } from "../protocol/index.ts";
+
+/**
+ * The room's recent framed messages as this member saw them (its own and everyone
+ * else's, whole), ordered by send time, bounded by count and bytes, without
+ * duplicates. It answers a late joiner's HISTORY_REQ, so history survives the
+ * departure of the original senders.
+ */
+export class RoomLog {
+  private readonly messages: MessageFrame[][] = [];
+  private readonly keys = new Set<string>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxMessages = 200,
+    private readonly maxBytes = 512 * 1024,
+  ) {}
+
+  get size(): number {
+    return this.messages.length;
+  }
+
+  add(parts: MessageFrame[]): void {
+    const head = parts[0];
+    if (!head || this.keys.has(key(head))) return;
+    let i = this.messages.length;
+    while (i > 0 && (this.messages[i - 1]?.[0] as MessageFrame).time > head.time) i--;
+    if (i === 0 && this.messages.length >= this.maxMessages) return; // older than all we keep
+    this.messages.splice(i, 0, parts);
+    this.keys.add(key(head));
+    this.bytes += weight(parts);
+    while (
+      this.messages.length > this.maxMessages ||
+      (this.bytes > this.maxBytes && this.messages.length > 1)
+    ) {
+      const old = this.messages.shift() as MessageFrame[];
+      this.keys.delete(key(old[0] as MessageFrame));
+      this.bytes -= weight(old);
+    }
+  }
+
+  /** The last `n` messages, oldest first. */
+  recent(n: number): MessageFrame[][] {
+    return n <= 0 ? [] : this.messages.slice(-n);
+  }
+}
+
+function key(f: MessageFrame): string {
+  return `${f.id}/${f.seq}`;
+}
+
+function weight(parts: MessageFrame[]): number {
+  let n = 0;
+  for (const f of parts) n += f.payload.length + 64;
+  return n;
+}
