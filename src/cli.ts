@@ -17,6 +17,9 @@ import { makeColors } from "./ui/colors.ts";
 import { formatJson, formatPlain } from "./ui/format.ts";
 import { runPipe } from "./ui/pipe.ts";
 
+/** Receive buffer to ask for: a burst of a few thousand datagrams fits. */
+const RECV_BUFFER = 8 * 1024 * 1024;
+
 /** Options whose values must stay strings (cac turns "007" into 7). */
 const STRING_OPTIONS: Record<string, string[]> = {
   nick: ["-n", "--nick"],
@@ -148,10 +151,12 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
     interfaceAddress: opts.iface?.address,
     ttl: opts.ttl,
     loopback: opts.loopback,
-    recvBufferSize: 8 * 1024 * 1024,
+    recvBufferSize: RECV_BUFFER,
     localAddresses: ["0.0.0.0", ...interfaces.map((i) => i.address)],
   });
   transport.onError((err) => io.stderr.write(`mcchat: socket error: ${err.message}\n`));
+  const small = recvBufferWarning(transport.recvBufferSize, RECV_BUFFER);
+  if (small) io.stderr.write(`mcchat: warning: ${small}\n`);
   const session = new Session({
     transport,
     encoding: opts.encoding,
@@ -190,7 +195,7 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
       stayAfterEof: io.stdin.isTTY === true,
     });
   }
-  if (flags.stats) io.stderr.write(`${formatStats(session.stats, transport.recvBufferSize)}\n`);
+  if (flags.stats) io.stderr.write(`${formatStats(session.stats)}\n`);
   return code;
 }
 
@@ -204,8 +209,20 @@ async function setup(flags: RawOptions, io: Io): Promise<number> {
   return 0;
 }
 
-export function formatStats(s: SessionStats, recvBuffer: number): string {
-  const kib = Math.round(recvBuffer / 1024);
+/**
+ * A warning when the kernel gave far less receive buffer than asked for (Linux caps it
+ * at net.core.rmem_max, then reports twice the usable size), else undefined.
+ */
+export function recvBufferWarning(given: number, asked: number): string | undefined {
+  if (given <= 0 || given >= asked / 2) return undefined;
+  return (
+    `the kernel gave a ${Math.round(given / 1024)} KiB receive buffer (asked ${Math.round(asked / 1024)} KiB); ` +
+    "bursts will need more repairs (raise net.core.rmem_max)"
+  );
+}
+
+export function formatStats(s: SessionStats): string {
+  const kib = Math.round(s.recvBufferBytes / 1024);
   return (
     `mcchat: stats: sent ${s.sent}, received ${s.received}, repaired ${s.repairsReceived} ` +
     `(repairs sent ${s.repairsSent}), NACKs sent ${s.nacksSent} / heard ${s.nacksHeard} / ` +

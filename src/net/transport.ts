@@ -17,6 +17,8 @@ export interface Transport {
   send(data: Uint8Array): Promise<void>;
   /** Register the (single) receive handler. */
   onDatagram(handler: (d: Datagram) => void): void;
+  /** Receive buffer the kernel gave, in bytes, where the transport knows it. */
+  readonly recvBufferSize?: number;
   /** Leave the group and close the socket(s). Idempotent. */
   close(): Promise<void>;
 }

@@ -118,7 +118,12 @@ export class Session {
       duplicates += w?.duplicates ?? 0;
       suppressed += w?.suppressed ?? 0;
     }
-    return { ...this.counters, duplicates, nacksSuppressed: suppressed };
+    return {
+      ...this.counters,
+      duplicates,
+      nacksSuppressed: suppressed,
+      recvBufferBytes: this.opts.transport.recvBufferSize ?? 0,
+    };
   }
 
   get nick(): string {

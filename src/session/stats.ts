@@ -19,6 +19,8 @@ export interface SessionStats {
   lost: number;
   /** Datagrams that could not be decoded (counted and dropped). */
   malformed: number;
+  /** Receive buffer the kernel gave (bytes), 0 if unknown. */
+  recvBufferBytes: number;
 }
 
 export function emptyStats(): SessionStats {
@@ -35,5 +37,6 @@ export function emptyStats(): SessionStats {
     duplicates: 0,
     lost: 0,
     malformed: 0,
+    recvBufferBytes: 0,
   };
 }

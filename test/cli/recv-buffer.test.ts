@@ -1,0 +1,28 @@
+import { expect, test } from "bun:test";
+import { formatStats, recvBufferWarning } from "../../src/cli.ts";
+import { emptyStats } from "../../src/session/stats.ts";
+
+test("warns only when the kernel gave less than half of the receive buffer asked for", () => {
+  const asked = 8 * 1024 * 1024;
+  expect(recvBufferWarning(asked, asked)).toBeUndefined();
+  expect(recvBufferWarning(asked / 2, asked)).toBeUndefined(); // Linux: rmem_max 4 MiB, reported doubled
+  expect(recvBufferWarning(0, asked)).toBeUndefined(); // unknown
+  expect(recvBufferWarning(425984, asked)).toBe(
+    "the kernel gave a 416 KiB receive buffer (asked 8192 KiB); bursts will need more repairs (raise net.core.rmem_max)",
+  );
+});
+
+test("--stats line names every counter", () => {
+  const s = {
+    ...emptyStats(),
+    sent: 3,
+    received: 7,
+    repairsReceived: 2,
+    lost: 1,
+    recvBufferBytes: 8 << 20,
+  };
+  expect(formatStats(s)).toBe(
+    "mcchat: stats: sent 3, received 7, repaired 2 (repairs sent 0), NACKs sent 0 / heard 0 / suppressed 0, " +
+      "duplicates dropped 0, lost 1, malformed 0, receive buffer 8192 KiB",
+  );
+});
