@@ -24,7 +24,12 @@ export class RoomLog {
     const head = parts[0];
     if (!head || this.keys.has(key(head))) return;
     let i = this.messages.length;
-    while (i > 0 && (this.messages[i - 1]?.[0] as MessageFrame).time > head.time) i--;
+    while (
+      i > 0 &&
+      ((this.messages[i - 1] as MessageFrame[])[0] as MessageFrame).time > head.time
+    ) {
+      i--;
+    }
     if (i === 0 && this.messages.length >= this.maxMessages) return; // older than all we keep
     this.messages.splice(i, 0, parts);
     this.keys.add(key(head));
