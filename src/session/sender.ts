@@ -6,7 +6,6 @@ import { Repairer } from "./repairer.ts";
 
 export interface SenderOptions {
   now(): number;
-  random(): number;
   /** Ambient heartbeat interval (ms). */
   ambientMs: number;
 }

@@ -92,7 +92,7 @@ export class Session {
   private started = false;
   private timer?: ReturnType<typeof setTimeout>;
   private timerAt = Number.POSITIVE_INFINITY;
-  private warnedVersion = new Set<string>();
+  private readonly warnedVersion = new Set<string>();
 
   constructor(private readonly opts: SessionOptions) {
     this.now = opts.now ?? Date.now;
@@ -101,11 +101,7 @@ export class Session {
     this.myNick = opts.nick;
     this.heartbeatMs = opts.heartbeatMs ?? 2000;
     this.joinedAt = this.now();
-    this.sender = new SenderState({
-      now: this.now,
-      random: this.random,
-      ambientMs: this.heartbeatMs,
-    });
+    this.sender = new SenderState({ now: this.now, ambientMs: this.heartbeatMs });
     opts.transport.onDatagram((d) => this.receive(d));
   }
 
