@@ -316,7 +316,8 @@ export class Session {
       const key = `${d.address}:${d.port}`;
       if (
         (e.reason === "unsupported-version" || e.reason === "unknown-type") &&
-        !this.warnedVersion.has(key)
+        !this.warnedVersion.has(key) &&
+        this.warnedVersion.size < 256
       ) {
         this.warnedVersion.add(key);
         this.warn(`ignoring frames from ${key} (${e.message}; a newer mcchat?)`);
@@ -424,27 +425,33 @@ export class Session {
         });
         continue;
       }
-      const head = item.parts[0] as MessageFrame;
-      this.log.add(item.parts);
-      let text: string;
-      try {
-        text = joinFragments(item.parts.map((f) => f.payload));
-      } catch {
-        this.counters.malformed++;
-        continue;
-      }
-      this.counters.received++;
-      this.emit({
-        type: "message",
-        time: new Date(head.time),
-        from: p.from,
-        text,
-        nick: head.nick,
-        id: p.id,
-        seq: head.seq,
-        action: head.action || undefined,
-      });
+      if (this.emitMessage(item.parts, p.from, false)) this.counters.received++;
     }
+  }
+
+  /** One whole framed message as an event (and into the room log); false if unreadable. */
+  private emitMessage(parts: MessageFrame[], from: string, history: boolean): boolean {
+    const head = parts[0] as MessageFrame;
+    let text: string;
+    try {
+      text = joinFragments(parts.map((f) => f.payload));
+    } catch {
+      this.counters.malformed++;
+      return false;
+    }
+    this.log.add(parts);
+    this.emit({
+      type: "message",
+      time: new Date(head.time),
+      from,
+      text,
+      nick: head.nick,
+      id: head.id,
+      seq: head.seq,
+      action: head.action || undefined,
+      history: history || undefined,
+    });
+    return true;
   }
 
   /**
@@ -559,19 +566,8 @@ export class Session {
       const h = this.history;
       this.history = undefined;
       for (const parts of h.result()) {
-        const head = parts[0] as MessageFrame;
-        this.log.add(parts);
-        this.emit({
-          type: "message",
-          time: new Date(head.time),
-          from: this.peers.get(head.id)?.from ?? "",
-          text: joinFragments(parts.map((f) => f.payload)),
-          nick: head.nick,
-          id: head.id,
-          seq: head.seq,
-          action: head.action || undefined,
-          history: true,
-        });
+        const id = (parts[0] as MessageFrame).id;
+        this.emitMessage(parts, this.peers.get(id)?.from ?? "", true);
       }
     }
     this.rearm();
