@@ -8,6 +8,7 @@ import {
   MAX_FRAGMENTS,
   MAX_NICK_BYTES,
   MAX_RANGES,
+  MAX_REPORT_ENTRIES,
   TypeCode,
 } from "./constants.ts";
 import type { Reader, Writer } from "./cursor.ts";
@@ -25,6 +26,7 @@ import type {
   HistoryReqFrame,
   MessageFrame,
   NackFrame,
+  ReportFrame,
   SeqRange,
 } from "./types.ts";
 import { decodeUtf8, isValidUtf8 } from "./utf8.ts";
@@ -106,12 +108,12 @@ function writeRanges(w: Writer, ranges: SeqRange[]): void {
   }
 }
 
-// ---- HELLO / HEARTBEAT / BYE: body = nick, started u48 ----
+// ---- HELLO / HEARTBEAT / BYE: body = nick, age u48 ----
 
 function presence<F extends HelloFrame | HeartbeatFrame | ByeFrame>(type: F["type"]): BodyCodec<F> {
   const check = (f: F): Uint8Array => {
     const nick = encNick(type, f.nick);
-    checkUint(type, "started", f.started, 2 ** 48 - 1);
+    checkUint(type, "age", f.age, 2 ** 48 - 1);
     return nick;
   };
   return {
@@ -122,12 +124,12 @@ function presence<F extends HelloFrame | HeartbeatFrame | ByeFrame>(type: F["typ
       const nick = check(f);
       w.u8(nick.length);
       w.bytes(nick);
-      w.u48(f.started);
+      w.u48(f.age);
     },
     decode(r, h) {
       const nick = readNick(r);
-      const started = r.u48("started");
-      return { type, id: h.id, seq: h.seq, nick, started } as F;
+      const age = r.u48("age");
+      return { type, id: h.id, seq: h.seq, nick, age } as F;
     },
   };
 }
@@ -268,6 +270,49 @@ export const historyReq: BodyCodec<HistoryReqFrame> = {
   },
 };
 
+// ---- REPORT: count u8, then count × (target id (8), next u32) ----
+
+function checkReport(f: ReportFrame): void {
+  const { entries } = f;
+  if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_REPORT_ENTRIES) {
+    invalid("report", `entries must hold 1..${MAX_REPORT_ENTRIES} entries`);
+  }
+  for (const e of entries) {
+    if (!isInstanceId(e?.target)) invalid("report", `target ${JSON.stringify(e?.target)}`);
+    checkUint("report", "next", e.next, 0xffffffff);
+  }
+}
+
+export const report: BodyCodec<ReportFrame> = {
+  code: TypeCode.report,
+  flags: () => 0,
+  encodingLength(f) {
+    checkReport(f);
+    return 1 + 12 * f.entries.length;
+  },
+  encode(f, w) {
+    checkReport(f);
+    w.u8(f.entries.length);
+    for (const { target, next } of f.entries) {
+      w.bytes(idToBytes(target));
+      w.u32(next);
+    }
+  },
+  decode(r, h) {
+    const n = r.u8("entry count");
+    if (n < 1 || n > MAX_REPORT_ENTRIES) {
+      throw new DecodeError("bad-count", `${n} report entries, expected 1..${MAX_REPORT_ENTRIES}`);
+    }
+    const entries: ReportFrame["entries"] = [];
+    for (let i = 0; i < n; i++) {
+      const target = idFromBytes(r.bytes(8, "report target id"));
+      const next = r.u32("report next");
+      entries.push({ target, next });
+    }
+    return { type: "report", id: h.id, seq: h.seq, entries };
+  },
+};
+
 /** Body codec by frame type name. */
 export const codecs: { [T in FrameType]: BodyCodec<Extract<Frame, { type: T }>> } = {
   hello,
@@ -277,6 +322,7 @@ export const codecs: { [T in FrameType]: BodyCodec<Extract<Frame, { type: T }>> 
   nack,
   gone,
   history_req: historyReq,
+  report,
 };
 
 /** Body codec by wire type code; undefined for unknown and reserved codes. */

@@ -15,6 +15,7 @@ export const TypeCode = {
   nack: 0x10,
   gone: 0x11,
   history_req: 0x12,
+  report: 0x13,
 } as const;
 
 /** Reserved for encrypted ("sealed") frames of a later version; rejected as unknown in v1. */
@@ -39,6 +40,8 @@ export const MAX_MESSAGE_BYTES = 65536;
 export const MAX_FRAGMENTS = 64;
 /** Seq ranges in one NACK or GONE, at most. */
 export const MAX_RANGES = 32;
+/** Entries (one per reported sender) in one REPORT, at most. */
+export const MAX_REPORT_ENTRIES = 32;
 /** Largest possible v1 frame: a MESSAGE with a 32-byte nick and a full fragment. */
 export const MAX_FRAME_BYTES =
   HEADER_LENGTH + 1 + MAX_NICK_BYTES + 6 + 2 + 2 + 2 + MAX_FRAGMENT_PAYLOAD;

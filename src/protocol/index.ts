@@ -13,6 +13,7 @@ export {
   MAX_MESSAGE_BYTES,
   MAX_NICK_BYTES,
   MAX_RANGES,
+  MAX_REPORT_ENTRIES,
   PROTOCOL_VERSION,
   SEALED_TYPE_FIRST,
   SEALED_TYPE_LAST,
@@ -35,5 +36,7 @@ export type {
   HistoryReqFrame,
   MessageFrame,
   NackFrame,
+  ReportEntry,
+  ReportFrame,
   SeqRange,
 } from "./types.ts";

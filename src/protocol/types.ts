@@ -20,14 +20,18 @@ interface Base {
 }
 
 /**
- * Fields shared by HELLO, HEARTBEAT and BYE (the "presence" frames). `started` lets a receiver
- * tell whether this instance started before or after the receiver joined: see PROTOCOL.md §5
- * ("Where a receiver starts") and `startPoint` in src/session/receiver-window.ts.
+ * Fields shared by HELLO, HEARTBEAT and BYE (the "presence" frames). `age` lets a receiver tell,
+ * on its own monotonic clock and without comparing wall clocks between hosts, whether this
+ * instance started before or after the receiver joined (it started at about `arrival - age`):
+ * see PROTOCOL.md §5.1 ("Where a receiver starts").
  */
 interface Presence extends Base {
   nick: string;
-  /** When this instance started, ms since the Unix epoch (u48); fixed for its whole life. */
-  started: number;
+  /**
+   * u48: ms since this instance started, read from a monotonic clock (performance.now) when the
+   * frame is sent. Grows with every frame; never a wall-clock time.
+   */
+  age: number;
 }
 
 /** Joining the group. Header seq = tail (0xFFFFFFFF if nothing sent yet: instances start at 0). */
@@ -90,6 +94,27 @@ export interface HistoryReqFrame extends Base {
   requestId: number;
 }
 
+/** One REPORT entry: how far the reporter got in one sender's stream. */
+export interface ReportEntry {
+  /** The sender instance id reported on: 16 lowercase hex digits. */
+  target: string;
+  /**
+   * u32: every seq of `target` before `next` (circular) has been delivered to the reporter or
+   * declared lost; `next` is the first seq the reporter still waits for.
+   */
+  next: number;
+}
+
+/**
+ * Receiver report, the cheap feedback for flow control. Header id = the reporter, header seq =
+ * the reporter's own tail.
+ */
+export interface ReportFrame extends Base {
+  type: "report";
+  /** 1..MAX_REPORT_ENTRIES entries, at most one per target (not checked on the wire). */
+  entries: ReportEntry[];
+}
+
 export type Frame =
   | HelloFrame
   | HeartbeatFrame
@@ -97,6 +122,7 @@ export type Frame =
   | MessageFrame
   | NackFrame
   | GoneFrame
-  | HistoryReqFrame;
+  | HistoryReqFrame
+  | ReportFrame;
 
 export type FrameType = Frame["type"];

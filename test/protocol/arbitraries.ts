@@ -6,6 +6,8 @@ import {
   MAX_FRAGMENTS,
   MAX_NICK_BYTES,
   MAX_RANGES,
+  MAX_REPORT_ENTRIES,
+  type ReportEntry,
   type SeqRange,
 } from "../../src/protocol/index.ts";
 
@@ -38,12 +40,17 @@ const seqRange: fc.Arbitrary<SeqRange> = fc.record({
 const ranges = fc.array(seqRange, { minLength: 1, maxLength: MAX_RANGES });
 
 const base = { id: instanceId, seq: u32 };
-const started = fc.integer({ min: 0, max: 2 ** 48 - 1 });
+/** Mostly realistic ages (up to ~12 days), sometimes anything a u48 holds. */
+const age = fc.oneof(
+  fc.integer({ min: 0, max: 2 ** 30 }),
+  fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+);
+const reportEntry: fc.Arbitrary<ReportEntry> = fc.record({ target: instanceId, next: u32 });
 
 export const frame: fc.Arbitrary<Frame> = fc.oneof(
-  fc.record({ type: fc.constant("hello" as const), ...base, nick, started }),
-  fc.record({ type: fc.constant("heartbeat" as const), ...base, nick, started }),
-  fc.record({ type: fc.constant("bye" as const), ...base, nick, started }),
+  fc.record({ type: fc.constant("hello" as const), ...base, nick, age }),
+  fc.record({ type: fc.constant("heartbeat" as const), ...base, nick, age }),
+  fc.record({ type: fc.constant("bye" as const), ...base, nick, age }),
   fc
     .record({
       type: fc.constant("message" as const),
@@ -65,5 +72,10 @@ export const frame: fc.Arbitrary<Frame> = fc.oneof(
     ...base,
     count: fc.integer({ min: 1, max: 0xffff }),
     requestId: u32,
+  }),
+  fc.record({
+    type: fc.constant("report" as const),
+    ...base,
+    entries: fc.array(reportEntry, { minLength: 1, maxLength: MAX_REPORT_ENTRIES }),
   }),
 );

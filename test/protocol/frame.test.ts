@@ -30,13 +30,22 @@ const message: MessageFrame = {
 };
 
 const samples: Frame[] = [
-  { type: "hello", id, seq: 0, nick: "bob", started: 0 },
-  { type: "heartbeat", id, seq: 123456, nick: "ボブ", started: Date.UTC(2030, 0, 1) },
-  { type: "bye", id, seq: 0xffffffff, nick: "b", started: 2 ** 48 - 1 },
+  { type: "hello", id, seq: 0, nick: "bob", age: 0 },
+  { type: "heartbeat", id, seq: 123456, nick: "ボブ", age: 86_400_000 },
+  { type: "bye", id, seq: 0xffffffff, nick: "b", age: 2 ** 48 - 1 },
   message,
   { type: "nack", id, seq: 9, target: "ffffffffffffffff", ranges: [{ start: 0, count: 0xffff }] },
   { type: "gone", id, seq: 9, ranges: [{ start: 0xffffffff, count: 2 }] },
   { type: "history_req", id, seq: 9, count: 0xffff, requestId: 0 },
+  {
+    type: "report",
+    id,
+    seq: 0xffffffff,
+    entries: [
+      { target: "ffffffffffffffff", next: 0 },
+      { target: "0000000000000000", next: 0xffffffff },
+    ],
+  },
 ];
 
 describe("round trip, one per type", () => {
@@ -81,7 +90,7 @@ describe("header", () => {
   test("randomInstanceId is 16 lowercase hex digits and usable as an id", () => {
     const r = randomInstanceId();
     expect(r).toMatch(/^[0-9a-f]{16}$/);
-    expect(decode(encode({ type: "hello", id: r, seq: 1, nick: "x", started: 1 })).id).toBe(r);
+    expect(decode(encode({ type: "hello", id: r, seq: 1, nick: "x", age: 1 })).id).toBe(r);
   });
 });
 
@@ -94,17 +103,17 @@ describe("encoder rejects invalid frames with RangeError", () => {
     ["fragCount 65", { ...message, fragCount: 65 }],
     ["time > u48", { ...message, time: 2 ** 48 }],
     ["time negative", { ...message, time: -1 }],
-    ["hello started > u48", { type: "hello", id, seq: 0, nick: "a", started: 2 ** 48 }],
-    ["heartbeat started negative", { type: "heartbeat", id, seq: 0, nick: "a", started: -1 }],
-    ["bye started 1.5", { type: "bye", id, seq: 0, nick: "a", started: 1.5 }],
-    ["bye without started", { type: "bye", id, seq: 0, nick: "a" } as unknown as Frame],
-    ["empty nick", { type: "hello", id, seq: 0, nick: "", started: 0 }],
-    ["33-byte nick", { type: "hello", id, seq: 0, nick: `${"é".repeat(16)}x`, started: 0 }],
-    ["nick with a lone surrogate", { type: "hello", id, seq: 0, nick: "a\uD800", started: 0 }],
-    ["uppercase id", { type: "hello", id: "00112233445566FF", seq: 0, nick: "a", started: 0 }],
-    ["short id", { type: "hello", id: "0011", seq: 0, nick: "a", started: 0 }],
-    ["seq 2^32", { type: "hello", id, seq: 2 ** 32, nick: "a", started: 0 }],
-    ["seq 1.5", { type: "hello", id, seq: 1.5, nick: "a", started: 0 }],
+    ["hello age > u48", { type: "hello", id, seq: 0, nick: "a", age: 2 ** 48 }],
+    ["heartbeat age negative", { type: "heartbeat", id, seq: 0, nick: "a", age: -1 }],
+    ["bye age 1.5", { type: "bye", id, seq: 0, nick: "a", age: 1.5 }],
+    ["bye without age", { type: "bye", id, seq: 0, nick: "a" } as unknown as Frame],
+    ["empty nick", { type: "hello", id, seq: 0, nick: "", age: 0 }],
+    ["33-byte nick", { type: "hello", id, seq: 0, nick: `${"é".repeat(16)}x`, age: 0 }],
+    ["nick with a lone surrogate", { type: "hello", id, seq: 0, nick: "a\uD800", age: 0 }],
+    ["uppercase id", { type: "hello", id: "00112233445566FF", seq: 0, nick: "a", age: 0 }],
+    ["short id", { type: "hello", id: "0011", seq: 0, nick: "a", age: 0 }],
+    ["seq 2^32", { type: "hello", id, seq: 2 ** 32, nick: "a", age: 0 }],
+    ["seq 1.5", { type: "hello", id, seq: 1.5, nick: "a", age: 0 }],
     ["nack without ranges", { type: "nack", id, seq: 0, target: id, ranges: [] }],
     [
       "nack with 33 ranges",
@@ -121,6 +130,20 @@ describe("encoder rejects invalid frames with RangeError", () => {
     ["gone range count 65536", { type: "gone", id, seq: 0, ranges: [{ start: 1, count: 65536 }] }],
     ["history_req count 0", { type: "history_req", id, seq: 0, count: 0, requestId: 1 }],
     ["history_req requestId -1", { type: "history_req", id, seq: 0, count: 1, requestId: -1 }],
+    ["report without entries", { type: "report", id, seq: 0, entries: [] }],
+    [
+      "report with 33 entries",
+      {
+        type: "report",
+        id,
+        seq: 0,
+        entries: Array.from({ length: 33 }, () => ({ target: id, next: 1 })),
+      },
+    ],
+    ["report bad target", { type: "report", id, seq: 0, entries: [{ target: "x", next: 1 }] }],
+    ["report next 2^32", { type: "report", id, seq: 0, entries: [{ target: id, next: 2 ** 32 }] }],
+    ["report next -1", { type: "report", id, seq: 0, entries: [{ target: id, next: -1 }] }],
+    ["report without entries array", { type: "report", id, seq: 0 } as unknown as Frame],
     ["unknown type", { type: "shout", id, seq: 0 } as unknown as Frame],
   ];
   for (const [name, f] of bad) {
@@ -129,10 +152,18 @@ describe("encoder rejects invalid frames with RangeError", () => {
       expect(() => encodingLength(f)).toThrow(RangeError);
     });
   }
+  test("a report with 32 entries is fine, and its length is 17 + 1 + 12 per entry", () => {
+    const f: Frame = {
+      type: "report",
+      id,
+      seq: 0,
+      entries: Array.from({ length: 32 }, (_, i) => ({ target: id, next: i })),
+    };
+    expect(encode(f).length).toBe(17 + 1 + 12 * 32);
+    expect(encode(f).length).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+  });
   test("a 32-byte nick is fine", () => {
-    expect(() =>
-      encode({ type: "hello", id, seq: 0, nick: "é".repeat(16), started: 0 }),
-    ).not.toThrow();
+    expect(() => encode({ type: "hello", id, seq: 0, nick: "é".repeat(16), age: 0 })).not.toThrow();
   });
 });
 

@@ -34,7 +34,7 @@ describe("golden frames", () => {
   test("every frame type is covered", () => {
     const types = new Set(valid.map((c) => c.frame.type));
     expect([...types].sort()).toEqual(
-      ["bye", "gone", "heartbeat", "hello", "history_req", "message", "nack"].sort(),
+      ["bye", "gone", "heartbeat", "hello", "history_req", "message", "nack", "report"].sort(),
     );
   });
 
@@ -73,7 +73,7 @@ describe("PROTOCOL.md examples", () => {
     const blocks = [...md.matchAll(/```\n(ff[ 0-9a-f]+)\n/g)].map((m) =>
       (m[1] ?? "").replaceAll(" ", ""),
     );
-    expect(blocks.length).toBeGreaterThanOrEqual(7);
+    expect(blocks.length).toBeGreaterThanOrEqual(8);
     const known = new Set(valid.map((c) => c.hex));
     for (const hex of blocks) expect(known.has(hex)).toBe(true);
   });
