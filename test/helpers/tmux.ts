@@ -1,0 +1,125 @@
+/**
+ * A terminal for network tests: one tmux pane (a PTY) running a command inside a lab host,
+ * on a private tmux socket. Keys go in with send-keys; the screen comes back with
+ * capture-pane; everything the program writes to the pane can be logged to a file
+ * (`pipe-pane`), which is how a test counts thousands of lines that scrolled past.
+ * (test/net/chat-pty.test.ts has its own richer copy for screen-layout tests.)
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Host, run } from "./netns.ts";
+
+const TMUX = Bun.which("tmux") ?? "/usr/bin/tmux";
+
+export class Pane {
+  private constructor(
+    private readonly sock: string,
+    /** A private directory for this pane (HOME of the command, logs). */
+    readonly dir: string,
+  ) {}
+
+  /**
+   * Starts `argv` in a `width` x `height` pane in `host`'s network namespace. stderr of the
+   * command goes to `<dir>/stderr`; when the command exits the pane prints `EXIT=<status>`
+   * and stays open.
+   */
+  static async start(
+    host: Host,
+    argv: string[],
+    env: Record<string, string> = {},
+    { width = 200, height = 40 } = {},
+  ): Promise<Pane> {
+    const dir = mkdtempSync(join(tmpdir(), "mcchat-pane-"));
+    const pane = new Pane(join(dir, "tmux.sock"), dir);
+    const vars = Object.entries({ HOME: dir, ...env }).map(([k, v]) => `${k}=${v}`);
+    await host.exec(
+      [
+        TMUX,
+        "-S",
+        pane.sock,
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-x",
+        String(width),
+        "-y",
+        String(height),
+        "-s",
+        "main",
+        "--",
+        "env",
+        "-u",
+        "NO_COLOR",
+        ...vars,
+        "sh",
+        "-c",
+        'f=$1; shift; "$@" 2>"$f"; echo "EXIT=$?"; exec sleep 3600',
+        "sh",
+        join(dir, "stderr"),
+        ...argv,
+      ],
+      { timeoutMs: 10_000 },
+    );
+    return pane;
+  }
+
+  /** Path of the file the pane's output is copied to, once pipeOutput() ran. */
+  get logFile(): string {
+    return join(this.dir, "pane.log");
+  }
+
+  get stderrFile(): string {
+    return join(this.dir, "stderr");
+  }
+
+  async tmux(...args: string[]): Promise<string> {
+    const r = await run([TMUX, "-S", this.sock, ...args], { timeoutMs: 5000 });
+    if (r.code !== 0) throw new Error(`tmux ${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** From now on, copy everything the program writes to the pane into logFile. */
+  async pipeOutput(): Promise<void> {
+    await this.tmux("pipe-pane", "-o", "-t", "main", `cat >> '${this.logFile}'`);
+  }
+
+  async keys(...names: string[]): Promise<void> {
+    await this.tmux("send-keys", "-t", "main", ...names);
+  }
+
+  async type(text: string): Promise<void> {
+    await this.tmux("send-keys", "-t", "main", "-l", text);
+  }
+
+  async screen(): Promise<string> {
+    return (await this.tmux("capture-pane", "-p", "-t", "main"))
+      .split("\n")
+      .map((l) => l.replace(/\s+$/, ""))
+      .join("\n");
+  }
+
+  /** Polls the screen until `re` matches (bounded). */
+  async waitFor(re: RegExp, timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let s = "";
+    while (Date.now() < deadline) {
+      s = await this.screen();
+      if (re.test(s)) return s;
+      await Bun.sleep(50);
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${re} on screen:\n${s}`);
+  }
+
+  async close(): Promise<void> {
+    await run([TMUX, "-S", this.sock, "kill-server"], { timeoutMs: 5000 }).catch(() => {});
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** `s` without ANSI escape sequences and carriage returns. */
+export function stripAnsi(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes are control characters
+  return s.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]|\r/g, "");
+}
