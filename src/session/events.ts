@@ -32,7 +32,19 @@ export type SessionEvent =
       reason: "bye" | "timeout";
     }
   | { type: "nick"; time: Date; from: string; nick: string; id: string; old: string }
-  | { type: "lost"; time: Date; from: string; nick: string; id: string; count: number }
+  | {
+      type: "lost";
+      time: Date;
+      from: string;
+      nick: string;
+      id: string;
+      /** First lost seq of the gap. */
+      seq: number;
+      /** Datagrams (fragments) lost in this gap. */
+      count: number;
+      /** Messages lost with them, at most (exact for one-fragment messages). */
+      messages: number;
+    }
   | { type: "warning"; time: Date; text: string };
 
 export type SessionEventType = SessionEvent["type"];

@@ -4,7 +4,8 @@ import { seqAdd } from "../protocol/index.ts";
 /**
  * Collects HISTORY answers for a late joiner: members answer with their own recent
  * messages (all fragments); after the wait, the last `count` whole messages of the
- * room, ordered by send time, are shown once.
+ * room are shown once, in the order the answer listed them (the answering member's
+ * order of delivery: no sender's clock is compared).
  */
 export class HistoryCollector {
   private readonly frames = new Map<string, MessageFrame>();
@@ -37,11 +38,6 @@ export class HistoryCollector {
       }
       if (parts.length === f.fragCount) messages.push(parts);
     }
-    messages.sort((a, b) => {
-      const x = a[0] as MessageFrame;
-      const y = b[0] as MessageFrame;
-      return x.time - y.time || (x.id < y.id ? -1 : x.id > y.id ? 1 : x.seq - y.seq);
-    });
     return messages.slice(-this.count);
   }
 }

@@ -9,15 +9,26 @@ import {
 } from "./receiver-window.ts";
 
 export interface PeerClock {
+  /** Monotonic ms (the session's scheduler). */
   now(): number;
   random(): number;
-  /** When this session joined (ms): instances started before it are not back-filled. */
+  /** When this session joined (monotonic ms): instances started before it are not back-filled. */
   joinedAt: number;
   window?: Omit<WindowOptions, "now" | "random">;
 }
 
 /** One item of a peer's in-order output: a whole message, or fragments lost at that point. */
-export type PeerItem = { kind: "message"; parts: MessageFrame[] } | { kind: "lost"; count: number };
+export type PeerItem =
+  | { kind: "message"; parts: MessageFrame[] }
+  | {
+      kind: "lost";
+      /** First lost seq of the gap. */
+      seq: number;
+      /** Datagrams (fragments) lost. */
+      count: number;
+      /** Messages lost with them, at most (exact for one-fragment messages). */
+      messages: number;
+    };
 
 /** What a peer hands to the session, in sender order. */
 export interface PeerOutput {
@@ -66,9 +77,18 @@ export class Peer {
     return this.window?.stats;
   }
 
-  /** HELLO/HEARTBEAT/BYE: the instance's start time and tail. */
-  onControl(started: number, tail: number): PeerOutput {
-    this.presence ??= { started, tail };
+  /** Every seq before this was delivered or reported lost (undefined before the window starts). */
+  get next(): number | undefined {
+    return this.window?.next;
+  }
+
+  /**
+   * HELLO/HEARTBEAT/BYE: the instance's age (ms since it started, its own monotonic clock) and
+   * tail. Its start is estimated on our clock as now - age: delays only make it later (PROTOCOL.md
+   * §5.1), and no wall clocks are compared.
+   */
+  onControl(age: number, tail: number): PeerOutput {
+    this.presence ??= { started: this.clock.now() - age, tail };
     const out: Delivery[] = [];
     this.tryStart(out);
     if (this.window) out.push(...this.window.onTail(tail));
@@ -168,21 +188,41 @@ export class Peer {
   /** In-order deliveries -> whole messages; a lost range breaks the message in progress. */
   private assemble(out: Delivery[]): PeerOutput {
     const items: PeerItem[] = [];
+    /** The last item is a gap whose first fragment after it has not been seen yet. */
+    let afterGap = false;
     for (const d of out) {
       if (d.type === "lost") {
+        afterGap = true;
         const last = items[items.length - 1];
-        if (last?.kind === "lost") last.count += d.range.count;
-        else items.push({ kind: "lost", count: d.range.count });
+        // Fragments of the broken message in progress are one message, the rest one each.
+        const rest =
+          this.partial.length > 0
+            ? (this.partial[0] as MessageFrame).fragCount - this.partial.length
+            : 0;
+        const messages = (this.partial.length > 0 ? 1 : 0) + Math.max(0, d.range.count - rest);
+        if (last?.kind === "lost") {
+          last.count += d.range.count;
+          last.messages += messages;
+        } else {
+          items.push({ kind: "lost", seq: d.range.start, count: d.range.count, messages });
+        }
         this.partial = [];
         continue;
       }
       const f = d.frame;
       if (f.fragIndex === 0) this.partial = [];
       if (f.fragIndex !== this.partial.length) {
-        // The start of this message was lost (already counted): drop the rest of it.
+        // The start of this message was lost (already counted): drop the rest of it. Right after
+        // the gap, its first fragIndex lost seqs were counted as messages: they are one.
+        const last = items[items.length - 1];
+        if (afterGap && last?.kind === "lost") {
+          last.messages = Math.max(1, last.messages - Math.min(f.fragIndex, last.count) + 1);
+        }
+        afterGap = false;
         this.partial = [];
         continue;
       }
+      afterGap = false;
       this.partial.push(f);
       if (this.partial.length === f.fragCount) {
         items.push({ kind: "message", parts: this.partial });

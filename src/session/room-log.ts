@@ -2,8 +2,8 @@ import type { MessageFrame } from "../protocol/index.ts";
 
 /**
  * The room's recent framed messages as this member saw them (its own and everyone
- * else's, whole), ordered by send time, bounded by count and bytes, without
- * duplicates. It answers a late joiner's HISTORY_REQ, so history survives the
+ * else's, whole), in the order it saw them (no sender's clock is trusted for ordering),
+ * bounded by count and bytes, without duplicates. It answers a late joiner's HISTORY_REQ, so history survives the
  * departure of the original senders.
  */
 export class RoomLog {
@@ -23,15 +23,7 @@ export class RoomLog {
   add(parts: MessageFrame[]): void {
     const head = parts[0];
     if (!head || this.keys.has(key(head))) return;
-    let i = this.messages.length;
-    while (
-      i > 0 &&
-      ((this.messages[i - 1] as MessageFrame[])[0] as MessageFrame).time > head.time
-    ) {
-      i--;
-    }
-    if (i === 0 && this.messages.length >= this.maxMessages) return; // older than all we keep
-    this.messages.splice(i, 0, parts);
+    this.messages.push(parts);
     this.keys.add(key(head));
     this.bytes += weight(parts);
     while (

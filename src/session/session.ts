@@ -1,123 +1,137 @@
 import { UserError } from "../errors.ts";
-import type { Datagram, Transport } from "../net/transport.ts";
+import type { Datagram } from "../net/transport.ts";
 import {
   checkMessageSize,
   DecodeError,
   decode,
   encode,
+  encodingLength,
   type Frame,
   fragmentText,
   isFramed,
   joinFragments,
+  MAX_REPORT_ENTRIES,
   type MessageFrame,
+  type ReportEntry,
   randomInstanceId,
   seqAdd,
 } from "../protocol/index.ts";
-import { decodeText, encodeChunks, unencodableChars } from "../protocol/text-codec.ts";
+import { EventBus } from "./event-bus.ts";
 import type { SessionEvent } from "./events.ts";
+import { FlowControl } from "./flow-control.ts";
 import { HistoryCollector } from "./history.ts";
-import { Peer, type PeerOutput } from "./peer.ts";
-import type { WindowStats } from "./receiver-window.ts";
+import { HistoryResponder } from "./history-responder.ts";
+import { LegacyBridge } from "./legacy-bridge.ts";
+import { legacyLine, legacyMessage, sendLegacyText } from "./legacy-text.ts";
+import type { Peer, PeerOutput } from "./peer.ts";
+import { type MemberInfo, PeerTable } from "./peer-table.ts";
+import { RawSession } from "./raw-session.ts";
+import { ReportSchedule } from "./report-schedule.ts";
 import { RoomLog } from "./room-log.ts";
+import {
+  type DrainResult,
+  formatFrom,
+  type RoomSession,
+  type SessionOptions,
+} from "./room-session.ts";
+import { Alarm, type Scheduler, systemScheduler } from "./scheduler.ts";
 import { SenderState } from "./sender.ts";
 import { emptyStats, type SessionStats } from "./stats.ts";
 
+export type { MemberInfo } from "./peer-table.ts";
+export type { DrainResult, RoomSession, SessionOptions } from "./room-session.ts";
+export { formatFrom } from "./room-session.ts";
 export type { SessionStats } from "./stats.ts";
 
-export interface SessionOptions {
-  transport: Transport;
-  /** Encoding of legacy (unframed) text, both ways. */
-  encoding: string;
-  /** Pure legacy mode: send raw text datagrams and no framed traffic at all. */
-  raw: boolean;
-  /** Receive only: presence and NACKs, but no messages of our own. */
-  listen?: boolean;
-  nick: string;
-  /** Ambient heartbeat interval (ms); a member silent for 3 intervals has timed out. */
-  heartbeatMs?: number;
-  /** Ask the room for this many recent messages on start. */
-  history?: number;
-  /** How long to collect history answers (ms). */
-  historyWaitMs?: number;
-  /** Clock (ms since epoch) and randomness, for tests. */
-  now?: () => number;
-  random?: () => number;
-  /** Instance id (tests); default random. */
-  id?: string;
+/** The room as the options say: framed (the default) or pure legacy (`raw`). */
+export function createSession(opts: SessionOptions): RoomSession {
+  return opts.raw ? new RawSession(opts) : new Session(opts);
 }
 
-export interface MemberInfo {
-  id: string;
-  nick: string;
-  from: string;
-  lastSeen: number;
-  self: boolean;
-}
-
-/** Formats "address:port" (IPv6 in brackets). */
-export function formatFrom(address: string, port: number): string {
-  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-/** Timers never sleep longer than this (ms), so presence timeouts stay prompt. */
-const MAX_SLEEP_MS = 250;
+/** A pipe sender waits this long after EOF, at most, for the room to report our tail (ms). */
+export const DRAIN_MAX_MS = 20_000;
 /**
- * A HISTORY_REQ is answered by one member: each waits a random time (members that hold
- * enough messages first) and stays quiet if it hears another member's answer meanwhile.
+ * Before leaving, a sender waits at least this long after its start (ms): members that were
+ * there answer our HELLO within 0-200 ms, and we must know them to wait for their reports.
  */
-const HISTORY_ANSWER_MS: [full: number, partial: number, spread: number] = [0, 60, 60];
+const DRAIN_MIN_AGE_MS = 300;
+/** How long a drain waits for the first report of a present member that never reported (ms). */
+const FIRST_REPORT_WAIT_MS = 1500;
+/** A sender waiting for reports sends a REPORT-WANTED heartbeat this soon (ms). */
+const WANT_REPORT_SOON_MS = 25;
 
 /**
- * Room state over a Transport: members, per-sender ordered and repaired delivery,
- * fragments, history. Emits SessionEvents; renders nothing.
+ * A framed room over a Transport: members, ordered and repaired delivery per sender,
+ * fragments, history, flow control, and the bridge to legacy programs. Emits SessionEvents;
+ * renders nothing. The parts live in their own modules; this class wires them to the
+ * transport and the scheduler.
  */
-export class Session {
+export class Session implements RoomSession {
   readonly id: string;
+  readonly framed = true;
   private readonly counters: SessionStats = emptyStats();
-  /** Window counters of peers already forgotten. */
-  private readonly retired = { duplicates: 0, suppressed: 0 };
-  private readonly listeners = new Set<(e: SessionEvent) => void>();
-  private readonly now: () => number;
+  private readonly bus = new EventBus();
+  private readonly scheduler: Scheduler;
+  private readonly clock: () => number;
   private readonly random: () => number;
-  private readonly peers = new Map<string, Peer>();
+  private readonly peers: PeerTable;
   private readonly sender: SenderState;
-  private readonly heartbeatMs: number;
-  private readonly joinedAt: number;
-  private history?: HistoryCollector;
+  private readonly flow: FlowControl;
+  private readonly reports = new ReportSchedule();
+  private readonly responder = new HistoryResponder();
+  private readonly bridge: LegacyBridge;
   private readonly log = new RoomLog();
-  private historyAnswer?: { at: number; count: number };
-  private readonly answeredRequests = new Set<number>();
+  private readonly heartbeatMs: number;
+  /** Monotonic time we started (our HELLO/HEARTBEAT `age` counts from here). */
+  private readonly startedAt: number;
+  private readonly alarm: Alarm;
+  private history?: HistoryCollector;
   private myNick: string;
   private closed = false;
   private started = false;
-  private timer?: ReturnType<typeof setTimeout>;
-  private timerAt = Number.POSITIVE_INFINITY;
+  private waiters: (() => void)[] = [];
+  /** In drain(): our heartbeats ask for reports even from members that never reported. */
+  private draining = false;
   private readonly warnedVersion = new Set<string>();
 
   constructor(private readonly opts: SessionOptions) {
-    this.now = opts.now ?? Date.now;
+    this.scheduler = opts.scheduler ?? systemScheduler;
+    this.clock = opts.clock ?? Date.now;
     this.random = opts.random ?? Math.random;
     this.id = opts.id ?? randomInstanceId();
     this.myNick = opts.nick;
     this.heartbeatMs = opts.heartbeatMs ?? 2000;
-    this.joinedAt = this.now();
-    this.sender = new SenderState({ now: this.now, ambientMs: this.heartbeatMs });
+    const now = this.scheduler.now();
+    this.startedAt = now;
+    const timeoutMs = this.heartbeatMs * 3;
+    this.peers = new PeerTable(
+      {
+        now: () => this.scheduler.now(),
+        random: this.random,
+        joinedAt: opts.joinedAt ?? now,
+      },
+      timeoutMs,
+      (e) => this.bus.emit(e),
+      () => this.time(),
+    );
+    this.sender = new SenderState({ now: () => this.scheduler.now(), ambientMs: this.heartbeatMs });
+    this.flow = new FlowControl({
+      windowFragments: opts.window?.fragments,
+      windowBytes: opts.window?.bytes,
+      stallMs: timeoutMs,
+    });
+    this.bridge = new LegacyBridge(opts.legacy === true);
+    this.alarm = new Alarm(this.scheduler, () => this.tick());
     opts.transport.onDatagram((d) => this.receive(d));
   }
 
   /** Counters, including the receive windows' duplicates and suppressed NACKs. */
   get stats(): SessionStats {
-    let duplicates = this.retired.duplicates;
-    let suppressed = this.retired.suppressed;
-    for (const p of this.peers.values()) {
-      const w: WindowStats | undefined = p.windowStats;
-      duplicates += w?.duplicates ?? 0;
-      suppressed += w?.suppressed ?? 0;
-    }
+    const w = this.peers.windowTotals();
     return {
       ...this.counters,
-      duplicates,
-      nacksSuppressed: suppressed,
+      duplicates: w.duplicates,
+      nacksSuppressed: w.suppressed,
       recvBufferBytes: this.opts.transport.recvBufferSize ?? 0,
     };
   }
@@ -126,53 +140,40 @@ export class Session {
     return this.myNick;
   }
 
-  get framed(): boolean {
-    return !this.opts.raw;
-  }
-
-  /** Subscribe to events; returns an unsubscribe function. */
   on(listener: (e: SessionEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private emit(e: SessionEvent): void {
-    for (const l of this.listeners) l(e);
+    return this.bus.on(listener);
   }
 
   private time(): Date {
-    return new Date(this.now());
+    return new Date(this.clock());
   }
 
   private warn(text: string): void {
-    this.emit({ type: "warning", time: this.time(), text });
+    this.bus.emit({ type: "warning", time: this.time(), text });
   }
 
-  /** Members present now, ourselves included (framed mode only). */
+  /** Members present now, ourselves included; `lastSeen` in wall-clock ms. */
   members(): MemberInfo[] {
-    const out: MemberInfo[] = [];
-    if (this.framed) {
-      out.push({ id: this.id, nick: this.myNick, from: "self", lastSeen: this.now(), self: true });
-    }
-    for (const p of this.peers.values()) {
-      if (p.present) {
-        out.push({ id: p.id, nick: p.nick, from: p.from, lastSeen: p.lastSeen, self: false });
-      }
-    }
-    return out;
+    const now = this.scheduler.now();
+    const wall = this.clock();
+    const self = { id: this.id, nick: this.myNick, from: "self", lastSeen: wall, self: true };
+    return [
+      self,
+      ...this.peers.present().map((m) => ({ ...m, lastSeen: wall - (now - m.lastSeen) })),
+    ];
   }
 
   /** Announce ourselves, start heartbeats and timers, ask for history. */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    if (!this.framed) return;
     await this.sendControl("hello");
     this.sender.started();
     const n = this.opts.history ?? 0;
     if (n > 0) {
       const requestId = Math.floor(this.random() * 2 ** 32) >>> 0;
-      this.history = new HistoryCollector(n, this.now() + (this.opts.historyWaitMs ?? 700));
+      const wait = this.opts.historyWaitMs ?? 700;
+      this.history = new HistoryCollector(n, this.scheduler.now() + wait);
       await this.sendFrame({
         type: "history_req",
         id: this.id,
@@ -188,85 +189,106 @@ export class Session {
   async setNick(nick: string): Promise<void> {
     const old = this.myNick;
     this.myNick = nick;
-    if (old !== nick && this.framed && this.started) {
+    if (old !== nick && this.started) {
       this.sender.scheduleSoon(0);
       this.rearm();
     }
   }
 
   /**
-   * Send one message. Legacy: characters the wire encoding cannot carry are reported
-   * as a warning (they go out as "?"). Framed: longer than 64 KiB -> UserError, nothing sent.
+   * Send one message: longer than 64 KiB -> UserError, nothing sent. Waits while the
+   * flow-control window is full (a member is behind). While legacy programs are in the room,
+   * the message also goes to them as plain text.
    */
   async send(text: string, opts: { action?: boolean } = {}): Promise<void> {
     if (this.closed) throw new Error("session closed");
     if (this.opts.listen) throw new UserError("listen-only: not sending", 1);
-    if (!this.framed) {
-      await this.sendLegacy(opts.action ? `* ${this.myNick} ${text}` : text);
-    } else {
-      await this.sendFramed(text, opts.action === true);
+    try {
+      checkMessageSize(text);
+    } catch (e) {
+      throw new UserError(`${(e as Error).message}; nothing was sent`, 1);
+    }
+    const action = opts.action === true;
+    const parts = fragmentText(text);
+    const frames: MessageFrame[] = parts.map((payload, i) => ({
+      type: "message",
+      id: this.id,
+      seq: 0,
+      nick: this.myNick,
+      time: this.clock(),
+      fragIndex: i,
+      fragCount: parts.length,
+      action,
+      repair: false,
+      history: false,
+      payload,
+    }));
+    const sizes = frames.map((f) => encodingLength(f));
+    await this.waitForWindow(
+      frames.length,
+      sizes.reduce((a, b) => a + b, 0),
+    );
+    if (this.closed) throw new Error("session closed");
+    const first = this.sender.allocate(frames.length);
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i] as MessageFrame;
+      f.seq = seqAdd(first, i);
+      this.sender.remember(f);
+      this.flow.sent(f.seq, sizes[i] as number);
+    }
+    for (const f of frames) await this.sendFrame(f);
+    this.log.add(frames);
+    this.sender.messageSent();
+    if (this.bridge.active(this.scheduler.now())) {
+      const line = legacyLine(text, this.myNick, action);
+      this.counters.datagramsSent += await sendLegacyText(
+        this.opts.transport,
+        line,
+        this.opts.encoding,
+        (t) => this.warn(t),
+      );
+      this.counters.bridged++;
     }
     this.counters.sent++;
-    this.emit({
+    this.bus.emit({
       type: "message",
       time: this.time(),
       from: "self",
       text,
       self: true,
       nick: this.myNick,
-      id: this.framed ? this.id : undefined,
-      action: opts.action || undefined,
+      id: this.id,
+      action: action || undefined,
     });
+    this.rearm();
   }
 
-  private async sendLegacy(text: string): Promise<void> {
-    const bad = unencodableChars(text, this.opts.encoding);
-    if (bad.length > 0) {
-      const list = bad.map((c) => JSON.stringify(c)).join(" ");
-      this.warn(`${this.opts.encoding} cannot encode ${list}; sent as "?"`);
-    }
-    for (const chunk of encodeChunks(text, this.opts.encoding)) {
-      await this.opts.transport.send(chunk);
-      this.counters.datagramsSent++;
+  /** Until the window has room for this message (or we close). */
+  private async waitForWindow(fragments: number, bytes: number): Promise<void> {
+    while (!this.closed && !this.flow.hasRoom(fragments, bytes)) {
+      this.counters.flowWaits++;
+      this.askForReports();
+      await new Promise<void>((r) => this.waiters.push(r));
     }
   }
 
-  private async sendFramed(text: string, action: boolean): Promise<void> {
-    try {
-      checkMessageSize(text);
-    } catch (e) {
-      throw new UserError(`${(e as Error).message}; nothing was sent`, 1);
-    }
-    const parts = fragmentText(text);
-    const time = this.now();
-    const first = this.sender.allocate(parts.length);
-    const frames: MessageFrame[] = [];
-    for (let i = 0; i < parts.length; i++) {
-      const frame: MessageFrame = {
-        type: "message",
-        id: this.id,
-        seq: seqAdd(first, i),
-        nick: this.myNick,
-        time,
-        fragIndex: i,
-        fragCount: parts.length,
-        action,
-        repair: false,
-        history: false,
-        payload: parts[i] as Uint8Array,
-      };
-      this.sender.remember(frame);
-      frames.push(frame);
-      await this.sendFrame(frame);
-    }
-    this.log.add(frames);
-    this.sender.messageSent();
+  /** Wake everything waiting on flow control (a report, a member gone, closing). */
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const r of w) r();
+  }
+
+  /** A heartbeat with REPORT-WANTED soon: members tell us where they are. */
+  private askForReports(): void {
+    if (!this.started || this.closed) return;
+    this.sender.scheduleSoon(WANT_REPORT_SOON_MS);
     this.rearm();
   }
 
   private async sendFrame(frame: Frame): Promise<void> {
     try {
-      await this.opts.transport.send(encode(frame));
+      await this.opts.transport.send(encode(frame), "framed");
       this.counters.datagramsSent++;
     } catch (e) {
       if (this.closed) return;
@@ -280,7 +302,8 @@ export class Session {
       id: this.id,
       seq: this.sender.tail,
       nick: this.myNick,
-      started: this.joinedAt,
+      age: Math.max(0, Math.floor(this.scheduler.now() - this.startedAt)),
+      reportWanted: type !== "bye" && (this.draining || this.flow.waiting) ? true : undefined,
     });
   }
 
@@ -295,119 +318,122 @@ export class Session {
   private receive(d: Datagram): void {
     if (this.closed) return;
     this.counters.datagramsReceived++;
+    if (d.self) return; // our own, looped back
+    const from = formatFrom(d.address, d.port);
+    const now = this.scheduler.now();
     if (!isFramed(d.data)) {
-      if (d.self) return;
-      this.counters.received++;
-      this.emit({
-        type: "message",
-        time: this.time(),
-        from: formatFrom(d.address, d.port),
-        text: decodeText(d.data, this.opts.encoding),
-        legacy: true,
-      });
+      // Text on the companion port is nobody's protocol: drop it.
+      if (d.channel === "framed") {
+        this.counters.malformed++;
+        return;
+      }
+      for (const h of this.bridge.legacyFrom(from, d.data, now)) this.showLegacy(h);
+      this.rearm();
       return;
     }
+    // A frame on the room port (an old mcchat, or someone's experiment): not for the framed room.
+    if (d.channel === "legacy") return;
     let frame: Frame;
     try {
       frame = decode(d.data);
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
       this.counters.malformed++;
-      const key = `${d.address}:${d.port}`;
       if (
         (e.reason === "unsupported-version" || e.reason === "unknown-type") &&
-        !this.warnedVersion.has(key) &&
+        !this.warnedVersion.has(from) &&
         this.warnedVersion.size < 256
       ) {
-        this.warnedVersion.add(key);
-        this.warn(`ignoring frames from ${key} (${e.message}; a newer mcchat?)`);
+        this.warnedVersion.add(from);
+        this.warn(`ignoring frames from ${from} (${e.message}; a newer mcchat?)`);
       }
       return;
     }
-    if (frame.id === this.id) return; // our own, looped back
-    if (this.opts.raw) return; // pure legacy mode ignores the framed room
-    this.handleFrame(frame, formatFrom(d.address, d.port));
-  }
-
-  private peerFor(frame: Frame, from: string): Peer {
-    let p = this.peers.get(frame.id);
-    if (!p) {
-      p = new Peer(frame.id, from, {
-        now: this.now,
-        random: this.random,
-        joinedAt: this.joinedAt,
-      });
-      this.peers.set(frame.id, p);
+    this.bridge.framedFrom(from);
+    if (frame.id === this.id) {
+      // Our id from elsewhere: another member re-sending our old messages as history answers.
+      if (frame.type === "message" && frame.history) this.responder.heardAnswer();
+      return;
     }
-    p.from = from;
-    p.lastSeen = this.now();
-    return p;
+    this.handleFrame(frame, from, now);
+    this.rearm();
   }
 
-  private announce(p: Peer, nick: string): void {
-    if (!p.present) {
-      p.present = true;
-      p.nick = nick;
-      this.emit({ type: "join", time: this.time(), from: p.from, nick, id: p.id });
-    } else if (p.nick !== nick) {
-      const old = p.nick;
-      p.nick = nick;
-      this.emit({ type: "nick", time: this.time(), from: p.from, nick, id: p.id, old });
-    }
+  private showLegacy(h: { from: string; data: Uint8Array }): void {
+    this.counters.received++;
+    this.bus.emit(legacyMessage(h, h.from, this.opts.encoding, this.time()));
   }
 
-  private handleFrame(frame: Frame, from: string): void {
+  private handleFrame(frame: Frame, from: string, now: number): void {
     switch (frame.type) {
       case "hello":
       case "heartbeat":
       case "bye": {
-        const p = this.peerFor(frame, from);
+        const p = this.peers.heard(frame.id, from);
         if (p.gone && p.leftBy === "timeout" && frame.type !== "bye") p.gone = false; // back again
-        if (!p.gone) this.announce(p, frame.nick);
-        this.deliver(p, p.onControl(frame.started, frame.seq));
+        if (!p.gone) this.peers.announce(p, frame.nick);
+        this.deliver(p, p.onControl(frame.age, frame.seq));
         if (frame.type === "hello" && this.started && !p.gone) {
-          // A newcomer: let it hear us soon (it learns our nick, start and tail).
+          // A newcomer: let it hear us soon (it learns our nick, age and tail).
           this.sender.scheduleSoon(this.random() * 200);
         }
+        if (frame.reportWanted && p.next !== undefined) this.reports.requested(now);
         if (frame.type === "bye") this.leave(p, "bye");
-        break;
+        return;
       }
       case "message": {
         if (frame.history) {
           this.history?.add(frame);
-          this.historyAnswer = undefined; // someone answered: ours is not needed
+          this.responder.heardAnswer();
           return;
         }
-        const p = this.peerFor(frame, from);
-        if (!p.gone) this.announce(p, frame.nick);
+        const p = this.peers.heard(frame.id, from);
+        if (!p.gone) this.peers.announce(p, frame.nick);
         if (frame.repair) this.counters.repairsReceived++;
         this.deliver(p, p.onMessage(frame));
-        break;
+        return;
       }
       case "nack": {
         this.counters.nacksHeard++;
-        if (frame.target === this.id) {
-          this.sender.onNack(frame.ranges);
-        } else {
-          this.peers.get(frame.target)?.onNackHeard(frame.ranges);
-        }
+        if (frame.target === this.id) this.sender.onNack(frame.ranges);
+        else this.peers.get(frame.target)?.onNackHeard(frame.ranges);
         // The header seq is the requester's own tail.
-        const q = this.peers.get(frame.id);
-        if (q) this.deliver(q, q.onTail(frame.seq));
-        break;
+        this.onTail(frame.id, from, frame.seq);
+        return;
       }
       case "gone": {
         const p = this.peers.get(frame.id);
         if (p) this.deliver(p, p.onGone(frame.seq, frame.ranges));
-        break;
+        return;
       }
       case "history_req": {
-        this.peerFor(frame, from);
-        this.onHistoryRequest(frame.count, frame.requestId);
-        break;
+        this.peers.heard(frame.id, from);
+        this.responder.request(frame.count, frame.requestId, this.log.size, now, this.random());
+        return;
+      }
+      case "report": {
+        this.counters.reportsHeard++;
+        for (const e of frame.entries) {
+          if (e.target !== this.id) continue;
+          if (this.flow.report(frame.id, e.next, now) === "caught-up") {
+            const p = this.peers.get(frame.id);
+            this.warn(`${p?.nick || frame.id} has caught up; waiting for it again`);
+          }
+          this.wake();
+        }
+        this.onTail(frame.id, from, frame.seq);
+        return;
       }
     }
-    this.rearm();
+  }
+
+  /** A control frame's header seq is its sender's tail; it also shows the sender is alive. */
+  private onTail(id: string, from: string, tail: number): void {
+    const p = this.peers.get(id);
+    if (!p) return;
+    p.from = from;
+    p.lastSeen = this.scheduler.now();
+    this.deliver(p, p.onTail(tail));
   }
 
   /** Turn a peer's in-order deliveries (whole messages) and losses into events. */
@@ -415,21 +441,29 @@ export class Session {
     for (const item of out.items) {
       if (item.kind === "lost") {
         this.counters.lost += item.count;
-        this.emit({
+        this.bus.emit({
           type: "lost",
           time: this.time(),
           from: p.from,
           nick: p.nick,
           id: p.id,
+          seq: item.seq,
           count: item.count,
+          messages: item.messages,
         });
         continue;
       }
       if (this.emitMessage(item.parts, p.from, false)) this.counters.received++;
     }
+    const next = p.next;
+    if (next !== undefined && !p.gone) this.reports.progress(p.id, next, this.scheduler.now());
   }
 
-  /** One whole framed message as an event (and into the room log); false if unreadable. */
+  /**
+   * One whole framed message as an event (and into the room log); false if unreadable. A live
+   * message is stamped with our clock when delivered; a history message with its sender's clock
+   * (the only time we have for it).
+   */
   private emitMessage(parts: MessageFrame[], from: string, history: boolean): boolean {
     const head = parts[0] as MessageFrame;
     let text: string;
@@ -440,9 +474,9 @@ export class Session {
       return false;
     }
     this.log.add(parts);
-    this.emit({
+    this.bus.emit({
       type: "message",
-      time: new Date(head.time),
+      time: history ? new Date(head.time) : this.time(),
       from,
       text,
       nick: head.nick,
@@ -459,69 +493,38 @@ export class Session {
    * flight (the peer's poll gives up then); after a timeout it is lost at once.
    */
   private leave(p: Peer, reason: "bye" | "timeout"): void {
-    if (!p.gone) {
-      p.gone = true;
-      p.leftBy = reason;
-      if (p.present) {
-        p.present = false;
-        this.emit({
-          type: "leave",
-          time: this.time(),
-          from: p.from,
-          nick: p.nick,
-          id: p.id,
-          reason,
-        });
-      }
-    }
+    this.peers.leave(p, reason);
+    this.flow.remove(p.id);
+    this.wake();
     if (reason === "timeout") this.deliver(p, p.giveUp());
-    else p.byeAt ??= this.now();
+    else p.byeAt ??= this.scheduler.now();
   }
 
   // ---- timers ----------------------------------------------------------------
 
-  /** Someone joined and asks for history: answer once, unless another member does first. */
-  private onHistoryRequest(count: number, requestId: number): void {
-    if (this.answeredRequests.has(requestId) || this.log.size === 0) return;
-    if (this.answeredRequests.size > 1000) this.answeredRequests.clear();
-    this.answeredRequests.add(requestId);
-    const [full, partial, spread] = HISTORY_ANSWER_MS;
-    const wait = (this.log.size >= count ? full : partial) + this.random() * spread;
-    this.historyAnswer = { at: this.now() + wait, count };
-  }
-
-  /** Sleep until the earliest timer of any peer, the sender or the history wait. */
+  /** Sleep until the earliest deadline of any part. */
   private rearm(): void {
-    if (this.closed || !this.framed || !this.started) return;
-    const now = this.now();
-    const timeout = this.heartbeatMs * 3;
-    let at = Math.min(this.sender.nextDeadline(), now + MAX_SLEEP_MS);
-    for (const p of this.peers.values()) {
-      const d = p.nextDeadline();
-      if (d !== undefined && d < at) at = d;
-      if (!p.gone && p.lastSeen + timeout < at) at = p.lastSeen + timeout + 1;
-    }
-    if (this.history) at = Math.min(at, this.history.deadline);
-    if (this.historyAnswer) at = Math.min(at, this.historyAnswer.at);
-    if (this.timer && at >= this.timerAt) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        this.timerAt = Number.POSITIVE_INFINITY;
-        this.tick();
-      },
-      Math.max(0, at - now),
-    );
+    if (this.closed || !this.started) return;
+    const candidates = [
+      this.sender.nextDeadline(),
+      this.peers.nextTimeout(),
+      this.history?.deadline,
+      this.responder.deadline,
+      this.reports.deadline,
+      this.flow.nextStall(),
+      this.bridge.deadline,
+    ];
+    for (const p of this.peers.values()) candidates.push(p.nextDeadline());
+    let at = Number.POSITIVE_INFINITY;
+    for (const c of candidates) if (c !== undefined && c < at) at = c;
+    if (at < Number.POSITIVE_INFINITY) this.alarm.arm(at);
   }
 
   private tick(): void {
     if (this.closed) return;
-    const now = this.now();
-    const timeout = this.heartbeatMs * 3;
+    const now = this.scheduler.now();
+    for (const p of [...this.peers.timedOut(now)]) this.leave(p, "timeout");
     for (const p of this.peers.values()) {
-      if (!p.gone && now - p.lastSeen > timeout) this.leave(p, "timeout");
       const work = p.poll();
       this.deliver(p, work);
       for (const ranges of work.nacks) {
@@ -536,13 +539,12 @@ export class Session {
           }),
         );
       }
-      // Forget departed instances after a while.
-      if (p.gone && p.byeAt === undefined && now - p.lastSeen > timeout * 4) {
-        const w = p.windowStats;
-        this.retired.duplicates += w?.duplicates ?? 0;
-        this.retired.suppressed += w?.suppressed ?? 0;
-        this.peers.delete(p.id);
-      }
+    }
+    for (const id of this.peers.forgetDeparted(now)) this.reports.forget(id);
+    for (const id of this.flow.checkStalls(now)) {
+      const nick = this.peers.get(id)?.nick || id;
+      this.warn(`${nick} is not keeping up; no longer waiting for it (it may lose messages)`);
+      this.wake();
     }
     const out = this.sender.poll();
     for (const f of out.repairs) {
@@ -554,14 +556,15 @@ export class Session {
         this.sendFrame({ type: "gone", id: this.id, seq: this.sender.tail, ranges: out.gone }),
       );
     }
-    if (this.historyAnswer && now >= this.historyAnswer.at) {
-      const { count } = this.historyAnswer;
-      this.historyAnswer = undefined;
-      for (const parts of this.log.recent(count)) {
+    const answer = this.responder.due(now);
+    if (answer !== undefined) {
+      for (const parts of this.log.recent(answer)) {
         for (const f of parts) this.fire(this.sendFrame({ ...f, history: true, repair: false }));
       }
     }
     if (out.heartbeat) this.fire(this.sendControl("heartbeat"));
+    const reportAt = this.reports.deadline;
+    if (reportAt !== undefined && now >= reportAt) this.sendReport(now);
     if (this.history?.due(now)) {
       const h = this.history;
       this.history = undefined;
@@ -570,30 +573,79 @@ export class Session {
         this.emitMessage(parts, this.peers.get(id)?.from ?? "", true);
       }
     }
+    for (const h of this.bridge.due(now)) this.showLegacy(h);
     this.rearm();
   }
 
-  /**
-   * Pipe mode, after input EOF: stay until our last messages can be repaired — no NACK
-   * for our data during `quietMs` — bounded by `maxMs`.
-   */
-  async drain(quietMs = 1000, maxMs = 15000): Promise<void> {
-    if (!this.framed || this.closed) return;
-    const deadline = this.now() + maxMs;
-    while (!this.closed && this.now() < deadline) {
-      if (this.now() - this.sender.lastActivity >= quietMs) return;
-      await new Promise((r) => setTimeout(r, 50));
+  /** One REPORT: our `next` for the senders we receive from (unreported ones first). */
+  private sendReport(now: number): void {
+    const fresh: ReportEntry[] = [];
+    const known: ReportEntry[] = [];
+    for (const p of this.peers.values()) {
+      const next = p.next;
+      if (p.gone || next === undefined) continue;
+      (this.reports.isReported(p.id, next) ? known : fresh).push({ target: p.id, next });
     }
+    const entries = [...fresh, ...known].slice(0, MAX_REPORT_ENTRIES);
+    this.reports.sent(entries, now);
+    if (entries.length === 0) return;
+    this.counters.reportsSent++;
+    this.fire(this.sendFrame({ type: "report", id: this.id, seq: this.sender.tail, entries }));
+  }
+
+  /**
+   * Pipe mode, after input EOF: stay until every present member has reported our tail (so
+   * nothing we sent can still need a repair), bounded by `maxMs`. Members that time out or leave
+   * are not waited for; a member that fell behind (lagging) is waited for while what it misses
+   * is still in our repair buffer. Resolves with the members still behind at the end.
+   */
+  async drain(maxMs = DRAIN_MAX_MS): Promise<DrainResult> {
+    if (this.closed || !this.started) return { behind: [] };
+    const start = this.scheduler.now();
+    const deadline = start + maxMs;
+    this.draining = true;
+    for (;;) {
+      const now = this.scheduler.now();
+      const behind = this.stillBehind(now, start);
+      if (behind.length === 0 && now - this.startedAt >= DRAIN_MIN_AGE_MS) return { behind: [] };
+      if (this.closed) return { behind: [] };
+      if (now >= deadline) return { behind };
+      this.askForReports();
+      const wakeAt = Math.min(deadline, now + Math.max(DRAIN_MIN_AGE_MS, 100));
+      await new Promise<void>((resolve) => {
+        const h = this.scheduler.at(wakeAt, () => this.wake());
+        this.waiters.push(() => {
+          this.scheduler.cancel(h);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Members (nick or id) that may still need something we sent. */
+  private stillBehind(now: number, drainStart: number): string[] {
+    const out: string[] = [];
+    const reported = this.flow.behindMembers();
+    for (const p of this.peers.values()) {
+      if (p.gone || !p.present) continue;
+      const r = reported.get(p.id);
+      if (r) {
+        // A lagging member is waited for while what it needs next is still repairable.
+        if (!r.lagging || this.sender.buffer.get(r.next) !== undefined) out.push(p.nick || p.id);
+      } else if (!this.flow.hasReported(p.id) && now - drainStart < FIRST_REPORT_WAIT_MS) {
+        out.push(p.nick || p.id);
+      }
+    }
+    return out;
   }
 
   /** Say BYE, leave the group and close the transport. */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.framed && this.started) {
-      await this.sendControl("bye").catch(() => {});
-    }
+    if (this.started) await this.sendControl("bye").catch(() => {});
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.alarm.disarm();
+    this.wake();
     await this.opts.transport.close();
   }
 }

@@ -21,6 +21,13 @@ export interface SessionStats {
   malformed: number;
   /** Receive buffer the kernel gave (bytes), 0 if unknown. */
   recvBufferBytes: number;
+  /** REPORT frames (flow-control feedback) sent and heard. */
+  reportsSent: number;
+  reportsHeard: number;
+  /** Times a send waited for the flow-control window (a member was behind). */
+  flowWaits: number;
+  /** Our messages also sent as legacy text to the room's classic programs. */
+  bridged: number;
 }
 
 export function emptyStats(): SessionStats {
@@ -38,5 +45,9 @@ export function emptyStats(): SessionStats {
     lost: 0,
     malformed: 0,
     recvBufferBytes: 0,
+    reportsSent: 0,
+    reportsHeard: 0,
+    flowWaits: 0,
+    bridged: 0,
   };
 }

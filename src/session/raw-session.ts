@@ -1,0 +1,102 @@
+import { UserError } from "../errors.ts";
+import type { Datagram } from "../net/transport.ts";
+import { isFramed, randomInstanceId } from "../protocol/index.ts";
+import { EventBus } from "./event-bus.ts";
+import type { SessionEvent } from "./events.ts";
+import { legacyLine, legacyMessage, sendLegacyText } from "./legacy-text.ts";
+import type { MemberInfo } from "./peer-table.ts";
+import {
+  type DrainResult,
+  formatFrom,
+  type RoomSession,
+  type SessionOptions,
+} from "./room-session.ts";
+import { emptyStats, type SessionStats } from "./stats.ts";
+
+/**
+ * Pure legacy mode (`--raw`): each message one plain-text datagram on the room port, as the
+ * classic program does; frames are ignored, there is no presence, repair or history.
+ */
+export class RawSession implements RoomSession {
+  readonly id: string;
+  readonly framed = false;
+  private readonly counters = emptyStats();
+  private readonly bus = new EventBus();
+  private readonly clock: () => number;
+  private myNick: string;
+  private closed = false;
+
+  constructor(private readonly opts: SessionOptions) {
+    this.id = opts.id ?? randomInstanceId();
+    this.clock = opts.clock ?? Date.now;
+    this.myNick = opts.nick;
+    opts.transport.onDatagram((d) => this.receive(d));
+  }
+
+  get stats(): SessionStats {
+    return { ...this.counters, recvBufferBytes: this.opts.transport.recvBufferSize ?? 0 };
+  }
+
+  get nick(): string {
+    return this.myNick;
+  }
+
+  on(listener: (e: SessionEvent) => void): () => void {
+    return this.bus.on(listener);
+  }
+
+  members(): MemberInfo[] {
+    return [];
+  }
+
+  async start(): Promise<void> {}
+
+  async setNick(nick: string): Promise<void> {
+    this.myNick = nick;
+  }
+
+  async send(text: string, opts: { action?: boolean } = {}): Promise<void> {
+    if (this.closed) throw new Error("session closed");
+    if (this.opts.listen) throw new UserError("listen-only: not sending", 1);
+    const warn = (t: string) => this.bus.emit({ type: "warning", time: this.time(), text: t });
+    const line = legacyLine(text, this.myNick, opts.action === true);
+    this.counters.datagramsSent += await sendLegacyText(
+      this.opts.transport,
+      line,
+      this.opts.encoding,
+      warn,
+    );
+    this.counters.sent++;
+    this.bus.emit({
+      type: "message",
+      time: this.time(),
+      from: "self",
+      text,
+      self: true,
+      nick: this.myNick,
+      action: opts.action || undefined,
+    });
+  }
+
+  async drain(): Promise<DrainResult> {
+    return { behind: [] };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.opts.transport.close();
+  }
+
+  private time(): Date {
+    return new Date(this.clock());
+  }
+
+  private receive(d: Datagram): void {
+    if (this.closed) return;
+    this.counters.datagramsReceived++;
+    if (d.self || isFramed(d.data)) return;
+    this.counters.received++;
+    this.bus.emit(legacyMessage(d, formatFrom(d.address, d.port), this.opts.encoding, this.time()));
+  }
+}
