@@ -9,6 +9,7 @@ import {
   MAX_NICK_BYTES,
   MAX_RANGES,
   MAX_REPORT_ENTRIES,
+  PresenceFlag,
   TypeCode,
 } from "./constants.ts";
 import type { Reader, Writer } from "./cursor.ts";
@@ -118,7 +119,7 @@ function presence<F extends HelloFrame | HeartbeatFrame | ByeFrame>(type: F["typ
   };
   return {
     code: TypeCode[type],
-    flags: () => 0,
+    flags: (f) => (f.reportWanted ? PresenceFlag.reportWanted : 0),
     encodingLength: (f) => 1 + check(f).length + 6,
     encode(f, w) {
       const nick = check(f);
@@ -129,7 +130,9 @@ function presence<F extends HelloFrame | HeartbeatFrame | ByeFrame>(type: F["typ
     decode(r, h) {
       const nick = readNick(r);
       const age = r.u48("age");
-      return { type, id: h.id, seq: h.seq, nick, age } as F;
+      const frame = { type, id: h.id, seq: h.seq, nick, age } as F;
+      if (h.flags & PresenceFlag.reportWanted) frame.reportWanted = true;
+      return frame;
     },
   };
 }

@@ -22,11 +22,20 @@ export const TypeCode = {
 export const SEALED_TYPE_FIRST = 0x40;
 export const SEALED_TYPE_LAST = 0x4f;
 
-/** Flag bits of the header flags byte (MESSAGE only; all bits are ignored on other types). */
+/** Flag bits of the header flags byte of MESSAGE (other types: see PresenceFlag). */
 export const Flag = {
   action: 0x01,
   repair: 0x02,
   history: 0x04,
+} as const;
+
+/**
+ * Flag bits of HELLO/HEARTBEAT/BYE. A hint only: receivers that do not know a bit ignore it.
+ * `reportWanted`: the sender is waiting for receiver reports (its flow-control window is full,
+ * or it is draining before it leaves): members receiving from it send a REPORT now.
+ */
+export const PresenceFlag = {
+  reportWanted: 0x01,
 } as const;
 
 /** magic(2) version(1) type(1) flags(1) instance id(8) seq(4). */

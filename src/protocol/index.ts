@@ -15,6 +15,7 @@ export {
   MAX_RANGES,
   MAX_REPORT_ENTRIES,
   PROTOCOL_VERSION,
+  PresenceFlag,
   SEALED_TYPE_FIRST,
   SEALED_TYPE_LAST,
   TypeCode,

@@ -32,6 +32,8 @@ interface Presence extends Base {
    * frame is sent. Grows with every frame; never a wall-clock time.
    */
   age: number;
+  /** Flag REPORT-WANTED: the sender waits for receiver reports (PROTOCOL.md §8). */
+  reportWanted?: boolean;
 }
 
 /** Joining the group. Header seq = tail (0xFFFFFFFF if nothing sent yet: instances start at 0). */

@@ -49,7 +49,16 @@ const reportEntry: fc.Arbitrary<ReportEntry> = fc.record({ target: instanceId, n
 
 export const frame: fc.Arbitrary<Frame> = fc.oneof(
   fc.record({ type: fc.constant("hello" as const), ...base, nick, age }),
-  fc.record({ type: fc.constant("heartbeat" as const), ...base, nick, age }),
+  fc.record(
+    {
+      type: fc.constant("heartbeat" as const),
+      ...base,
+      nick,
+      age,
+      reportWanted: fc.constant(true),
+    },
+    { requiredKeys: ["type", "id", "seq", "nick", "age"] },
+  ),
   fc.record({ type: fc.constant("bye" as const), ...base, nick, age }),
   fc
     .record({

@@ -9,6 +9,7 @@ import {
   Flag,
   type Frame,
   isFramed,
+  PresenceFlag,
   TypeCode,
 } from "../../src/protocol/index.ts";
 import { frame } from "./arbitraries.ts";
@@ -29,7 +30,13 @@ function tryDecode(bytes: Uint8Array): Frame | undefined {
 function checkCanonical(bytes: Uint8Array, f: Frame): void {
   const again = encode(f);
   const expected = Uint8Array.from(bytes);
-  const known = f.type === "message" ? Flag.action | Flag.repair | Flag.history : 0;
+  const presence = f.type === "hello" || f.type === "heartbeat" || f.type === "bye";
+  const known =
+    f.type === "message"
+      ? Flag.action | Flag.repair | Flag.history
+      : presence
+        ? PresenceFlag.reportWanted
+        : 0;
   expected[4] = (expected[4] ?? 0) & known;
   expect(again).toEqual(expected);
 }
