@@ -87,9 +87,12 @@ export function formatPlain(event: SessionEvent, c: Colors, opts: FormatOptions 
     case "nick":
       return notice(`${sanitizeNick(event.old)} is now known as ${who(event.nick, event.id)}`);
     case "lost": {
-      const n = event.count;
-      const what = n === 1 ? "1 message" : `${n} messages`;
-      return notice(`${what} from ${who(event.nick, event.id)} ${n === 1 ? "was" : "were"} lost`);
+      const m = event.messages;
+      const what = m === 1 ? "1 message" : `${m} messages`;
+      const datagrams = event.count === m ? "" : ` (${event.count} datagrams)`;
+      return notice(
+        `${what}${datagrams} from ${who(event.nick, event.id)} ${m === 1 ? "was" : "were"} lost`,
+      );
     }
     case "warning":
       return prefixed(`${time} ${c.yellow("-- warning:")} `, event.text, opts, c.yellow);
@@ -137,7 +140,15 @@ export function formatJson(event: SessionEvent): string {
       body = { ...base, from: event.from, nick: event.nick, id: event.id, old: event.old };
       break;
     case "lost":
-      body = { ...base, from: event.from, nick: event.nick, id: event.id, count: event.count };
+      body = {
+        ...base,
+        from: event.from,
+        nick: event.nick,
+        id: event.id,
+        seq: event.seq,
+        count: event.count,
+        messages: event.messages,
+      };
       break;
     case "warning":
       body = { ...base, text: event.text };

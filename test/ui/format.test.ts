@@ -117,11 +117,14 @@ describe("formatPlain", () => {
     expect(fmt({ type: "nick", ...base, old: "bob\x1b" })).toEqual([
       "09:05:03 -- bob^[ is now known as alice",
     ]);
-    expect(fmt({ type: "lost", ...base, count: 3 })).toEqual([
+    expect(fmt({ type: "lost", ...base, seq: 7, count: 3, messages: 3 })).toEqual([
       "09:05:03 -- 3 messages from alice were lost",
     ]);
-    expect(fmt({ type: "lost", ...base, count: 1 })).toEqual([
+    expect(fmt({ type: "lost", ...base, seq: 7, count: 1, messages: 1 })).toEqual([
       "09:05:03 -- 1 message from alice was lost",
+    ]);
+    expect(fmt({ type: "lost", ...base, seq: 7, count: 5, messages: 1 })).toEqual([
+      "09:05:03 -- 1 message (5 datagrams) from alice was lost",
     ]);
     expect(fmt({ type: "warning", time: T, text: "a\nb" })).toEqual([
       "09:05:03 -- warning: a",
@@ -198,11 +201,13 @@ describe("formatJson", () => {
       time: iso,
       old: "bob",
     });
-    expect(j({ type: "lost", ...base, count: 3 })).toEqual({
+    expect(j({ type: "lost", ...base, seq: 4294967295, count: 3, messages: 2 })).toEqual({
       type: "lost",
       ...base,
       time: iso,
+      seq: 4294967295,
       count: 3,
+      messages: 2,
     });
     expect(formatJson({ type: "warning", time: T, text: "w" })).toBe(
       `{"type":"warning","time":"${iso}","text":"w"}`,
