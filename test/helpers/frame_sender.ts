@@ -7,7 +7,7 @@
  *
  * stdin: a JSON array of frames as `encode` takes them, except that a "message" frame
  * gives `text` (a string, sent as UTF-8) instead of `payload`, and its flags default to
- * false. `"now"` as `started` or `time` means Date.now(). Exit 0 when all were sent.
+ * false. `"now"` as `time` means Date.now(). Exit 0 when all were sent.
  */
 import dgram from "node:dgram";
 import { readFileSync, readlinkSync } from "node:fs";
@@ -47,7 +47,7 @@ try {
 const now = Date.now();
 const datagrams = specs.map((s) => {
   const f: Record<string, unknown> = { ...s };
-  for (const k of ["started", "time"]) if (f[k] === "now") f[k] = now;
+  if (f.time === "now") f.time = now;
   if (s.type === "message") {
     f.payload = new TextEncoder().encode(s.text ?? "");
     delete f.text;

@@ -93,14 +93,15 @@ function packNicks(pieces: string[]): string[] {
 /** Every hostile sequence, every C0 (NUL, LF, CR … included), DEL and every C1 in some nick. */
 const NICKS = packNicks([...SEQUENCES, ...ALL_C0, "\x7f", ...ALL_C1]);
 const instanceId = (k: number) => `e1e1e1e1e1e1${k.toString(16).padStart(4, "0")}`;
-const STARTED = Date.now();
+/** Our crafted instances claim to have started a minute ago (presence `age`, ms). */
+const AGE = 60_000;
 
 /** HELLO + MESSAGE (seq 0) of crafted member k; the text is hostile too. */
 function helloAndMessage(k: number) {
   const nick = NICKS[k] as string;
   const id = instanceId(k);
   return [
-    { type: "hello", id, seq: 0xffffffff, nick, started: STARTED },
+    { type: "hello", id, seq: 0xffffffff, nick, age: AGE },
     { type: "message", id, seq: 0, nick, time: "now", text: `N${k}: ${ATTACK} ${nick}` },
   ];
 }
@@ -108,19 +109,20 @@ function helloAndMessage(k: number) {
 function nickChangeAndByes() {
   const last = NICKS.length - 1;
   return [
-    { type: "heartbeat", id: instanceId(last), seq: 0, nick: NICKS[0], started: STARTED },
+    { type: "heartbeat", id: instanceId(last), seq: 0, nick: NICKS[0], age: AGE },
     ...NICKS.map((nick, k) => ({
       type: "bye",
       id: instanceId(k),
       seq: 0,
       nick: k === last ? NICKS[0] : nick,
-      started: STARTED,
+      age: AGE,
     })),
   ];
 }
 
+/** Frames go to the room's companion port (room port + 1), where members listen for them. */
 async function sendFrames(host: Host, port: number, frames: unknown[]): Promise<void> {
-  await host.exec([...FRAME_SENDER, GROUP, String(port)], {
+  await host.exec([...FRAME_SENDER, GROUP, String(port + 1)], {
     stdin: JSON.stringify(frames),
     timeoutMs: 10_000,
   });
@@ -288,7 +290,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
       "(b) crafted frames: hostile nicks in HELLO/MESSAGE/HEARTBEAT/BYE → plain stdout safe, --json exact",
       async () => {
         await setup();
-        const port = base + 2;
+        const port = base + 3;
         const common = ["--listen", "-y", "-g", GROUP, "-p", String(port), "--timeout", "30"];
         const plainFile = join(dir, `${tag}-b-plain.txt`);
         const plain = toFile(plainFile, common);
@@ -352,7 +354,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
       "(c) the chat room in tmux: no title change, no clipboard, no OSC/C1/bidi/clear in the pane's output",
       async () => {
         await setup();
-        const port = base + 3;
+        const port = base + 5;
         const sock = join(dir, `${tag}-tmux.sock`);
         const capture = join(dir, `${tag}-pane.bin`);
         const tmux = async (...args: string[]) => {
