@@ -19,6 +19,8 @@
  * ("zalgo" text spilling over neighbouring lines).
  */
 
+import { MAX_NICK_BYTES } from "../protocol/constants.ts";
+
 export interface SanitizeOptions {
   /** Maximum characters (code points, escapes counted as shown) per line. Default 2000. */
   maxLength?: number;
@@ -28,7 +30,6 @@ export interface SanitizeOptions {
 
 export const DEFAULT_MAX_LENGTH = 2000;
 export const DEFAULT_MAX_LINES = 200;
-export const NICK_MAX_LENGTH = 32;
 const ELLIPSIS = "…";
 const MAX_COMBINING = 8;
 
@@ -87,15 +88,49 @@ export function sanitizeForTerminal(text: string, opts: SanitizeOptions = {}): s
   return out;
 }
 
+const utf8 = new TextEncoder();
+const byteLength = (s: string) => utf8.encode(s).length;
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/** Escapes controls in one line (no length limit). */
+function escapeLine(line: string): string {
+  let out = "";
+  for (const ch of line) out += escapeControl(ch.codePointAt(0) ?? 0) ?? ch;
+  return out;
+}
+
+/**
+ * Escapes controls in one line and cuts it to at most `max` UTF-8 bytes as shown,
+ * ending in "…" when cut, between whole characters: grapheme clusters, so an emoji
+ * with its modifiers or a letter with its accents goes whole, and an escape like `^[`
+ * is never split.
+ */
+function renderBytes(line: string, max: number): string {
+  const whole = escapeLine(line);
+  if (byteLength(whole) <= max) return whole;
+  const room = max - byteLength(ELLIPSIS);
+  let out = "";
+  let used = 0;
+  for (const { segment } of graphemes.segment(line)) {
+    const shown = escapeLine(segment);
+    const n = byteLength(shown);
+    if (used + n > room) break;
+    out += shown;
+    used += n;
+  }
+  return out + ELLIPSIS;
+}
+
 /**
  * A nickname made safe for one line: line breaks and TABs become spaces, controls
- * are escaped as above, whitespace is trimmed, at most 32 characters (the last one
- * "…" when cut). An empty result becomes "?".
+ * are escaped as above, whitespace is trimmed, at most MAX_NICK_BYTES (32) bytes of
+ * UTF-8 as shown, the wire's nick limit (the last character "…" when cut, never half a
+ * character). An empty result becomes "?".
  */
 export function sanitizeNick(nick: string): string {
   const flat = clean(nick)
     .replace(/\r\n|[\n\t\u2028\u2029]/g, " ")
     .trim();
-  const out = renderLine(flat, NICK_MAX_LENGTH);
+  const out = renderBytes(flat, MAX_NICK_BYTES);
   return out === "" ? "?" : out;
 }

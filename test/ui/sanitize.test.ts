@@ -1,7 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import iconv from "iconv-lite";
+import { MAX_NICK_BYTES } from "../../src/protocol/constants.ts";
 import { escapeControl, sanitizeForTerminal, sanitizeNick } from "../../src/ui/sanitize.ts";
+
+const utf8Bytes = (s: string) => new TextEncoder().encode(s).length;
 
 const BIDI = [0x061c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e]
   .concat([0x2066, 0x2067, 0x2068, 0x2069])
@@ -171,7 +174,8 @@ describe("property: no forbidden code point survives", () => {
         expect(forbidden(nick)).toBeUndefined();
         expect(nick).not.toContain("\t");
         expect(nick.length).toBeGreaterThan(0);
-        expect([...nick].length).toBeLessThanOrEqual(32);
+        expect(utf8Bytes(nick)).toBeLessThanOrEqual(MAX_NICK_BYTES);
+        expect(nick.toWellFormed()).toBe(nick); // no half surrogate pair
       }),
       { numRuns: 2000 },
     );
@@ -186,8 +190,24 @@ describe("sanitizeNick", () => {
     expect(sanitizeNick("\u202Eecila")).toBe("ecila");
     expect(sanitizeNick("")).toBe("?");
     expect(sanitizeNick("\u200B")).toBe("?");
-    expect(sanitizeNick("n".repeat(40))).toBe(`${"n".repeat(31)}…`);
-    expect(sanitizeNick("张".repeat(32))).toBe("张".repeat(32));
+    // At most MAX_NICK_BYTES bytes of UTF-8 as shown, "…" (3 bytes) included.
+    expect(sanitizeNick("n".repeat(32))).toBe("n".repeat(32));
+    expect(sanitizeNick("n".repeat(33))).toBe(`${"n".repeat(29)}…`);
+    expect(sanitizeNick("张".repeat(10))).toBe("张".repeat(10)); // 30 bytes
+    expect(sanitizeNick("张".repeat(11))).toBe(`${"张".repeat(9)}…`); // 27 + 3
+    expect(utf8Bytes(sanitizeNick("张".repeat(11)))).toBe(30);
+  });
+
+  test("a cut never splits a character, an escape or a grapheme cluster", () => {
+    // 4-byte emoji with a 4-byte skin-tone modifier: 8 bytes per cluster.
+    expect(sanitizeNick("👍🏽".repeat(5))).toBe(`${"👍🏽".repeat(3)}…`);
+    // e + combining acute (3 bytes per cluster).
+    expect(sanitizeNick("e\u0301".repeat(11))).toBe(`${"e\u0301".repeat(9)}…`);
+    // ESC is shown as "^[" (2 bytes): 28 bytes of "a", then "^[" would end at 30 > 29.
+    expect(sanitizeNick(`${"a".repeat(28)}\x1bzzzz`)).toBe(`${"a".repeat(28)}…`);
+    expect(sanitizeNick(`${"a".repeat(27)}\x1bzzzz`)).toBe(`${"a".repeat(27)}^[…`);
+    // A valid wire nick of 32 one-byte characters is shown whole.
+    expect(sanitizeNick("x".repeat(MAX_NICK_BYTES))).toBe("x".repeat(MAX_NICK_BYTES));
   });
 });
 
