@@ -25,6 +25,7 @@ import {
   whoLines,
 } from "./commands.ts";
 import { makeCompleter } from "./completer.ts";
+import { CLOSE_DEADLINE_MS, quietly, withDeadline } from "./deadline.ts";
 import { displayName, formatPlain } from "./format.ts";
 import { sanitizeNick } from "./sanitize.ts";
 
@@ -146,13 +147,18 @@ export function runChat(o: ChatOptions): Promise<number> {
     const print = (lines: readonly string[]) => {
       if (done || lines.length === 0) return;
       const text = lines.join(eol) + eol;
-      if (!tty) {
+      try {
+        if (!tty) {
+          output.write(text);
+          return;
+        }
+        erasePrompt();
         output.write(text);
-        return;
+        redraw();
+      } catch {
+        // The terminal is gone (EIO): leave.
+        void finish(0);
       }
-      erasePrompt();
-      output.write(text);
-      redraw();
     };
     const info = (...lines: string[]) => print(lines.map((l) => `${c.dim("--")} ${l}`));
     const error = (msg: string) => print([c.red(`-- ${msg}`)]);
@@ -222,18 +228,29 @@ export function runChat(o: ChatOptions): Promise<number> {
       queue = queue.then(() => handle(parsed)).catch((err) => error(String(err)));
     });
 
+    // Every step of leaving may fail on a hung-up terminal (rl.close() throws
+    // `setRawMode failed with errno: 5`): the BYE and the resolve always run.
     const finish = async (code: number): Promise<void> => {
       if (done) return;
-      if (tty) erasePrompt();
-      done = true;
-      off();
-      input.removeListener("keypress", trackRows);
-      o.signal?.removeEventListener("abort", onAbort);
-      rl.close();
-      await session.close().catch(() => {});
-      resolve(code);
+      try {
+        if (tty) quietly(erasePrompt);
+      } finally {
+        done = true;
+        try {
+          off();
+          input.removeListener("keypress", trackRows);
+          input.removeListener("close", onInputGone);
+          input.removeListener("error", onInputGone);
+          o.signal?.removeEventListener("abort", onAbort);
+          quietly(() => rl.close());
+        } finally {
+          await withDeadline(session.close(), CLOSE_DEADLINE_MS);
+          resolve(code);
+        }
+      }
     };
     const onAbort = () => void finish(0);
+    const onInputGone = () => void finish(0);
 
     // readline turns completion off for all but the last character of a chunk (a
     // paste), and then writes those characters without tracking the rows they wrap
@@ -249,6 +266,10 @@ export function runChat(o: ChatOptions): Promise<number> {
     rl.on("SIGINT", () => void finish(0));
     rl.on("close", () => void finish(0));
     output.on("error", () => void finish(0));
+    // A hung-up terminal closes stdin without an EOF, and readline then never closes.
+    input.on("close", onInputGone);
+    input.on("error", onInputGone);
+    rl.on("error", onInputGone); // readline passes input errors on: unhandled, they throw
     if (o.signal?.aborted) return void finish(0);
     o.signal?.addEventListener("abort", onAbort);
 

@@ -2,6 +2,7 @@ import { createInterface, type Interface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { UserError } from "../errors.ts";
 import type { SessionEvent } from "../session/events.ts";
+import { CLOSE_DEADLINE_MS, quietly, withDeadline } from "./deadline.ts";
 
 /** What the pipe loop needs of a session. */
 export interface PipeSession {
@@ -9,7 +10,7 @@ export interface PipeSession {
   send(text: string): Promise<void>;
   close(): Promise<void>;
   /** After input EOF: wait until our last messages can no longer need repair. */
-  drain?(): Promise<void>;
+  drain?(): Promise<{ behind: string[] } | undefined | void>;
 }
 
 export interface PipeOptions {
@@ -30,6 +31,9 @@ export interface PipeOptions {
   stayAfterEof?: boolean;
 }
 
+/** How long a stdout flush may go without progress before exit gives up on it. */
+export const FLUSH_STALL_MS = 5000;
+
 /**
  * Writes that can be waited for. Bun's stdout on a pipe buffers internally without
  * reporting it (writableLength stays 0) and process.exit drops what is still queued,
@@ -37,11 +41,18 @@ export interface PipeOptions {
  */
 export function trackedWriter(stream: Writable): {
   write(s: string): void;
-  flushed(): Promise<void>;
+  /**
+   * Resolves when every write so far has called back, or once no write has called
+   * back for `stallMs` (a reader that stopped reading, a dead terminal): an exit path
+   * never waits forever. A slow reader that keeps reading is waited for.
+   */
+  flushed(stallMs?: number): Promise<void>;
 } {
   let pending = 0;
+  let progress = 0;
   let waiters: (() => void)[] = [];
   const done = () => {
+    progress++;
     if (--pending > 0) return;
     for (const w of waiters) w();
     waiters = [];
@@ -55,8 +66,26 @@ export function trackedWriter(stream: Writable): {
         done();
       }
     },
-    flushed() {
-      return pending === 0 ? Promise.resolve() : new Promise((r) => waiters.push(r));
+    flushed(stallMs = FLUSH_STALL_MS) {
+      if (pending === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        let seen = progress;
+        const check = setInterval(
+          () => {
+            if (progress !== seen) {
+              seen = progress;
+              return;
+            }
+            clearInterval(check);
+            resolve();
+          },
+          Math.max(1, stallMs),
+        );
+        waiters.push(() => {
+          clearInterval(check);
+          resolve();
+        });
+      });
     },
   };
 }
@@ -64,6 +93,11 @@ export function trackedWriter(stream: Writable): {
 /**
  * The Unix-tool loop: input lines become messages, received messages become output
  * lines (stdout), diagnostics go to stderr. Resolves with the exit status.
+ *
+ * Every way out is bounded: the signal (SIGINT/SIGTERM/SIGHUP) ends it at once, also
+ * while a send waits or the linger after EOF (`drain`) runs; a reader that went away
+ * (EPIPE) ends it with 0; a dead terminal (EIO, or input closed without EOF) counts as
+ * the end of input. BYE (session.close) and the stdout flush have deadlines.
  */
 export function runPipe(o: PipeOptions): Promise<number> {
   return new Promise<number>((resolve) => {
@@ -75,15 +109,37 @@ export function runPipe(o: PipeOptions): Promise<number> {
     const finish = async (code: number) => {
       if (done) return;
       done = true;
-      if (timer) clearTimeout(timer);
-      off();
-      o.signal?.removeEventListener("abort", onAbort);
-      rl?.close();
-      await o.session.close().catch(() => {});
-      await out.flushed();
-      resolve(code);
+      try {
+        if (timer) clearTimeout(timer);
+        off();
+        o.signal?.removeEventListener("abort", onAbort);
+        o.output.removeListener?.("error", onOutputError);
+        o.input?.removeListener("close", onInputGone);
+        o.input?.removeListener("error", onInputError);
+        quietly(() => rl?.close());
+      } finally {
+        await withDeadline(o.session.close(), CLOSE_DEADLINE_MS);
+        await out.flushed();
+        resolve(code);
+      }
     };
     const onAbort = () => void finish(0);
+    const onOutputError = (err: NodeJS.ErrnoException) => {
+      // The reader went away (`| head`) or the terminal did (EIO): nothing more to say.
+      if (err.code === "EPIPE" || err.code === "EIO") return void finish(0);
+      quietly(() => o.errors.write(`mcchat: cannot write output: ${err.message}\n`));
+      void finish(1);
+    };
+    // A hung-up terminal closes stdin without an EOF ('end'), so readline never ends by
+    // itself: end it here, which the loop below treats as EOF.
+    const onInputGone = () => quietly(() => rl?.close());
+    const onInputError = (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EIO" && !done) {
+        quietly(() => o.errors.write(`mcchat: cannot read input: ${err.message}\n`));
+        return void finish(1);
+      }
+      onInputGone();
+    };
 
     const off = o.session.on((e) => {
       if (done) return;
@@ -98,10 +154,7 @@ export function runPipe(o: PipeOptions): Promise<number> {
         if (o.count !== undefined && received >= o.count) void finish(0);
       }
     });
-    o.output.on?.("error", (err: NodeJS.ErrnoException) => {
-      // Reader went away (e.g. `| head`): nothing more to say.
-      if (err.code === "EPIPE") void finish(0);
-    });
+    o.output.on?.("error", onOutputError);
     if (o.signal?.aborted) return void finish(0);
     o.signal?.addEventListener("abort", onAbort);
     if (o.timeoutMs !== undefined) {
@@ -114,6 +167,8 @@ export function runPipe(o: PipeOptions): Promise<number> {
     if (!o.input || done) return;
     const lines = createInterface({ input: o.input, crlfDelay: Number.POSITIVE_INFINITY });
     rl = lines;
+    o.input.on("close", onInputGone);
+    o.input.on("error", onInputError);
     void (async () => {
       try {
         for await (const raw of lines) {
@@ -123,16 +178,26 @@ export function runPipe(o: PipeOptions): Promise<number> {
           try {
             await o.session.send(line);
           } catch (err) {
+            if (done) return;
             if (!(err instanceof UserError)) throw err;
             o.errors.write(`mcchat: ${err.message}\n`);
           }
+        }
+        if (done) return;
+        // The linger: ended early by finish() (signal, EPIPE, --count), which closes the session.
+        const drained = await o.session.drain?.();
+        const behind = drained ? drained.behind : [];
+        if (behind.length > 0 && !done) {
+          // Never report success while a present member may still miss what we sent.
+          o.errors.write(
+            `mcchat: ${behind.join(", ")} had not confirmed all our messages when we left\n`,
+          );
+          if (!waitsForSomething) return void finish(1);
         }
       } catch (err) {
         if (!done) o.errors.write(`mcchat: ${(err as Error).message}\n`);
         return void finish(1);
       }
-      if (done) return;
-      await o.session.drain?.();
       if (!waitsForSomething) void finish(0);
     })();
   });

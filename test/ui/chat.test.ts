@@ -7,6 +7,7 @@ import type { SessionEvent } from "../../src/session/events.ts";
 import { type ChatSession, displayPos, runChat } from "../../src/ui/chat.ts";
 import { parseInput, statsLines, type WhoMember, whoLines } from "../../src/ui/commands.ts";
 import { makeCompleter } from "../../src/ui/completer.ts";
+import { CLOSE_DEADLINE_MS } from "../../src/ui/deadline.ts";
 import { VirtualTerminal } from "./vt.ts";
 
 const T0 = new Date(2024, 0, 2, 12, 0, 0).getTime();
@@ -92,6 +93,8 @@ function room(opts: { tty?: boolean; columns?: number; header?: string[] } = {})
     vt,
     exit,
     controller,
+    input: input as Stream & { setRawMode?: (on: boolean) => unknown },
+    output,
     get raw() {
       return raw;
     },
@@ -422,6 +425,49 @@ describe("leaving", () => {
     r.controller.abort();
     expect(await r.exit).toBe(0);
     expect(r.session.closed).toBe(1);
+  });
+
+  test("terminal hung up: stdin closes without EOF and raw mode fails with EIO → BYE, exit 0", async () => {
+    const r = room();
+    await r.type("half typed");
+    let dead = false;
+    const rawModes: boolean[] = [];
+    r.input.setRawMode = (on: boolean) => {
+      rawModes.push(on);
+      if (dead) throw new Error("setRawMode failed with errno: 5");
+      return r.input;
+    };
+    dead = true;
+    r.output.write = (() => {
+      throw Object.assign(new Error("EIO: i/o error, write"), { code: "EIO" });
+    }) as typeof r.output.write;
+    r.input.destroy(); // 'close' without 'end', as Bun's stdin on a hangup
+    expect(await r.exit).toBe(0);
+    expect(r.session.closed).toBe(1);
+    expect(rawModes).toContain(false); // rl.close() tried (and threw), teardown went on
+  });
+
+  test("an input error (EIO) leaves too", async () => {
+    const r = room();
+    r.input.emit("error", Object.assign(new Error("EIO: i/o error, read"), { code: "EIO" }));
+    expect(await r.exit).toBe(0);
+    expect(r.session.closed).toBe(1);
+  });
+
+  test("a session.close() that never settles does not hold the exit (deadline)", async () => {
+    const r = room();
+    let called = 0;
+    r.session.close = () => {
+      called++;
+      return new Promise<void>(() => {});
+    };
+    const t0 = performance.now();
+    r.controller.abort();
+    expect(await r.exit).toBe(0);
+    expect(called).toBe(1);
+    const took = performance.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(CLOSE_DEADLINE_MS - 20);
+    expect(took).toBeLessThan(CLOSE_DEADLINE_MS + 2000);
   });
 
   test("Ctrl-D with text typed deletes a character, it does not quit", async () => {

@@ -1,7 +1,8 @@
-import { expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { PassThrough, Writable } from "node:stream";
 import type { SessionEvent } from "../../src/session/events.ts";
-import { runPipe } from "../../src/ui/pipe.ts";
+import { CLOSE_DEADLINE_MS } from "../../src/ui/deadline.ts";
+import { runPipe, trackedWriter } from "../../src/ui/pipe.ts";
 
 function fakeSession() {
   const listeners = new Set<(e: SessionEvent) => void>();
@@ -19,10 +20,10 @@ function fakeSession() {
       listeners.add(l);
       return () => listeners.delete(l);
     },
-    async send(text: string) {
+    send: async (text: string): Promise<void> => {
       sent.push(text);
     },
-    async close() {
+    close: async (): Promise<void> => {
       closed = true;
     },
   };
@@ -98,3 +99,139 @@ test("--timeout without reaching --count exits 1; own messages are not printed",
   expect(await done).toBe(1);
   expect(out).toEqual(["message\n"]);
 });
+
+describe("every way out is bounded", () => {
+  test("the signal ends the linger after EOF (drain) at once, with BYE", async () => {
+    const s = { ...fakeSession(), drain: () => new Promise<void>(() => {}) };
+    let closed = 0;
+    s.close = async () => {
+      closed++;
+    };
+    const input = new PassThrough();
+    const controller = new AbortController();
+    const done = runPipe({
+      session: s,
+      input,
+      output: new PassThrough(),
+      errors: new PassThrough(),
+      render: () => [],
+      signal: controller.signal,
+    });
+    input.end("last words\n");
+    await waitUntil(() => s.sent.length === 1);
+    await Bun.sleep(20); // now in drain(), which never ends by itself
+    controller.abort();
+    expect(await done).toBe(0);
+    expect(closed).toBe(1);
+  });
+
+  test("the signal ends a send that waits (a full window)", async () => {
+    const s = fakeSession();
+    s.send = () => new Promise<void>(() => {});
+    const input = new PassThrough();
+    const controller = new AbortController();
+    const done = runPipe({
+      session: s,
+      input,
+      output: new PassThrough(),
+      errors: new PassThrough(),
+      render: () => [],
+      signal: controller.signal,
+    });
+    input.write("stuck\n");
+    await Bun.sleep(20);
+    controller.abort();
+    expect(await done).toBe(0);
+    expect(s.closed).toBe(true);
+  });
+
+  test("a session.close() that never settles does not hold the exit", async () => {
+    const s = fakeSession();
+    s.close = () => new Promise<void>(() => {});
+    const controller = new AbortController();
+    const done = runPipe({
+      session: s,
+      input: null,
+      output: new PassThrough(),
+      errors: new PassThrough(),
+      render: () => [],
+      signal: controller.signal,
+    });
+    const t0 = performance.now();
+    controller.abort();
+    expect(await done).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(CLOSE_DEADLINE_MS + 2000);
+  });
+
+  test("stdout's reader went away (EPIPE): exit 0, nothing on stderr", async () => {
+    const s = fakeSession();
+    const output = new PassThrough();
+    const errors: string[] = [];
+    const done = runPipe({
+      session: s,
+      input: null,
+      output,
+      errors: new Writable({
+        write(c, _e, cb) {
+          errors.push(String(c));
+          cb();
+        },
+      }),
+      render: (e) => [e.type],
+    });
+    output.emit("error", Object.assign(new Error("EPIPE: broken pipe, write"), { code: "EPIPE" }));
+    expect(await done).toBe(0);
+    expect(s.closed).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
+  test("input closed without EOF (a hung-up terminal) counts as EOF", async () => {
+    const s = fakeSession();
+    const input = new PassThrough();
+    const done = runPipe({
+      session: s,
+      input,
+      output: new PassThrough(),
+      errors: new PassThrough(),
+      render: () => [],
+    });
+    input.write("one\n");
+    await waitUntil(() => s.sent.length === 1);
+    input.destroy(); // 'close' without 'end'
+    expect(await done).toBe(0);
+    expect(s.closed).toBe(true);
+  });
+
+  test("flushed() gives up on a reader that stopped reading, waits for one that reads", async () => {
+    const stuck = new Writable({ write() {} }); // never calls back
+    const w = trackedWriter(stuck);
+    w.write("a\n");
+    const t0 = performance.now();
+    await w.flushed(50);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(45);
+
+    // A slow reader that keeps taking lines is not cut off by the stall deadline.
+    const taken: string[] = [];
+    const slow = new Writable({
+      highWaterMark: 1,
+      write(c, _e, cb) {
+        setTimeout(() => {
+          taken.push(String(c));
+          cb();
+        }, 20);
+      },
+    });
+    const v = trackedWriter(slow);
+    for (let i = 0; i < 10; i++) v.write(`${i}\n`);
+    await v.flushed(50); // 10 x 20 ms = 200 ms > 50 ms, but never 50 ms without progress
+    expect(taken).toHaveLength(10);
+  });
+});
+
+async function waitUntil(ok: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await Bun.sleep(2);
+  }
+}
