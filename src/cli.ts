@@ -9,10 +9,10 @@ import {
   validateOptions,
 } from "./config/options.ts";
 import { configPath, loadConfig, type SavedConfig, saveConfig } from "./config/store.ts";
-import { UserError } from "./errors.ts";
+import { CancelledError, UserError } from "./errors.ts";
 import { defaultNick, listInterfaces } from "./net/interfaces.ts";
 import { openUdpTransport } from "./net/udp-transport.ts";
-import { Session, type SessionStats } from "./session/session.ts";
+import { createSession, type SessionStats } from "./session/session.ts";
 import { makeColors } from "./ui/colors.ts";
 import { formatJson, formatPlain } from "./ui/format.ts";
 import { runPipe } from "./ui/pipe.ts";
@@ -65,6 +65,10 @@ function buildCli() {
     .option("--ttl <n>", "Multicast TTL, 0-255 (default 1: this subnet only)")
     .option("--no-loopback", "Do not receive this host's own datagrams")
     .option("--raw", "Legacy wire format: each message one plain-text datagram")
+    .option(
+      "--legacy",
+      "The room has classic (legacy) programs: also send my messages as plain text to them",
+    )
     .option("--listen", "Receive only, never send")
     .option("--json", "Print received messages as JSON lines")
     .option("--count <n>", "Exit 0 after n messages have been received")
@@ -99,6 +103,7 @@ async function settle(
   flags: RawOptions,
   io: Io,
   wizard: boolean,
+  signal: AbortSignal | undefined,
 ): Promise<{ raw: RawOptions; interfaces: NetInterface[] }> {
   const interfaces = listInterfaces();
   const path = configPath(io.env);
@@ -111,6 +116,7 @@ async function settle(
       group: String(raw.group ?? DEFAULTS.group),
       port: Number(raw.port ?? DEFAULTS.port),
       encoding: String(raw.encoding ?? DEFAULTS.encoding),
+      legacy: raw.legacy === true,
       nick: String(raw.nick ?? defaultNick()),
       interface: raw.interface === undefined ? undefined : String(raw.interface),
       ttl: Number(raw.ttl ?? DEFAULTS.ttl),
@@ -118,6 +124,7 @@ async function settle(
     interfaces: interfaces.filter((i) => i.family === "IPv4"),
     input: io.stdin as unknown as Readable,
     output: io.stdout as unknown as Writable,
+    signal,
   });
   // Save the interface by name: addresses change (DHCP), names rarely do.
   const ifName = interfaces.find((i) => i.address === answers.interface)?.name;
@@ -136,6 +143,7 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
     flags,
     io,
     interactive && !flags.yes && flags.group === undefined,
+    signal,
   );
   const opts = validateOptions(raw, { interfaces, defaultNick: defaultNick() });
   const chat = interactive && !opts.listen;
@@ -148,6 +156,7 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
   const transport = await openUdpTransport({
     group: opts.group,
     port: opts.port,
+    raw: opts.raw,
     interfaceAddress: opts.iface?.address,
     ttl: opts.ttl,
     loopback: opts.loopback,
@@ -157,10 +166,11 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
   transport.onError((err) => io.stderr.write(`mcchat: socket error: ${err.message}\n`));
   const small = recvBufferWarning(transport.recvBufferSize, RECV_BUFFER);
   if (small) io.stderr.write(`mcchat: warning: ${small}\n`);
-  const session = new Session({
+  const session = createSession({
     transport,
     encoding: opts.encoding,
     raw: opts.raw,
+    legacy: opts.legacy,
     listen: opts.listen,
     nick: opts.nick,
     history,
@@ -169,7 +179,7 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
   await session.start();
   const colors = makeColors({ env: io.env, isTTY: io.stdout.isTTY === true });
   const where = opts.iface ? ` on ${opts.iface.name} (${opts.iface.address})` : "";
-  const joined = `joined ${opts.group}:${opts.port}${where}, ${opts.raw ? "legacy text" : "framed"}, encoding ${opts.encoding}`;
+  const joined = `joined ${opts.group}:${opts.port}${where}, ${opts.raw ? "legacy text" : opts.legacy ? "framed and legacy text" : "framed"}, encoding ${opts.encoding}`;
   let code: number;
   if (chat) {
     const { runChat } = await import("./ui/chat.ts");
@@ -200,11 +210,11 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
 }
 
 /** `mcchat setup`: the wizard alone. */
-async function setup(flags: RawOptions, io: Io): Promise<number> {
+async function setup(flags: RawOptions, io: Io, signal: AbortSignal): Promise<number> {
   if (io.stdin.isTTY !== true || io.stdout.isTTY !== true) {
     throw new UserError("setup needs a terminal (stdin and stdout)");
   }
-  await settle(flags, io, true);
+  await settle(flags, io, true, signal);
   io.stdout.write(`saved ${configPath(io.env)}\n`);
   return 0;
 }
@@ -255,19 +265,122 @@ export async function run(argv: readonly string[], io: Io, signal: AbortSignal):
     result = await join(raw, io, signal);
   });
   cli.commands[1]?.action(async () => {
-    result = await setup(raw, io);
+    result = await setup(raw, io, signal);
   });
   await cli.runMatchedCommand();
   return result ?? 0;
 }
 
-/** The process entry point: the one place that exits. */
-export async function main(argv: readonly string[] = process.argv): Promise<never> {
+/** Why the process was asked to stop: a signal, the terminal went away, or stdout's reader did. */
+export type StopReason = "SIGINT" | "SIGTERM" | "SIGHUP" | "hangup" | "epipe";
+
+const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+
+/** How long the orderly exit after a stop request may take before the process exits anyway. */
+export const EXIT_GRACE_MS = 800;
+/** How long main waits for stdout to take its last bytes. */
+const FINAL_DRAIN_MS = 1000;
+
+/**
+ * The exit status for a stop that did not finish in an orderly way (the watchdog, a
+ * second signal, a wizard cut short): 128 + the signal number, as a shell reports a
+ * process killed by it; a hung-up terminal counts as SIGHUP (129); a reader that went
+ * away (EPIPE) is a normal end (0), as for `yes | head -1`.
+ */
+export function stopStatus(why: StopReason): number {
+  if (why === "epipe") return 0;
+  if (why === "hangup") return 128 + SIGNAL_NUMBERS.SIGHUP;
+  return 128 + SIGNAL_NUMBERS[why];
+}
+
+export interface ExitGuard {
+  /** Aborted on the first stop request: every part of the program leaves in order. */
+  readonly signal: AbortSignal;
+  /** The first stop request, if any. */
+  readonly reason: StopReason | undefined;
+  /**
+   * Ask the program to stop. The first request aborts `signal` and arms the watchdog:
+   * if the orderly exit has not finished `graceMs` later, the process exits anyway. A
+   * second SIGINT or SIGTERM (after any signal) exits at once; a repeated SIGHUP does not
+   * (one hangup can deliver it more than once), nor does a hangup or EPIPE noticed later.
+   */
+  stop(why: StopReason): void;
+  /** The orderly exit has its status: the watchdog, if it fires now, uses it. */
+  settle(code: number): void;
+}
+
+export function exitGuard(exit: (code: number) => void, graceMs = EXIT_GRACE_MS): ExitGuard {
   const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  process.on("SIGHUP", stop);
+  let reason: StopReason | undefined;
+  let lastSignal: StopReason | undefined;
+  let settled: number | undefined;
+  return {
+    signal: controller.signal,
+    get reason() {
+      return reason;
+    },
+    stop(why) {
+      const isSignal = why.startsWith("SIG");
+      if (isSignal && lastSignal !== undefined && !(why === "SIGHUP" && lastSignal === "SIGHUP")) {
+        return exit(settled ?? stopStatus(why));
+      }
+      if (isSignal) lastSignal = why;
+      if (reason !== undefined) return;
+      reason = why;
+      setTimeout(() => exit(settled ?? stopStatus(why)), graceMs);
+      controller.abort();
+    },
+    settle(code) {
+      settled = code;
+    },
+  };
+}
+
+/** Resolves after one write callback of `stream` or `ms`, whichever is first. */
+function drained(stream: NodeJS.WritableStream, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    try {
+      stream.write("", done);
+    } catch {
+      done();
+    }
+  });
+}
+
+/**
+ * The process entry point: the one place that exits. Every way to stop ends the
+ * process within about a second (see exitGuard), saying BYE where joined: SIGINT,
+ * SIGTERM, SIGHUP, a terminal that went away (stdin closed or failing with EIO) and
+ * stdout's reader going away (EPIPE: exit 0, nothing on stderr).
+ */
+export async function main(argv: readonly string[] = process.argv): Promise<never> {
+  const guard = exitGuard((code) => process.exit(code));
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(sig, () => guard.stop(sig));
+  }
+  // Without an 'error' listener Bun dies on EPIPE with a stack trace.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    guard.stop(err.code === "EPIPE" ? "epipe" : "hangup");
+  });
+  process.stderr.on("error", () => {});
+  if (process.stdin.isTTY) {
+    // A hung-up terminal: stdin closes (without an EOF) or fails with EIO.
+    process.stdin.on("close", () => guard.stop("hangup"));
+    process.stdin.on("error", () => guard.stop("hangup"));
+  }
+  // Once stopping, errors from a dead terminal or pipe (clack restoring raw mode on a
+  // hung-up tty…) are expected: the exit goes on. Before that, they are bugs.
+  const crash = (err: unknown) => {
+    if (guard.reason !== undefined) return;
+    process.exit(report(err, process.stderr));
+  };
+  process.on("uncaughtException", crash);
+  process.on("unhandledRejection", crash);
   const io: Io = {
     stdin: process.stdin,
     stdout: process.stdout,
@@ -276,12 +389,16 @@ export async function main(argv: readonly string[] = process.argv): Promise<neve
   };
   let code: number;
   try {
-    code = await run(argv, io, controller.signal);
+    code = await run(argv, io, guard.signal);
   } catch (err) {
-    code = report(err, io.stderr);
+    // A wizard (or any step) cut short by a stop request: its status, and no message.
+    const cutShort = err instanceof CancelledError || !(err instanceof UserError);
+    code =
+      guard.reason !== undefined && cutShort ? stopStatus(guard.reason) : report(err, io.stderr);
   }
-  // Let stdout drain before exiting (pipes are asynchronous).
-  await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+  guard.settle(code);
+  // Let stdout drain before exiting (pipes are asynchronous), but not forever.
+  await drained(process.stdout, FINAL_DRAIN_MS);
   process.exit(code);
 }
 

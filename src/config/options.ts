@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { UserError } from "../errors.ts";
+import { MAX_NICK_BYTES } from "../protocol/constants.ts";
 import { normalizeEncoding } from "../protocol/text-codec.ts";
 
 /** A local network interface address, as os.networkInterfaces() reports it. */
@@ -19,6 +20,7 @@ export interface RawOptions {
   ttl?: unknown;
   loopback?: unknown;
   raw?: unknown;
+  legacy?: unknown;
   listen?: unknown;
   json?: unknown;
   count?: unknown;
@@ -40,6 +42,8 @@ export interface Options {
   ttl: number;
   loopback: boolean;
   raw: boolean;
+  /** The room has classic (legacy) programs: also send our messages to them as plain text. */
+  legacy: boolean;
   listen: boolean;
   json: boolean;
   count?: number;
@@ -54,7 +58,7 @@ export const DEFAULTS = {
   ttl: 1,
 } as const;
 
-export const MAX_NICK_BYTES = 32;
+export { MAX_NICK_BYTES };
 
 function str(v: unknown): string | undefined {
   if (v === undefined || v === null || v === false) return undefined;
@@ -114,6 +118,13 @@ export function nickProblem(nick: string): string | undefined {
   return undefined;
 }
 
+/** An on/off option (a flag, or a saved true/false); absent = false. */
+export function validateFlag(v: unknown, name: string): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v === "boolean") return v;
+  throw new UserError(`${name} is an on/off option and takes no value, not "${String(v)}"`);
+}
+
 export function validateNick(v: unknown): string {
   const nick = str(v) ?? "";
   const problem = nickProblem(nick);
@@ -159,6 +170,7 @@ export function validateOptions(
     ttl: parseIntIn(raw.ttl ?? DEFAULTS.ttl, "ttl", 0, 255),
     loopback: raw.loopback !== false,
     raw: raw.raw === true,
+    legacy: validateFlag(raw.legacy, "legacy"),
     listen: raw.listen === true,
     json: raw.json === true,
     nick: validateNick(raw.nick ?? ctx.defaultNick),

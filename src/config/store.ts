@@ -12,6 +12,8 @@ export interface SavedConfig {
   group?: string;
   port?: number;
   encoding?: string;
+  /** The room has classic (legacy) programs (the --legacy flag). */
+  legacy?: boolean;
   nick?: string;
   /** Interface name or address, as options.ts's resolveInterface accepts. */
   interface?: string;
@@ -22,10 +24,11 @@ const KEYS = {
   group: "string",
   port: "number",
   encoding: "string",
+  legacy: "boolean",
   nick: "string",
   interface: "string",
   ttl: "number",
-} as const satisfies Record<keyof SavedConfig, "string" | "number">;
+} as const satisfies Record<keyof SavedConfig, "string" | "number" | "boolean">;
 
 /** $XDG_CONFIG_HOME/mcchat/config.json, else ~/.config/mcchat/config.json. */
 export function configPath(

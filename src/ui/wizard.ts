@@ -3,9 +3,10 @@
  * waits forever on piped input (see the bun pitfalls note).
  */
 import type { Readable, Writable } from "node:stream";
-import { cancel, intro, isCancel, outro, select, text } from "@clack/prompts";
+import { cancel, confirm, intro, isCancel, outro, select, text } from "@clack/prompts";
 import { findEncodingChoice, WIZARD_ENCODINGS } from "../config/encodings.ts";
 import { CancelledError } from "../errors.ts";
+import { MAX_NICK_BYTES } from "../protocol/constants.ts";
 import { normalizeEncoding } from "../protocol/text-codec.ts";
 import {
   encodingProblem,
@@ -20,6 +21,8 @@ export interface WizardAnswers {
   port: number;
   /** A text-codec name (normalizeEncoding's form), e.g. "utf8", "gbk". */
   encoding: string;
+  /** The room has classic (legacy) programs: also send our messages to them as plain text. */
+  legacy: boolean;
   nick: string;
   /** IPv4 address of the chosen interface; undefined = system default. */
   interface?: string;
@@ -38,6 +41,12 @@ export interface WizardOptions {
    * not read it: a flowing stdin keeps the process alive.
    */
   resumeInput?: boolean;
+  /**
+   * Aborted (SIGTERM, SIGHUP, terminal gone): the wizard throws CancelledError at once.
+   * clack's own reaction to the signal restores raw mode first, which throws on a
+   * hung-up terminal and then never settles, so the wizard does not wait for it.
+   */
+  signal?: AbortSignal;
 }
 
 const OTHER = "\0other";
@@ -46,10 +55,34 @@ const DEFAULT_IFACE = "";
 /** The prompt's value, or CancelledError when the user pressed Esc / Ctrl-C. */
 function answered<T>(value: T, io: { output?: Writable }): Exclude<T, symbol> {
   if (isCancel(value)) {
-    cancel("Setup cancelled.", io);
+    try {
+      cancel("Setup cancelled.", io);
+    } catch {
+      // The terminal is gone.
+    }
     throw new CancelledError();
   }
   return value as Exclude<T, symbol>;
+}
+
+/** The prompt's answer, or CancelledError as soon as `signal` is aborted. */
+function ask<T>(prompt: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return prompt;
+  if (signal.aborted) return Promise.reject(new CancelledError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new CancelledError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    prompt.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (err) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 function interfaceChoices(opts: WizardOptions) {
@@ -67,56 +100,101 @@ function interfaceChoices(opts: WizardOptions) {
 }
 
 export async function runWizard(opts: WizardOptions): Promise<WizardAnswers> {
-  const io = { input: opts.input, output: opts.output };
+  try {
+    return await wizard(opts);
+  } catch (err) {
+    // Stopped from outside (SIGTERM…): say so, if the terminal is still there.
+    if (err instanceof CancelledError && opts.signal?.aborted) {
+      try {
+        cancel("Setup cancelled.", { output: opts.output });
+      } catch {
+        // The terminal is gone.
+      }
+    }
+    throw err;
+  }
+}
+
+async function wizard(opts: WizardOptions): Promise<WizardAnswers> {
+  const signal = opts.signal;
+  const io = { input: opts.input, output: opts.output, signal };
   const d = opts.defaults;
+  if (signal?.aborted) throw new CancelledError();
   intro("mcchat setup", io);
 
   const group = answered(
-    await text({
-      ...io,
-      message: "Multicast group address (239.x.y.z = organisation-local)",
-      initialValue: d.group,
-      validate: groupProblem,
-    }),
+    await ask(
+      text({
+        ...io,
+        message: "Multicast group address (239.x.y.z = organisation-local)",
+        initialValue: d.group,
+        validate: groupProblem,
+      }),
+      signal,
+    ),
     io,
   );
   const port = answered(
-    await text({ ...io, message: "UDP port", initialValue: String(d.port), validate: portProblem }),
+    await ask(
+      text({ ...io, message: "UDP port", initialValue: String(d.port), validate: portProblem }),
+      signal,
+    ),
     io,
   );
 
   const listed = findEncodingChoice(d.encoding);
   let encoding: string = answered(
-    await select({
-      ...io,
-      message: "Text encoding on the wire (what the other programs use)",
-      options: [
-        ...WIZARD_ENCODINGS,
-        { value: OTHER, label: "other…", hint: "type any encoding name" },
-      ],
-      initialValue: listed?.value ?? OTHER,
-    }),
+    await ask(
+      select({
+        ...io,
+        message: "Text encoding on the wire (what the other programs use)",
+        options: [
+          ...WIZARD_ENCODINGS,
+          { value: OTHER, label: "other…", hint: "type any encoding name" },
+        ],
+        initialValue: listed?.value ?? OTHER,
+      }),
+      signal,
+    ),
     io,
   );
   if (encoding === OTHER) {
     encoding = answered(
-      await text({
-        ...io,
-        message: "Encoding name (e.g. windows-1252, koi8-r, euc-jp)",
-        initialValue: listed ? "" : d.encoding,
-        validate: encodingProblem,
-      }),
+      await ask(
+        text({
+          ...io,
+          message: "Encoding name (e.g. windows-1252, koi8-r, euc-jp)",
+          initialValue: listed ? "" : d.encoding,
+          validate: encodingProblem,
+        }),
+        signal,
+      ),
       io,
     );
   }
 
+  const legacy = answered(
+    await ask(
+      confirm({
+        ...io,
+        message: "Are classic (legacy) chat programs in this room?",
+        initialValue: d.legacy,
+      }),
+      signal,
+    ),
+    io,
+  );
+
   const nick = answered(
-    await text({
-      ...io,
-      message: "Nickname (up to 32 bytes)",
-      initialValue: d.nick,
-      validate: nickInputProblem,
-    }),
+    await ask(
+      text({
+        ...io,
+        message: `Nickname (up to ${MAX_NICK_BYTES} bytes)`,
+        initialValue: d.nick,
+        validate: nickInputProblem,
+      }),
+      signal,
+    ),
     io,
   );
 
@@ -124,23 +202,29 @@ export async function runWizard(opts: WizardOptions): Promise<WizardAnswers> {
   let iface: string = DEFAULT_IFACE;
   if (ifaces.any) {
     iface = answered(
-      await select({
-        ...io,
-        message: "Network interface",
-        options: ifaces.options,
-        initialValue: ifaces.initialValue,
-      }),
+      await ask(
+        select({
+          ...io,
+          message: "Network interface",
+          options: ifaces.options,
+          initialValue: ifaces.initialValue,
+        }),
+        signal,
+      ),
       io,
     );
   }
 
   const ttl = answered(
-    await text({
-      ...io,
-      message: "TTL (1 = this subnet only, 0 = this host only)",
-      initialValue: String(d.ttl),
-      validate: ttlProblem,
-    }),
+    await ask(
+      text({
+        ...io,
+        message: "TTL (1 = this subnet only, 0 = this host only)",
+        initialValue: String(d.ttl),
+        validate: ttlProblem,
+      }),
+      signal,
+    ),
     io,
   );
 
@@ -150,6 +234,7 @@ export async function runWizard(opts: WizardOptions): Promise<WizardAnswers> {
     group: group.trim(),
     port: Number(port.trim()),
     encoding: normalizeEncoding(encoding) ?? encoding,
+    legacy,
     nick,
     ttl: Number(ttl.trim()),
   };

@@ -3,11 +3,13 @@ import {
   isIPv4Multicast,
   type NetInterface,
   nickProblem,
+  MAX_NICK_BYTES as OPTIONS_MAX_NICK_BYTES,
   parseIntIn,
   resolveInterface,
   validateOptions,
 } from "../../src/config/options.ts";
 import { UserError } from "../../src/errors.ts";
+import { MAX_NICK_BYTES } from "../../src/protocol/constants.ts";
 
 const IFS: NetInterface[] = [
   { name: "lo", address: "127.0.0.1", family: "IPv4", internal: true },
@@ -28,6 +30,30 @@ function usageError(fn: () => unknown): UserError {
   }
   throw new Error("expected a UserError");
 }
+
+describe("--legacy", () => {
+  test("off by default, on as a flag or from the saved config", () => {
+    expect(validateOptions({}, ctx).legacy).toBe(false);
+    expect(validateOptions({ legacy: true }, ctx).legacy).toBe(true);
+    expect(validateOptions({ legacy: false }, ctx).legacy).toBe(false);
+  });
+  test("a value is a usage error", () => {
+    expect(usageError(() => validateOptions({ legacy: "yes" }, ctx)).message).toContain(
+      "legacy is an on/off option",
+    );
+    usageError(() => validateOptions({ legacy: 1 }, ctx));
+  });
+});
+
+describe("the nick limit is the wire's", () => {
+  test("MAX_NICK_BYTES bytes of UTF-8, not characters", () => {
+    expect(OPTIONS_MAX_NICK_BYTES).toBe(MAX_NICK_BYTES);
+    expect(nickProblem("x".repeat(MAX_NICK_BYTES))).toBeUndefined();
+    expect(nickProblem("x".repeat(MAX_NICK_BYTES + 1))).toContain(`${MAX_NICK_BYTES} bytes`);
+    expect(nickProblem("张".repeat(10))).toBeUndefined(); // 30 bytes
+    expect(nickProblem("张".repeat(11))).toBeDefined(); // 33 bytes, 11 characters
+  });
+});
 
 describe("validateOptions", () => {
   test("defaults", () => {

@@ -47,6 +47,7 @@ describe("loadConfig", () => {
         group: "239.1.2.3",
         port: 5000,
         encoding: "gbk",
+        legacy: true,
         nick: "张三",
         interface: "eth0",
         ttl: 2,
@@ -58,6 +59,7 @@ describe("loadConfig", () => {
       group: "239.1.2.3",
       port: 5000,
       encoding: "gbk",
+      legacy: true,
       nick: "张三",
       interface: "eth0",
       ttl: 2,
@@ -73,6 +75,8 @@ describe("loadConfig", () => {
     expect(err.message).toMatch(want);
     expect(err.message).not.toContain("\n");
   };
+  test("legacy must be true or false", () =>
+    bad('{"legacy": "yes"}', /"legacy" must be a boolean/));
   test("invalid JSON → UserError naming the file", () => bad("{port: 1", /invalid config file/));
   test("not an object → UserError", () => bad("[1]", /expected a JSON object/));
   test("wrong type → UserError naming the key", async () => {
@@ -98,7 +102,7 @@ describe("loadConfig", () => {
 describe("saveConfig", () => {
   test("creates the dir 0700, the file 0600, and round-trips", async () => {
     const p = join(dir, "a", "mcchat", "config.json");
-    const cfg = { group: "239.1.2.3", port: 5000, nick: "bob", ttl: 0 };
+    const cfg = { group: "239.1.2.3", port: 5000, nick: "bob", ttl: 0, legacy: false };
     await saveConfig(p, cfg);
     expect(await loadConfig(p)).toEqual(cfg);
     expect(await mode(join(dir, "a", "mcchat"))).toBe(0o700);

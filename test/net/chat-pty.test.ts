@@ -202,7 +202,9 @@ describeLab("chat room on a terminal (tmux)", () => {
           await t.keys("Enter");
           await t.waitFor(/◆ {2}Text encoding on the wire/);
           await t.keys("Enter"); // UTF-8
-          await t.waitFor(/◆ {2}Nickname/);
+          await t.waitFor(/◆ {2}Are classic \(legacy\) chat programs in this room\?[\s\S]*● No/);
+          await t.keys("Enter"); // no (the default)
+          await t.waitFor(/◆ {2}Nickname \(up to 32 bytes\)/);
           await t.keys("C-u");
           await t.type("alice");
           await t.keys("Enter");
@@ -220,6 +222,7 @@ describeLab("chat room on a terminal (tmux)", () => {
             group,
             port: Number(port),
             encoding: "utf8",
+            legacy: false,
             nick: "alice",
             ttl: 1,
           });
@@ -237,6 +240,8 @@ describeLab("chat room on a terminal (tmux)", () => {
           expect(rows.join("\n")).toContain(`${port}█`);
           await t2.keys("Enter");
           await t2.waitFor(/◆ {2}Text encoding on the wire/);
+          await t2.keys("Enter");
+          await t2.waitFor(/◆ {2}Are classic \(legacy\) chat programs/);
           await t2.keys("Enter");
           rows = await t2.waitFor(/◆ {2}Nickname/);
           expect(rows.join("\n")).toContain("alice█");

@@ -1,12 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { PassThrough } from "node:stream";
 import { CancelledError } from "../../src/errors.ts";
+import { MAX_NICK_BYTES } from "../../src/protocol/constants.ts";
 import { runWizard, type WizardAnswers, type WizardOptions } from "../../src/ui/wizard.ts";
 
 const DEFAULTS: WizardAnswers = {
   group: "239.1.100.1",
   port: 25000,
   encoding: "utf8",
+  legacy: false,
   nick: "bob",
   ttl: 1,
 };
@@ -62,6 +64,7 @@ const PROMPTS = {
   port: active("UDP port"),
   encoding: active("Text encoding"),
   other: active("Encoding name"),
+  legacy: active("Are classic (legacy) chat programs in this room?"),
   nick: active("Nickname"),
   iface: active("Network interface"),
   ttl: active("TTL"),
@@ -70,9 +73,15 @@ const PROMPTS = {
 describe("runWizard", () => {
   test("Enter on every prompt returns the defaults", async () => {
     const t = terminal(
-      [PROMPTS.group, PROMPTS.port, PROMPTS.encoding, PROMPTS.nick, PROMPTS.iface, PROMPTS.ttl].map(
-        (p) => [p, [ENTER]],
-      ),
+      [
+        PROMPTS.group,
+        PROMPTS.port,
+        PROMPTS.encoding,
+        PROMPTS.legacy,
+        PROMPTS.nick,
+        PROMPTS.iface,
+        PROMPTS.ttl,
+      ].map((p) => [p, [ENTER]]),
     );
     expect(await run(t)).toEqual(DEFAULTS);
     expect(t.pending()).toBe(0);
@@ -81,9 +90,15 @@ describe("runWizard", () => {
 
   test("defaults given by name/alias are preselected and normalised", async () => {
     const t = terminal(
-      [PROMPTS.group, PROMPTS.port, PROMPTS.encoding, PROMPTS.nick, PROMPTS.iface, PROMPTS.ttl].map(
-        (p) => [p, [ENTER]],
-      ),
+      [
+        PROMPTS.group,
+        PROMPTS.port,
+        PROMPTS.encoding,
+        PROMPTS.legacy,
+        PROMPTS.nick,
+        PROMPTS.iface,
+        PROMPTS.ttl,
+      ].map((p) => [p, [ENTER]]),
     );
     const defaults = { ...DEFAULTS, encoding: "GBK", interface: "eth0" };
     expect(await run(t, { defaults })).toEqual({
@@ -97,10 +112,14 @@ describe("runWizard", () => {
 
   test("no interfaces: the interface prompt is skipped", async () => {
     const t = terminal(
-      [PROMPTS.group, PROMPTS.port, PROMPTS.encoding, PROMPTS.nick, PROMPTS.ttl].map((p) => [
-        p,
-        [ENTER],
-      ]),
+      [
+        PROMPTS.group,
+        PROMPTS.port,
+        PROMPTS.encoding,
+        PROMPTS.legacy,
+        PROMPTS.nick,
+        PROMPTS.ttl,
+      ].map((p) => [p, [ENTER]]),
     );
     expect(await run(t, { interfaces: [] })).toEqual(DEFAULTS);
     expect(t.text()).not.toContain("Network interface");
@@ -115,6 +134,7 @@ describe("runWizard", () => {
       [PROMPTS.encoding, Array(7).fill(DOWN).concat(ENTER)],
       [PROMPTS.other, ["nope", ENTER]],
       ['Unknown encoding "nope"', [...erase(4), "koi8-r", ENTER]],
+      [PROMPTS.legacy, ["y"]], // y answers at once
       [PROMPTS.nick, [...erase(10), "张三", ENTER]],
       [PROMPTS.iface, [DOWN, DOWN, ENTER]],
       [PROMPTS.ttl, [BACKSPACE, "300", ENTER]],
@@ -124,6 +144,7 @@ describe("runWizard", () => {
       group: "239.9.9.9",
       port: 5000,
       encoding: "koi8-r",
+      legacy: true,
       nick: "张三",
       interface: "10.0.0.5",
       ttl: 4,
@@ -148,9 +169,14 @@ describe("runWizard", () => {
 
   test("input is resumed for a later readline, unless asked not to", async () => {
     const steps = () =>
-      [PROMPTS.group, PROMPTS.port, PROMPTS.encoding, PROMPTS.nick, PROMPTS.ttl].map(
-        (p) => [p, [ENTER]] as [string, string[]],
-      );
+      [
+        PROMPTS.group,
+        PROMPTS.port,
+        PROMPTS.encoding,
+        PROMPTS.legacy,
+        PROMPTS.nick,
+        PROMPTS.ttl,
+      ].map((p) => [p, [ENTER]] as [string, string[]]);
     const a = terminal(steps());
     await run(a, { interfaces: [] });
     expect(a.input.isPaused()).toBe(false);
@@ -158,4 +184,61 @@ describe("runWizard", () => {
     await run(b, { interfaces: [], resumeInput: false });
     expect(b.input.isPaused()).toBe(true);
   });
+
+  test("the nickname prompt states the wire's byte limit", async () => {
+    const t = terminal([[PROMPTS.group, [CTRL_C]]]);
+    await run(t).catch(() => {});
+    const u = terminal(
+      [PROMPTS.group, PROMPTS.port, PROMPTS.encoding, PROMPTS.legacy].map((p) => [p, [ENTER]]),
+    );
+    const pending = run(u, { interfaces: [] }).catch((e) => e);
+    await waitUntil(() => u.text().includes(PROMPTS.nick));
+    expect(u.text()).toContain(`Nickname (up to ${MAX_NICK_BYTES} bytes)`);
+    u.input.write(CTRL_C);
+    expect(await pending).toBeInstanceOf(CancelledError);
+  });
+
+  test("an aborted signal (SIGTERM, hangup) ends a waiting prompt with CancelledError", async () => {
+    const t = terminal([[PROMPTS.group, [ENTER]]]);
+    const controller = new AbortController();
+    const pending = run(t, { signal: controller.signal }).catch((e) => e);
+    await waitUntil(() => t.text().includes(PROMPTS.port));
+    controller.abort();
+    expect(await pending).toBeInstanceOf(CancelledError);
+  });
+
+  test("already aborted: no prompt at all", async () => {
+    const t = terminal([]);
+    const err = await run(t, { signal: AbortSignal.abort() }).catch((e) => e);
+    expect(err).toBeInstanceOf(CancelledError);
+    expect(t.text()).not.toContain("◆"); // no prompt shown
+  });
+
+  test("a prompt that never settles (clack on a hung-up tty) does not hold up the abort", async () => {
+    const t = terminal([]);
+    const controller = new AbortController();
+    const signal = controller.signal;
+    // On a dead tty clack's abort listener throws while restoring raw mode and its prompt
+    // never settles: drop clack's listener (the first one registered) to get exactly that.
+    const add = signal.addEventListener.bind(signal);
+    let dropped = 0;
+    signal.addEventListener = ((...args: Parameters<typeof add>) => {
+      if (dropped++ === 0) return;
+      add(...args);
+    }) as typeof add;
+    const pending = run(t, { signal }).catch((e) => e);
+    await waitUntil(() => t.text().includes(PROMPTS.group));
+    controller.abort();
+    expect(await pending).toBeInstanceOf(CancelledError);
+    expect(dropped).toBe(2);
+  });
 });
+
+/** Bounded poll for a condition of the fake terminal. */
+async function waitUntil(ok: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting for the wizard");
+    await Bun.sleep(5);
+  }
+}
