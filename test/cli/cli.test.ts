@@ -28,6 +28,7 @@ const OPTIONS = [
   ["--ttl"],
   ["--no-loopback"],
   ["--raw"],
+  ["--legacy"],
   ["--listen"],
   ["--json"],
   ["--count"],
