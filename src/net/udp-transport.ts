@@ -1,24 +1,36 @@
 import dgram from "node:dgram";
 import { UserError } from "../errors.ts";
-import type { Datagram, Transport } from "./transport.ts";
+import type { Channel, Datagram, Transport } from "./transport.ts";
+
+/** Highest UDP port; a framed room needs port + 1 as its companion, so its port is below it. */
+export const MAX_PORT = 65535;
+
+/** The companion port that carries a framed room's frames (PROTOCOL.md "Ports"). */
+export const framedPort = (roomPort: number) => roomPort + 1;
 
 export interface UdpTransportOptions {
   group: string;
+  /** The room port P: legacy text. Framed members also use P+1 for frames. */
   port: number;
+  /** Pure legacy member: only the room port, both channels sent there. Default false. */
+  raw?: boolean;
   /** IPv4 address of the interface to join and send on; undefined = system default. */
   interfaceAddress?: string;
   ttl: number;
   loopback: boolean;
-  /** Receive buffer to ask the kernel for, in bytes. */
+  /** Receive buffer to ask the kernel for, in bytes (each receiving socket). */
   recvBufferSize?: number;
   /** Local addresses of this host, to recognise our own looped-back datagrams. */
   localAddresses?: readonly string[];
 }
 
 export interface UdpTransport extends Transport {
-  /** Source port of our sending socket. */
+  /** Source port of our sending socket (the same for both channels). */
   readonly sendPort: number;
-  /** Receive buffer the kernel actually gave (Linux reports twice the usable size). */
+  /**
+   * Receive buffer the kernel actually gave the framed socket (the room-port socket of
+   * a raw member). Linux reports twice the usable size.
+   */
   readonly recvBufferSize: number;
   /** Socket errors after start-up go here (default: ignored). */
   onError(handler: (err: Error) => void): void;
@@ -29,6 +41,7 @@ function explain(err: unknown, what: string): UserError {
   const code = e?.code ?? "";
   const hints: Record<string, string> = {
     EACCES: "permission denied",
+    EADDRINUSE: "in use by a program that does not share it (SO_REUSEADDR)",
     EADDRNOTAVAIL: "address not available on this host",
     ENODEV: "no such device",
     ENETUNREACH: "no route to the group (is there a multicast route or default route?)",
@@ -52,38 +65,91 @@ function bindSocket(sock: dgram.Socket, port: number, address?: string): Promise
   });
 }
 
+/** A receiving socket of the room and the channel it hears. */
+interface Receiver {
+  sock: dgram.Socket;
+  port: number;
+  channel: Channel;
+  joined: boolean;
+}
+
 /**
- * Open the group: a receiving socket bound to the group's port with SO_REUSEADDR (so
- * any number of copies, and legacy programs, share it), joined to the group, and a
- * separate sending socket with TTL, loopback and outgoing interface set.
+ * Open the room. Receiving sockets, each bound with SO_REUSEADDR (so any number of
+ * copies, and legacy programs, share the port) and joined to the group: the room port P
+ * (legacy text) and, unless `raw`, the companion port P+1 (frames). One separate
+ * sending socket with TTL, loopback and outgoing interface set sends both channels, so
+ * frames and bridged legacy text come from one source address:port.
  */
 export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTransport> {
-  const recv = dgram.createSocket({ type: "udp4", reuseAddr: true });
-  const send = dgram.createSocket({ type: "udp4" });
+  const raw = opts.raw === true;
+  if (!raw && opts.port >= MAX_PORT) {
+    throw new UserError(
+      `port ${opts.port}: a framed room also uses port ${framedPort(opts.port)}, which does not exist; use --raw or a lower port`,
+      2,
+    );
+  }
   let handler: (d: Datagram) => void = () => {};
   let errorHandler: (err: Error) => void = () => {};
+  // Always an 'error' listener: an unhandled socket error would kill the process.
+  const onSocketError = (err: Error) => errorHandler(err);
+  const make = (reuseAddr: boolean) => {
+    const s = dgram.createSocket({ type: "udp4", reuseAddr });
+    s.on("error", onSocketError);
+    return s;
+  };
+  const receivers: Receiver[] = [
+    { sock: make(true), port: opts.port, channel: "legacy", joined: false },
+  ];
+  if (!raw) {
+    receivers.push({
+      sock: make(true),
+      port: framedPort(opts.port),
+      channel: "framed",
+      joined: false,
+    });
+  }
+  const send = make(false);
+  const all = [...receivers.map((r) => r.sock), send];
   let closed = false;
-  let joined = false;
+
+  const dropMemberships = () => {
+    for (const r of receivers) {
+      if (!r.joined) continue;
+      r.joined = false;
+      try {
+        if (opts.interfaceAddress) r.sock.dropMembership(opts.group, opts.interfaceAddress);
+        else r.sock.dropMembership(opts.group);
+      } catch {}
+    }
+  };
   const closeAll = () => {
-    for (const s of [recv, send]) {
+    dropMemberships();
+    for (const s of all) {
       try {
         s.close();
       } catch {}
     }
   };
+
   try {
     // Linux: binding to the group address keeps out other groups joined on this port
     // (IP_MULTICAST_ALL). Windows cannot bind a multicast address.
     const bindAddr = process.platform === "win32" ? undefined : opts.group;
-    await bindSocket(recv, opts.port, bindAddr).catch((e) => {
-      throw explain(e, `bind UDP port ${opts.port}`);
-    });
-    try {
-      if (opts.interfaceAddress) recv.addMembership(opts.group, opts.interfaceAddress);
-      else recv.addMembership(opts.group);
-      joined = true;
-    } catch (e) {
-      throw explain(e, `join group ${opts.group}`);
+    for (const r of receivers) {
+      const what =
+        r.channel === "framed"
+          ? `bind UDP port ${r.port} (the framed companion of room port ${opts.port})`
+          : `bind UDP port ${r.port}`;
+      await bindSocket(r.sock, r.port, bindAddr).catch((e) => {
+        throw explain(e, what);
+      });
+      try {
+        if (opts.interfaceAddress) r.sock.addMembership(opts.group, opts.interfaceAddress);
+        else r.sock.addMembership(opts.group);
+        r.joined = true;
+      } catch (e) {
+        throw explain(e, `join group ${opts.group}`);
+      }
     }
     await bindSocket(send, 0, opts.interfaceAddress).catch((e) => {
       throw explain(e, "open the sending socket");
@@ -99,19 +165,38 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
     closeAll();
     throw e;
   }
+
+  // Frames carry the bulk of the traffic; legacy text is a few datagrams per message,
+  // but a burst of it must not be dropped either, so both ask for the same size.
   let recvBufferSize = 0;
-  try {
-    if (opts.recvBufferSize) recv.setRecvBufferSize(opts.recvBufferSize);
-    recvBufferSize = recv.getRecvBufferSize();
-  } catch {}
+  for (const r of receivers) {
+    try {
+      if (opts.recvBufferSize) r.sock.setRecvBufferSize(opts.recvBufferSize);
+      const got = r.sock.getRecvBufferSize();
+      if (r.channel === "framed" || raw) recvBufferSize = got;
+    } catch {}
+  }
 
   const sendPort = send.address().port;
   const local = new Set(opts.localAddresses ?? []);
-  recv.on("message", (msg, rinfo) => {
-    const self = rinfo.port === sendPort && local.has(rinfo.address);
-    handler({ data: new Uint8Array(msg), address: rinfo.address, port: rinfo.port, self });
-  });
-  for (const s of [recv, send]) s.on("error", (err) => errorHandler(err));
+  for (const r of receivers) {
+    const channel = r.channel;
+    r.sock.on("message", (msg, rinfo) => {
+      if (closed) return;
+      const self = rinfo.port === sendPort && local.has(rinfo.address);
+      handler({
+        data: new Uint8Array(msg),
+        address: rinfo.address,
+        port: rinfo.port,
+        self,
+        channel,
+      });
+    });
+  }
+  /** Rejecters of sends not yet called back. */
+  const inFlight = new Set<(err: Error) => void>();
+  const portOf = (channel: Channel) =>
+    channel === "framed" && !raw ? framedPort(opts.port) : opts.port;
 
   return {
     sendPort,
@@ -122,22 +207,24 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
     onError(h) {
       errorHandler = h;
     },
-    send(data) {
+    send(data, channel = "framed") {
       return new Promise<void>((resolve, reject) => {
         if (closed) return reject(new Error("transport closed"));
-        send.send(data, opts.port, opts.group, (err) => (err ? reject(err) : resolve()));
+        inFlight.add(reject);
+        send.send(data, portOf(channel), opts.group, (err) => {
+          inFlight.delete(reject);
+          if (err) reject(err);
+          else resolve();
+        });
       });
     },
     async close() {
       if (closed) return;
       closed = true;
-      if (joined) {
-        try {
-          if (opts.interfaceAddress) recv.dropMembership(opts.group, opts.interfaceAddress);
-          else recv.dropMembership(opts.group);
-        } catch {}
-      }
       closeAll();
+      // A send cut off by the close may never call back: no exit path waits on it.
+      for (const reject of inFlight) reject(new Error("transport closed"));
+      inFlight.clear();
     },
   };
 }

@@ -1,19 +1,46 @@
-import type { Datagram, Transport } from "../../src/net/transport.ts";
+import type { Channel, Datagram, Transport } from "../../src/net/transport.ts";
+import type { Scheduler } from "../../src/session/scheduler.ts";
 
 /**
- * An in-memory multicast medium for session tests: every transport attached to a hub
- * hears every datagram sent by the others (and its own, flagged `self`, when loopback
- * is on), asynchronously, with optional per-receiver loss.
+ * An in-memory multicast room for session tests, with the two ports of a real room
+ * (src/net/transport.ts Channel): every transport attached to a hub hears the datagrams
+ * sent by the others (and its own, flagged `self`, when loopback is on), asynchronously,
+ * with optional per-receiver loss. A framed transport (the default) hears both channels,
+ * each datagram tagged with the channel it came on; a raw one (`attach(…, { raw: true })`,
+ * a legacy program or `--raw` member) hears only "legacy", and whatever it sends goes
+ * out as "legacy" (it has only the room port).
  */
 export class MemoryHub {
   private readonly members = new Set<MemoryTransport>();
   private nextPort = 40000;
+
+  /**
+   * With a scheduler (a VirtualClock), each copy is delivered `latencyMs()` later on that
+   * clock (default 0.3-1.3 ms); without one, in a microtask.
+   */
+  constructor(
+    private readonly timing: {
+      scheduler?: Scheduler;
+      latencyMs?: () => number;
+    } = {},
+  ) {}
   /** Drop decision per (receiver, datagram); default: deliver everything. */
   drop: (to: MemoryTransport, d: Datagram) => boolean = () => false;
-  readonly sent: { from: MemoryTransport; data: Uint8Array }[] = [];
+  /** Every datagram sent, in order; `at` = the scheduler's time when sent (if it has one). */
+  readonly sent: { from: MemoryTransport; data: Uint8Array; channel: Channel; at?: number }[] =
+    [];
 
-  attach(address = "198.18.0.1", opts: { loopback?: boolean } = {}): MemoryTransport {
-    const t = new MemoryTransport(this, address, this.nextPort++, opts.loopback ?? true);
+  attach(
+    address = "198.18.0.1",
+    opts: { loopback?: boolean; raw?: boolean } = {},
+  ): MemoryTransport {
+    const t = new MemoryTransport(
+      this,
+      address,
+      this.nextPort++,
+      opts.loopback ?? true,
+      opts.raw ?? false,
+    );
     this.members.add(t);
     return t;
   }
@@ -22,14 +49,28 @@ export class MemoryHub {
     this.members.delete(t);
   }
 
-  deliver(from: MemoryTransport, data: Uint8Array): void {
-    this.sent.push({ from, data });
+  deliver(from: MemoryTransport, data: Uint8Array, channel: Channel = "framed"): void {
+    const on: Channel = from.raw ? "legacy" : channel;
+    this.sent.push({ from, data, channel: on, at: this.timing.scheduler?.now() });
     for (const m of this.members) {
       const self = m === from;
       if (self && !from.loopback) continue;
-      const d: Datagram = { data: data.slice(), address: from.address, port: from.port, self };
+      if (m.raw && on !== "legacy") continue;
+      const d: Datagram = {
+        data: data.slice(),
+        address: from.address,
+        port: from.port,
+        self,
+        channel: on,
+      };
       if (!self && this.drop(m, d)) continue;
-      queueMicrotask(() => m.receive(d));
+      const sched = this.timing.scheduler;
+      if (sched) {
+        const latency = this.timing.latencyMs?.() ?? 0.3 + Math.random();
+        sched.at(sched.now() + latency, () => m.receive(d));
+      } else {
+        queueMicrotask(() => m.receive(d));
+      }
     }
   }
 }
@@ -43,6 +84,8 @@ export class MemoryTransport implements Transport {
     readonly address: string,
     readonly port: number,
     readonly loopback: boolean,
+    /** Only the room port: hears "legacy" only, sends everything as "legacy". */
+    readonly raw = false,
   ) {}
 
   onDatagram(handler: (d: Datagram) => void): void {
@@ -53,10 +96,10 @@ export class MemoryTransport implements Transport {
     if (!this.closed) this.handler(d);
   }
 
-  async send(data: Uint8Array): Promise<void> {
+  async send(data: Uint8Array, channel: Channel = "framed"): Promise<void> {
     if (this.closed) throw new Error("transport closed");
     if (data.length > 65507) throw Object.assign(new Error("send EMSGSIZE"), { code: "EMSGSIZE" });
-    this.hub.deliver(this, data);
+    this.hub.deliver(this, data, channel);
   }
 
   async close(): Promise<void> {
