@@ -121,17 +121,19 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
     );
 
     when(
-      "(c) mcchat --raw -e gbk on h1 → exact GBK bytes at legacy peers on h2 and h3, and mcchat beside the legacy peer on h2",
+      "(c) mcchat --raw -e gbk on h1 → exact GBK bytes at legacy peers on h2 and h3, and at mcchat (--raw on h2, default on h3) beside them",
       async () => {
         await hosts();
         const port = base + 2;
         const text = "大家好";
         const legacy2 = await legacyRecv(h2, port);
         const legacy3 = await legacyRecv(h3, port);
-        // --raw: this listener must not announce itself with framed datagrams, which the
-        // legacy peers beside it would receive too.
+        // A --raw listener uses only the room port; a default one also announces itself
+        // with frames, but on the companion port (port + 1): the legacy peer beside it
+        // (--count 1) must still get the raw message as its first and only datagram.
         const mc2 = listener(h2, mcchat, port, ["--raw", "-e", "gbk"]);
-        const all = [legacy2, legacy3, mc2];
+        const mc3 = listener(h3, mcchat, port, ["-e", "gbk"]);
+        const all = [legacy2, legacy3, mc2, mc3];
         await sendUntil(h1, mcchat, ["-e", "gbk", "-p", String(port)], text, () =>
           all.every((p) => p.exited),
         );
@@ -142,8 +144,10 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
           expect(d?.text).toBe(text);
           expect(d?.from).toMatch(fromHost(h1));
         }
-        expect(await mc2.waitForExit(5000)).toBe(0);
-        expect(messages(mc2)[0]).toMatchObject({ type: "message", text, legacy: true });
+        for (const mc of [mc2, mc3]) {
+          expect(await mc.waitForExit(5000)).toBe(0);
+          expect(messages(mc)[0]).toMatchObject({ type: "message", text, legacy: true });
+        }
       },
       30_000,
     );
