@@ -415,7 +415,7 @@ export function formatFlood(r: FloodResult): string[] {
   ];
   for (const x of r.receivers) {
     out.push(
-      `  ${x.nick}: exit ${x.exitCode}, got ${x.distinct}/${r.lines} (${x.received} printed, ${x.duplicates} dup, ${x.outOfOrder} out of order, ${x.missing} missing${x.firstMissing.length ? ` e.g. ${x.firstMissing.join(",")}` : ""}, ${x.lostEvents} lost events / ${x.lostCount} datagrams, ${x.foreign} foreign) in ${x.seconds.toFixed(2)} s${x.stats ? `\n    ${x.stats}` : ""}`,
+      `  ${x.nick}: ${x.exitCode === null ? "still running (stopped)" : `exit ${x.exitCode}`}, got ${x.distinct}/${r.lines} (${x.received} printed, ${x.duplicates} dup, ${x.outOfOrder} out of order, ${x.missing} missing${x.firstMissing.length ? ` e.g. ${x.firstMissing.join(",")}` : ""}, ${x.lostEvents} lost events / ${x.lostCount} datagrams, ${x.foreign} foreign) in ${x.seconds.toFixed(2)} s${x.stats ? `\n    ${x.stats}` : ""}`,
     );
   }
   const st = r.senderStderr
