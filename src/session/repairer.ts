@@ -25,11 +25,15 @@ export interface RepairerOptions {
   now(): number;
   /** A seq repaired within this many ms is not repaired again. Default 100. */
   holdoffMs?: number;
-  /** Sustained repairs per second. Default 1000. */
+  /**
+   * Sustained repairs per second. Default 10,000: flow control already bounds what can be
+   * outstanding (one window), so this only spreads a window's worth of repairs over ~0.2 s
+   * instead of one burst.
+   */
   ratePerSec?: number;
-  /** Token bucket size: repairs that may go out back to back. Default 64. */
+  /** Token bucket size: repairs that may go out back to back. Default 256. */
   burst?: number;
-  /** Queued seqs, at most. Default 4096. */
+  /** Queued seqs, at most (the repair buffer's size). Default 16,384. */
   maxQueue?: number;
   /** Pending GONE ranges, at most. Default 256. */
   maxGoneRanges?: number;
@@ -37,9 +41,9 @@ export interface RepairerOptions {
 
 export const REPAIRER_DEFAULTS = {
   holdoffMs: 100,
-  ratePerSec: 1000,
-  burst: 64,
-  maxQueue: 4096,
+  ratePerSec: 10_000,
+  burst: 256,
+  maxQueue: 16384,
   maxGoneRanges: 256,
 } as const;
 
