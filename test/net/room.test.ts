@@ -13,7 +13,7 @@
  * every receiver has them.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { events, waitEvent } from "../helpers/events.ts";
+import { events, waitEvent, waitFor } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
   createLab,
@@ -143,10 +143,24 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         expect(atAlice).toMatchObject({ nick: "bob", id: bobJoin.id, from: bobJoin.from });
         expect(atAlice.legacy).toBeUndefined();
 
+        // The room has a legacy program now (the raw line): both members bridge their
+        // messages to it as GBK text, once each; 👋 has no GBK form and goes out as "?".
+        const bridged = (text: string) =>
+          legacy.json<Datagram>().filter((d) => d.hex === gbkHex(text));
+        await waitFor(
+          () => bridged(fromAlice.replace("👋", "?")).length > 0 && bridged(fromBob).length > 0,
+          5000,
+          "both members' messages reach the legacy peer as text",
+          [legacy, alice, bob],
+        );
+        expect(legacy.json<Datagram>().filter((d) => isFramedHex(d.hex))).toEqual([]);
+
         // 4. alice's stdin ends: she says BYE and exits 0; bob sees her leave.
         alice.end();
         expect(await alice.waitForExit(20_000)).toBe(0);
-        expect(alice.stderr).toBe("");
+        expect(alice.stderr).toBe('mcchat: warning: gbk cannot encode "👋"; sent as "?"\n');
+        expect(bridged(fromAlice.replace("👋", "?"))).toHaveLength(1);
+        expect(bridged(fromBob)).toHaveLength(1);
         const leave = await waitEvent(
           bob,
           (e) => e.type === "leave" && e.nick === "alice",
@@ -165,10 +179,10 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         }
         expect(events(bob).filter((e) => e.text === fromAlice)).toHaveLength(1);
         expect(events(alice).filter((e) => e.text === fromBob)).toHaveLength(1);
-        // The legacy peer never sees a framed member's text as raw text.
-        for (const d of legacy.json<Datagram>()) {
-          if (!isFramedHex(d.hex)) expect([gbkHex(oldText), gbkHex(rawText)]).toContain(d.hex);
-        }
+        // The legacy peer gets no frame at all (they go to the companion port), and no text but
+        // the legacy lines and the members' bridged messages.
+        const texts = [oldText, rawText, fromAlice.replace("👋", "?"), fromBob].map(gbkHex);
+        for (const d of legacy.json<Datagram>()) expect(texts).toContain(d.hex);
       },
       60_000,
     );
