@@ -1,29 +1,40 @@
+/**
+ * The real Session over an in-memory room (MemoryHub), on a virtual clock: time moves only when
+ * a test runs the clock (VirtualClock), so nothing sleeps and a busy machine changes nothing.
+ */
 import { afterEach, describe, expect, test } from "bun:test";
 import { UserError } from "../../src/errors.ts";
 import { encode } from "../../src/protocol/index.ts";
 import { encodeChunks } from "../../src/protocol/text-codec.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
-import { Session, type SessionOptions } from "../../src/session/session.ts";
+import { REPAIR_BUFFER_DEFAULTS } from "../../src/session/repair-buffer.ts";
+import { createSession, type RoomSession, type SessionOptions } from "../../src/session/session.ts";
 import { MemoryHub } from "../helpers/memory-net.ts";
+import { mulberry32, VirtualClock } from "../helpers/virtual-clock.ts";
 
-const sessions: Session[] = [];
+const sessions: RoomSession[] = [];
 afterEach(async () => {
   for (const s of sessions.splice(0)) await s.close();
 });
 
-function member(
-  hub: MemoryHub,
-  nick: string,
-  extra: Partial<SessionOptions> = {},
-  address?: string,
-) {
-  const transport = hub.attach(address);
-  const s = new Session({
+/** A room on its own virtual clock; datagrams take 0.5 ms. */
+function room() {
+  const vc = new VirtualClock(1000);
+  const hub = new MemoryHub({ scheduler: vc, latencyMs: () => 0.5 });
+  return { vc, hub, n: 0 };
+}
+type Room = ReturnType<typeof room>;
+
+function member(r: Room, nick: string, extra: Partial<SessionOptions> = {}, address?: string) {
+  const transport = r.hub.attach(address);
+  const s = createSession({
     transport,
     encoding: "utf8",
     raw: false,
     nick,
     heartbeatMs: 200,
+    scheduler: r.vc,
+    random: mulberry32(++r.n),
     ...extra,
   });
   const events: SessionEvent[] = [];
@@ -32,12 +43,19 @@ function member(
   return { s, events, transport };
 }
 
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await Bun.sleep(10);
-  }
+/** Runs the room's clock until `cond` holds (at most `ms` virtual ms); throws if it never does. */
+async function until(r: Room, cond: () => boolean, ms = 3000): Promise<void> {
+  if (!(await r.vc.runUntilTrue(cond, ms))) throw new Error("condition not met in time");
+}
+
+/** Runs the clock while `p` settles (a send waiting for the window, a drain); returns its value. */
+async function settle<T>(r: Room, p: Promise<T>, ms = 30_000): Promise<T> {
+  let done = false;
+  const q = p.finally(() => {
+    done = true;
+  });
+  await until(r, () => done, ms);
+  return q;
 }
 
 const texts = (events: SessionEvent[]) =>
@@ -45,13 +63,13 @@ const texts = (events: SessionEvent[]) =>
 
 describe("presence", () => {
   test("join, nick change, leave with BYE", async () => {
-    const hub = new MemoryHub();
-    const a = member(hub, "alice");
-    const b = member(hub, "bob", {}, "198.18.0.2");
+    const rm = room();
+    const a = member(rm, "alice");
+    const b = member(rm, "bob", {}, "198.18.0.2");
     await a.s.start();
     await b.s.start();
-    await until(() => a.events.some((e) => e.type === "join" && e.nick === "bob"));
-    await until(() => b.events.some((e) => e.type === "join" && e.nick === "alice"));
+    await until(rm, () => a.events.some((e) => e.type === "join" && e.nick === "bob"));
+    await until(rm, () => b.events.some((e) => e.type === "join" && e.nick === "alice"));
     expect(
       a.s
         .members()
@@ -62,11 +80,11 @@ describe("presence", () => {
     expect(join).toMatchObject({ from: expect.stringMatching(/^198\.18\.0\.2:\d+$/), id: b.s.id });
 
     await b.s.setNick("robert");
-    await until(() => a.events.some((e) => e.type === "nick"));
+    await until(rm, () => a.events.some((e) => e.type === "nick"));
     expect(a.events.find((e) => e.type === "nick")).toMatchObject({ old: "bob", nick: "robert" });
 
     await b.s.close();
-    await until(() => a.events.some((e) => e.type === "leave"));
+    await until(rm, () => a.events.some((e) => e.type === "leave"));
     expect(a.events.find((e) => e.type === "leave")).toMatchObject({
       nick: "robert",
       reason: "bye",
@@ -75,29 +93,32 @@ describe("presence", () => {
   });
 
   test("a silent member times out after 3 heartbeat intervals", async () => {
-    const hub = new MemoryHub();
-    const a = member(hub, "alice");
-    const b = member(hub, "bob");
+    const rm = room();
+    const a = member(rm, "alice");
+    const b = member(rm, "bob");
     await a.s.start();
     await b.s.start();
-    await until(() => a.events.some((e) => e.type === "join"));
+    await until(rm, () => a.events.some((e) => e.type === "join"));
     // bob vanishes without BYE (killed): his transport stops.
     b.transport.closed = true;
-    hub.detach(b.transport);
-    const t0 = Date.now();
-    await until(() => a.events.some((e) => e.type === "leave"), 3000);
-    const took = Date.now() - t0;
+    rm.hub.detach(b.transport);
+    const t0 = rm.vc.now();
+    await until(rm, () => a.events.some((e) => e.type === "leave"), 3000);
+    const took = rm.vc.now() - t0;
     expect(a.events.find((e) => e.type === "leave")).toMatchObject({ reason: "timeout" });
-    expect(took).toBeGreaterThanOrEqual(3 * 200 - 250); // not before ~3 intervals of silence
+    // Not before 3 intervals of silence (bob's last heartbeat was at most one interval before he
+    // vanished), and right after them: the clock is virtual, so this bound is exact.
+    expect(took).toBeGreaterThanOrEqual(3 * 200 - 200);
+    expect(took).toBeLessThanOrEqual(3 * 200 + 1);
   });
 
   test("two members with one nick keep distinct ids", async () => {
-    const hub = new MemoryHub();
-    const a = member(hub, "alice");
-    const b1 = member(hub, "bob");
-    const b2 = member(hub, "bob");
+    const rm = room();
+    const a = member(rm, "alice");
+    const b1 = member(rm, "bob");
+    const b2 = member(rm, "bob");
     for (const m of [a, b1, b2]) await m.s.start();
-    await until(() => a.events.filter((e) => e.type === "join").length === 2);
+    await until(rm, () => a.events.filter((e) => e.type === "join").length === 2);
     const ids = a.s
       .members()
       .filter((m) => m.nick === "bob")
@@ -108,55 +129,55 @@ describe("presence", () => {
 
 describe("messages", () => {
   test("own messages are echoed once, never twice via loopback", async () => {
-    const hub = new MemoryHub();
-    const a = member(hub, "alice");
-    const b = member(hub, "bob");
+    const rm = room();
+    const a = member(rm, "alice");
+    const b = member(rm, "bob");
     await a.s.start();
     await b.s.start();
     await a.s.send("hello");
-    await until(() => texts(b.events).includes("hello"));
-    await Bun.sleep(50);
+    await until(rm, () => texts(b.events).includes("hello"));
+    await rm.vc.run(50);
     const mine = a.events.filter((e) => e.type === "message");
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ self: true, text: "hello", nick: "alice" });
   });
 
   test("a 10,000-character message arrives whole, in fragments of at most 1,200 bytes", async () => {
-    const hub = new MemoryHub();
-    const a = member(hub, "alice");
-    const b = member(hub, "bob");
+    const rm = room();
+    const a = member(rm, "alice");
+    const b = member(rm, "bob");
     await a.s.start();
     await b.s.start();
     const chars = Array.from("大家好😀abc");
     const text = Array.from({ length: 10000 }, (_, i) => chars[i % chars.length]).join("");
-    const before = hub.sent.length;
+    const before = rm.hub.sent.length;
     await a.s.send(text);
-    await until(() => texts(b.events).length === 1);
+    await until(rm, () => texts(b.events).length === 1);
     expect(texts(b.events)[0]).toBe(text);
-    const datagrams = hub.sent.slice(before).filter((d) => d.from === a.transport);
+    const datagrams = rm.hub.sent.slice(before).filter((d) => d.from === a.transport);
     expect(datagrams.length).toBeGreaterThan(10);
     for (const d of datagrams) expect(d.data.length).toBeLessThanOrEqual(1200 + 62);
   });
 
   test("a 70,000-byte message is refused and nothing is sent", async () => {
-    const hub = new MemoryHub();
-    const a = member(hub, "alice");
+    const rm = room();
+    const a = member(rm, "alice");
     await a.s.start();
-    const before = hub.sent.length;
+    const before = rm.hub.sent.length;
     const err = await a.s.send("x".repeat(70000)).catch((e) => e);
     expect(err).toBeInstanceOf(UserError);
     expect(String(err.message)).toMatch(/too long.*70000 bytes.*nothing was sent/);
-    expect(hub.sent.slice(before).some((d) => d.data.length > 100)).toBe(false);
+    expect(rm.hub.sent.slice(before).some((d) => d.data.length > 100)).toBe(false);
   });
 
   test("/me actions carry the flag", async () => {
-    const hub = new MemoryHub();
-    const a = member(hub, "alice");
-    const b = member(hub, "bob");
+    const rm = room();
+    const a = member(rm, "alice");
+    const b = member(rm, "bob");
     await a.s.start();
     await b.s.start();
     await a.s.send("waves", { action: true });
-    await until(() => texts(b.events).length === 1);
+    await until(rm, () => texts(b.events).length === 1);
     expect(b.events.find((e) => e.type === "message")).toMatchObject({
       action: true,
       nick: "alice",
@@ -164,12 +185,12 @@ describe("messages", () => {
   });
 
   test("legacy datagrams are messages with legacy:true, decoded with the encoding", async () => {
-    const hub = new MemoryHub();
-    const a = member(hub, "alice", { encoding: "gbk" });
+    const rm = room();
+    const a = member(rm, "alice", { encoding: "gbk" });
     await a.s.start();
-    const legacy = hub.attach("198.18.0.9");
+    const legacy = rm.hub.attach("198.18.0.9", { raw: true });
     await legacy.send(encodeChunks("大家好", "gbk")[0] as Uint8Array);
-    await until(() => texts(a.events).length === 1);
+    await until(rm, () => texts(a.events).length === 1);
     expect(a.events.find((e) => e.type === "message")).toMatchObject({
       text: "大家好",
       legacy: true,
@@ -178,37 +199,37 @@ describe("messages", () => {
   });
 
   test("damaged frames are counted and dropped, never shown as text", async () => {
-    const hub = new MemoryHub();
-    const a = member(hub, "alice");
+    const rm = room();
+    const a = member(rm, "alice");
     await a.s.start();
-    const evil = hub.attach("198.18.0.9");
+    const evil = rm.hub.attach("198.18.0.9");
     const good = encode({
       type: "heartbeat",
       id: "0123456789abcdef",
       seq: 0,
       nick: "x",
-      started: 1,
+      age: 1,
     });
     await evil.send(good.slice(0, good.length - 3)); // truncated
     await evil.send(new Uint8Array([0xff, 0x4d, 9, 1, 0])); // unknown version
-    await Bun.sleep(30);
+    await rm.vc.run(30);
     expect(a.s.stats.malformed).toBe(2);
     expect(texts(a.events)).toEqual([]);
   });
 
   test("raw mode sends plain text datagrams and no framed traffic", async () => {
-    const hub = new MemoryHub();
-    const a = member(hub, "alice", { raw: true, encoding: "gbk" });
+    const rm = room();
+    const a = member(rm, "alice", { raw: true, encoding: "gbk" });
     await a.s.start();
     await a.s.send("大家好");
-    await Bun.sleep(250);
-    const mine = hub.sent.filter((d) => d.from === a.transport);
+    await rm.vc.run(250);
+    const mine = rm.hub.sent.filter((d) => d.from === a.transport);
     expect(mine.map((d) => Buffer.from(d.data).toString("hex"))).toEqual(["b4f3bcd2bac3"]);
   });
 
   test("unencodable characters give a warning in legacy mode", async () => {
-    const hub = new MemoryHub();
-    const a = member(hub, "alice", { raw: true, encoding: "gbk" });
+    const rm = room();
+    const a = member(rm, "alice", { raw: true, encoding: "gbk" });
     await a.s.start();
     await a.s.send("hi 😀");
     expect(a.events.find((e) => e.type === "warning")).toMatchObject({
@@ -217,8 +238,8 @@ describe("messages", () => {
   });
 
   test("listen-only members refuse to send", async () => {
-    const hub = new MemoryHub();
-    const a = member(hub, "alice", { listen: true });
+    const rm = room();
+    const a = member(rm, "alice", { listen: true });
     await a.s.start();
     expect(await a.s.send("x").catch((e) => e)).toBeInstanceOf(UserError);
   });
@@ -226,21 +247,21 @@ describe("messages", () => {
 
 describe("history", () => {
   test("a late joiner with history 5 gets exactly the last 5 messages, once, in order", async () => {
-    const hub = new MemoryHub();
-    const a = member(hub, "alice");
-    const b = member(hub, "bob");
+    const rm = room();
+    const a = member(rm, "alice");
+    const b = member(rm, "bob");
     await a.s.start();
     await b.s.start();
     for (let i = 1; i <= 4; i++) {
       await a.s.send(`a${i}`);
-      await Bun.sleep(3);
+      await rm.vc.run(3);
       await b.s.send(`b${i}`);
-      await Bun.sleep(3);
+      await rm.vc.run(3);
     }
-    const late = member(hub, "carol", { history: 5, historyWaitMs: 300 });
+    const late = member(rm, "carol", { history: 5, historyWaitMs: 300 });
     await late.s.start();
-    await until(() => late.events.some((e) => e.type === "message" && e.history));
-    await Bun.sleep(400);
+    await until(rm, () => late.events.some((e) => e.type === "message" && e.history));
+    await rm.vc.run(400);
     const hist = late.events.filter((e) => e.type === "message" && e.history);
     expect(hist.map((e) => (e.type === "message" ? e.text : ""))).toEqual([
       "b2",
@@ -254,24 +275,29 @@ describe("history", () => {
   });
 });
 
-describe("repair over a lossy medium (real timers, in memory)", () => {
+describe("repair over a lossy medium (in memory, virtual clock)", () => {
   test("20% loss on each receiver: every message exactly once, in order; the sender drains", async () => {
-    const hub = new MemoryHub();
-    const sender = member(hub, "alice");
-    const r1 = member(hub, "bob");
-    const r2 = member(hub, "carol", { listen: true });
+    const rm = room();
+    const sender = member(rm, "alice");
+    const r1 = member(rm, "bob");
+    const r2 = member(rm, "carol", { listen: true });
     const lossy = new Set([r1.transport, r2.transport]);
     let seed = 42;
     const rand = () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed / 2 ** 31;
     };
-    hub.drop = (to) => lossy.has(to as never) && rand() < 0.2;
+    rm.hub.drop = (to) => lossy.has(to as never) && rand() < 0.2;
     for (const m of [r1, r2, sender]) await m.s.start();
     const lines = Array.from({ length: 200 }, (_, i) => `line ${i}`);
-    for (const l of lines) await sender.s.send(l);
-    await sender.s.drain(600, 10000);
-    await until(() => texts(r1.events).length >= 200 && texts(r2.events).length >= 200, 10000);
+    await settle(
+      rm,
+      (async () => {
+        for (const l of lines) await sender.s.send(l);
+      })(),
+    );
+    expect(await settle(rm, sender.s.drain(10000))).toEqual({ behind: [] });
+    await until(rm, () => texts(r1.events).length >= 200 && texts(r2.events).length >= 200, 10000);
     expect(texts(r1.events)).toEqual(lines);
     expect(texts(r2.events)).toEqual(lines);
     expect(r1.events.some((e) => e.type === "lost")).toBe(false);
@@ -280,22 +306,33 @@ describe("repair over a lossy medium (real timers, in memory)", () => {
   }, 20000);
 
   test("data the sender no longer holds is reported lost, never a silent gap", async () => {
-    const hub = new MemoryHub();
-    const sender = member(hub, "alice");
-    const r = member(hub, "bob");
+    const rm = room();
+    const sender = member(rm, "alice");
+    const r = member(rm, "bob");
     for (const m of [r, sender]) await m.s.start();
-    await until(() => r.events.some((e) => e.type === "join"));
-    // bob hears nothing of alice's data for a while: messages 0..2499 (more than the
-    // 2,048-fragment repair buffer) are dropped for him, then the link heals.
+    await until(rm, () => r.events.some((e) => e.type === "join"));
+    // bob hears nothing of alice's data for a while: messages 0..N-1 (more than the
+    // repair buffer holds) are dropped for him, then the link heals. Alice waits for him at
+    // first (flow control), then stops waiting: he is not keeping up.
+    const N = REPAIR_BUFFER_DEFAULTS.maxCount + 2000;
     let blocked = true;
-    hub.drop = (to, d) => blocked && to === r.transport && d.data[3] === 0x04;
-    for (let i = 0; i < 2500; i++) await sender.s.send(`m${i}`);
+    rm.hub.drop = (to, d) => blocked && to === r.transport && d.data[3] === 0x04;
+    await settle(
+      rm,
+      (async () => {
+        for (let i = 0; i < N; i++) await sender.s.send(`m${i}`);
+      })(),
+    );
     blocked = false;
-    await sender.s.send("after");
-    await until(() => texts(r.events).includes("after"), 15000);
+    await settle(rm, sender.s.send("after"));
+    let after = false;
+    r.s.on((e) => {
+      if (e.type === "message" && e.text === "after") after = true;
+    });
+    await until(rm, () => after, 15000);
     const lost = r.events.flatMap((e) => (e.type === "lost" ? [e.count] : []));
     const got = texts(r.events);
-    expect(lost.reduce((a, b) => a + b, 0) + got.length).toBe(2501);
+    expect(lost.reduce((a, b) => a + b, 0) + got.length).toBe(N + 1);
     expect(lost.length).toBeGreaterThan(0);
     // the loss is reported where it happened: before the messages that follow the gap
     const firstLost = r.events.findIndex((e) => e.type === "lost");
@@ -309,21 +346,23 @@ describe("repair over a lossy medium (real timers, in memory)", () => {
 
 describe("history from the room", () => {
   test("survives the sender's departure, and one member answers for the room", async () => {
-    const hub = new MemoryHub();
-    const a = member(hub, "alice");
-    const b = member(hub, "bob", { listen: true });
-    const c = member(hub, "carol", { listen: true });
+    const rm = room();
+    const a = member(rm, "alice");
+    const b = member(rm, "bob", { listen: true });
+    const c = member(rm, "carol", { listen: true });
     for (const m of [b, c, a]) await m.s.start();
     for (let i = 1; i <= 6; i++) await a.s.send(`a${i}`);
-    await until(() => texts(b.events).length === 6 && texts(c.events).length === 6);
+    await until(rm, () => texts(b.events).length === 6 && texts(c.events).length === 6);
     await a.s.close(); // alice leaves: only the listeners remember her words
-    const before = hub.sent.length;
-    const late = member(hub, "dave", { history: 4, historyWaitMs: 300 });
+    const before = rm.hub.sent.length;
+    const late = member(rm, "dave", { history: 4, historyWaitMs: 300 });
     await late.s.start();
-    await Bun.sleep(450);
+    await rm.vc.run(450);
     const hist = late.events.flatMap((e) => (e.type === "message" && e.history ? [e.text] : []));
     expect(hist).toEqual(["a3", "a4", "a5", "a6"]);
-    const answers = hub.sent.slice(before).filter((d) => d.data[3] === 0x04 && d.data[4] === 0x04);
+    const answers = rm.hub.sent
+      .slice(before)
+      .filter((d) => d.data[3] === 0x04 && d.data[4] === 0x04);
     expect(answers).toHaveLength(4); // one member answered, the other stayed quiet
   });
 });
