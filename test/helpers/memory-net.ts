@@ -27,8 +27,7 @@ export class MemoryHub {
   /** Drop decision per (receiver, datagram); default: deliver everything. */
   drop: (to: MemoryTransport, d: Datagram) => boolean = () => false;
   /** Every datagram sent, in order; `at` = the scheduler's time when sent (if it has one). */
-  readonly sent: { from: MemoryTransport; data: Uint8Array; channel: Channel; at?: number }[] =
-    [];
+  readonly sent: { from: MemoryTransport; data: Uint8Array; channel: Channel; at?: number }[] = [];
 
   attach(
     address = "198.18.0.1",
