@@ -10,11 +10,14 @@
  *   repaired or declared lost. Duplicates, late repairs and seqs before `base` are dropped.
  * - **Never a silent gap**: every seq from `base` up to the highest one known to exist (from a
  *   MESSAGE, or from a HELLO/HEARTBEAT/BYE/GONE tail) ends up delivered or reported lost.
- * - **NACKs** (SRM/PGM style): a gap, or a tail ahead of what we have, arms a timer at a random
- *   back-off (`nackDelayMs`); seqs found missing by the same event share one timer, so one loss
- *   burst costs one NACK. Hearing another member's NACK for the same seqs before our timer fires
- *   suppresses ours: the timer is pushed back to a retry as if we had sent it. After
- *   `maxRetries` attempts (ours or heard) the seq is declared lost; a GONE from the sender or
+ * - **NACKs** (SRM/PGM style), in **rounds**: a gap, or a tail ahead of what we have, is due
+ *   after a random back-off (`nackDelayMs`, one draw per event). When a round is due, every
+ *   missing seq due within half a retry interval goes out with it as merged ranges, so a gap of
+ *   any length costs O(1) NACK frames per round, and the seqs sent together stay together (one
+ *   retry delay is drawn per round, not per seq). Hearing another member's NACK for our missing
+ *   seqs moves them to a later round as if we had sent it (SRM suppression; one draw per heard
+ *   NACK), so receivers that hear each other send about one NACK per round between them. After
+ *   `maxRetries` attempts (ours or heard) a seq is declared lost; a GONE from the sender or
  *   `giveUp()` (the sender left or timed out) declares missing seqs lost at once.
  * - **Bounded memory**: the window spans at most `maxPending` seqs (held frames + missing +
  *   declared-lost); if a sender runs further ahead, the oldest seqs are forced out (held frames
@@ -92,10 +95,12 @@ export interface WindowOptions {
   /** Random back-off before the first NACK of a newly found gap, ms. Default [10, 60]. */
   nackDelayMs?: [min: number, max: number];
   /**
-   * Wait before asking again for the same seqs, ms; a random 0..50% is added. Default 150: one
-   * NACK + repair round trip on a LAN is ~1 ms, so this is mostly the sender's queueing slack; it
-   * must stay above the Repairer's hold-off (100 ms) or a receiver that lost the repair would be
-   * merged away when it asks again.
+   * Wait before asking again for the same seqs, ms; a random 0..50% is added (one draw per
+   * round, shared by all its seqs). Default 150: one NACK + repair round trip on a LAN is ~1 ms,
+   * so this is mostly the sender's queueing slack; it must stay above the Repairer's hold-off
+   * (100 ms) or a receiver that lost the repair would be merged away when it asks again. Seqs
+   * due within half of it are sent together (one round), but never sooner than `retryMs` after
+   * their previous attempt.
    */
   retryMs?: number;
   /**
@@ -104,7 +109,12 @@ export interface WindowOptions {
    * succeeds with p ≈ 0.36, so 20 attempts leave ~1e-4 of the gaps unrepaired.
    */
   maxRetries?: number;
-  /** Most seqs the window spans (held + missing + declared lost), 1..65535. Default 4096. */
+  /**
+   * Most seqs the window spans (held + missing + declared lost), 1..65535. Default 16384: about
+   * 0.4 s of a 40k messages/s stream, so a gap is NACKed and repaired (a few round trips plus the
+   * back-off and queueing) before the sender runs so far ahead that it would be forced out;
+   * well above the sender's unacknowledged window (flow control).
+   */
   maxPending?: number;
 }
 
@@ -112,7 +122,7 @@ export const WINDOW_DEFAULTS = {
   nackDelayMs: [10, 60] as [number, number],
   retryMs: 150,
   maxRetries: 20,
-  maxPending: 4096,
+  maxPending: 16384,
 } as const;
 
 /**
@@ -135,16 +145,35 @@ export interface WindowStats {
   duplicates: number;
   /** NACK frames asked for by poll(). */
   nacksSent: number;
-  /** Seq timers pushed back because another member NACKed them first. */
+  /** Missing seqs pushed back to a later round because another member NACKed them first. */
   suppressed: number;
   /** Seqs reported lost. */
   lost: number;
 }
 
-type Slot =
-  | { s: "held"; frame: MessageFrame }
-  | { s: "missing"; due: number; tries: number; quietUntil: number }
-  | { s: "lost" };
+/**
+ * Missing seqs that are NACKed together: the seqs one event found missing (a gap, a tail), the
+ * seqs NACKed in one poll, or the seqs one heard NACK pushed back. Few exist at a time, so the
+ * next deadline is a scan over rounds, not over seqs.
+ */
+interface Round {
+  /** When its seqs are NACKed. */
+  due: number;
+  /**
+   * Not NACKed before this, even when an earlier round takes it along: the reorder allowance
+   * (nackDelayMs min) for a new gap, `retryMs` after the previous attempt for a retry.
+   */
+  earliest: number;
+  /** A heard NACK before this belongs to the same round as the last attempt: it changes nothing. */
+  quietUntil: number;
+  /** Missing seqs in it; the round is dropped at 0. */
+  n: number;
+}
+
+type Missing = { s: "missing"; round: Round; tries: number };
+type Slot = { s: "held"; frame: MessageFrame } | Missing | { s: "lost" };
+
+const LOST: Slot = { s: "lost" };
 
 /** Total seqs in the `lost` items of `out`. */
 export function lostCount(out: readonly Delivery[]): number {
@@ -166,6 +195,11 @@ export class ReceiverWindow {
   /** Every seq in [next, high] has a slot; Map order is seq order (slots are only appended). */
   private readonly slots = new Map<number, Slot>();
   private missingCount = 0;
+  private heldCount = 0;
+  /** Rounds with at least one missing seq. */
+  private readonly rounds = new Set<Round>();
+  /** The newest round of never-NACKed seqs: seqs found missing soon after may join it. */
+  private fresh: Round | undefined;
   private deadline: number | undefined;
   private deadlineDirty = false;
   private readonly nackMin: number;
@@ -209,9 +243,7 @@ export class ReceiverWindow {
 
   /** Fragments held out of order. */
   get held(): number {
-    let n = 0;
-    for (const s of this.slots.values()) if (s.s === "held") n++;
-    return n;
+    return this.heldCount;
   }
 
   /**
@@ -230,9 +262,10 @@ export class ReceiverWindow {
         this.stats.duplicates++;
         return out;
       }
+      this.leave(slot);
       this.missingCount--;
-      this.deadlineDirty = true;
       this.slots.set(f.seq, { s: "held", frame: f });
+      this.heldCount++;
     } else {
       this.extendTo(f.seq, out, f);
     }
@@ -255,16 +288,20 @@ export class ReceiverWindow {
   }
 
   /**
-   * Another member NACKed these seqs of this sender: our own pending NACK timers for them are
-   * pushed back to a retry, as if we had sent the NACK (SRM suppression). A NACK heard within
-   * half a retry interval of our own attempt is the same round and changes nothing.
+   * Another member NACKed these seqs of this sender: ours among them move to a later round, as
+   * if we had sent the NACK (SRM suppression), and it counts as an attempt. One retry delay is
+   * drawn per heard NACK, so the seqs stay in step and go out together next time. A NACK heard
+   * within half a retry interval of our own attempt is the same round and changes nothing.
    */
   onNackHeard(ranges: readonly SeqRange[]): void {
     const now = this.opts.now();
+    let later: Round | undefined;
     this.forEachSlotIn(ranges, (_seq, slot) => {
-      if (slot.s !== "missing" || now < slot.quietUntil) return;
+      if (slot.s !== "missing" || now < slot.round.quietUntil) return;
       this.stats.suppressed++;
-      this.attempted(slot, now);
+      slot.tries++;
+      later ??= this.retryRound(now);
+      this.moveTo(slot, later);
     });
   }
 
@@ -275,7 +312,7 @@ export class ReceiverWindow {
   onGone(ranges: readonly SeqRange[]): Delivery[] {
     const out: Delivery[] = [];
     this.forEachSlotIn(ranges, (seq, slot) => {
-      if (slot.s === "missing") this.declareLost(seq);
+      if (slot.s === "missing") this.declareLost(seq, slot);
     });
     this.advance(out);
     return out;
@@ -283,58 +320,73 @@ export class ReceiverWindow {
 
   /**
    * The sender left (BYE, once its tail has been given a chance to be repaired) or timed out:
-   * everything still missing is lost; held fragments are delivered. The window stays usable:
+   * everything still missing is lost; held frames are delivered. The window stays usable:
    * if the instance turns out to be alive, later seqs are handled as usual.
    */
   giveUp(): Delivery[] {
     const out: Delivery[] = [];
-    for (const [seq, slot] of this.slots) if (slot.s === "missing") this.declareLost(seq);
+    if (this.missingCount > 0) {
+      for (const [seq, slot] of this.slots) if (slot.s === "missing") this.declareLost(seq, slot);
+    }
     this.advance(out);
     return out;
   }
 
   /**
-   * Timers. Returns the ranges to NACK now (the seqs whose back-off or retry is due, at most
-   * MAX_RANGES ranges; if more are due, `nextDeadline()` stays <= now: call again), and what
-   * became deliverable because seqs ran out of retries and were declared lost.
+   * Timers, in rounds. When a round is due, every missing seq due within half a retry interval
+   * (and past its `earliest`) goes out with it: one NACK of merged ranges, in seq order, at most
+   * MAX_RANGES ranges (if more are due, `nextDeadline()` stays <= now: call again). Seqs that ran
+   * out of retries are declared lost; what that makes deliverable is returned in `out`.
+   * Cost: O(rounds) when nothing is due, else one pass over the window.
    */
   poll(): PollResult {
     const now = this.opts.now();
     const out: Delivery[] = [];
     const nack: SeqRange[] = [];
-    if (this.missingCount === 0) return { nack, out };
-    const retry = this.retryDelay();
+    const first = this.nextDeadline();
+    if (first === undefined || first > now) return { nack, out };
+    const slack = this.retryMs / 2;
+    const going = new Set<Round>();
+    for (const r of this.rounds) {
+      if (r.due <= now || (r.due <= now + slack && r.earliest <= now)) going.add(r);
+    }
+    let retry: Round | undefined;
+    let full = false;
+    let left = this.missingCount;
     for (const [seq, slot] of this.slots) {
-      if (slot.s !== "missing" || slot.due > now) continue;
+      if (left === 0) break;
+      if (slot.s !== "missing") continue;
+      left--;
+      const r = slot.round;
+      if (!going.has(r)) continue;
       if (slot.tries >= this.maxRetries) {
-        this.declareLost(seq);
+        if (r.due <= now) this.declareLost(seq, slot); // taken along early: wait for its own time
         continue;
       }
+      if (full) continue;
       const last = nack[nack.length - 1];
       if (last && seqAdd(last.start, last.count) === seq && last.count < 0xffff) {
         last.count++;
       } else if (nack.length < MAX_RANGES) {
         nack.push({ start: seq, count: 1 });
       } else {
-        continue; // stays due; the next poll sends it
+        full = true; // stays in its round; a due round keeps nextDeadline() <= now
+        continue;
       }
-      this.attempted(slot, now, retry);
+      slot.tries++;
+      retry ??= this.retryRound(now);
+      this.moveTo(slot, retry);
     }
     if (nack.length > 0) this.stats.nacksSent++;
-    this.deadlineDirty = true;
     this.advance(out);
     return { nack, out };
   }
 
-  /** Earliest time at which poll() has work, or undefined if none. */
+  /** Earliest time at which poll() has work, or undefined if none. Cost: O(rounds). */
   nextDeadline(): number | undefined {
     if (this.deadlineDirty) {
       let d: number | undefined;
-      if (this.missingCount > 0) {
-        for (const slot of this.slots.values()) {
-          if (slot.s === "missing" && (d === undefined || slot.due < d)) d = slot.due;
-        }
-      }
+      for (const r of this.rounds) if (d === undefined || r.due < d) d = r.due;
       this.deadline = d;
       this.deadlineDirty = false;
     }
@@ -343,22 +395,52 @@ export class ReceiverWindow {
 
   // ---- internals ----
 
-  private retryDelay(): number {
-    return this.retryMs * (1 + 0.5 * this.opts.random());
+  /** A new round for seqs NACKed (by us or another member) now. One random draw per round. */
+  private retryRound(now: number): Round {
+    const due = now + this.retryMs * (1 + 0.5 * this.opts.random());
+    return this.addRound({ due, earliest: now + this.retryMs, quietUntil: now + this.retryMs / 2 });
   }
 
-  /** A NACK for this slot went out (ours) or was heard (someone else's). */
-  private attempted(slot: Slot & { s: "missing" }, now: number, delay = this.retryDelay()): void {
-    slot.tries++;
-    slot.due = now + delay;
-    slot.quietUntil = now + this.retryMs / 2;
+  /** The round for seqs found missing now: the newest fresh one if still far enough off. */
+  private freshRound(now: number): Round {
+    const f = this.fresh;
+    if (f && f.n > 0 && f.due - now >= this.nackMin) {
+      f.earliest = Math.max(f.earliest, now + this.nackMin);
+      return f;
+    }
+    const due = now + this.nackMin + (this.nackMax - this.nackMin) * this.opts.random();
+    this.fresh = this.addRound({ due, earliest: now + this.nackMin, quietUntil: -Infinity });
+    return this.fresh;
+  }
+
+  private addRound(r: Omit<Round, "n">): Round {
+    const round: Round = { ...r, n: 0 };
+    this.rounds.add(round);
+    if (!this.deadlineDirty && (this.deadline === undefined || round.due < this.deadline)) {
+      this.deadline = round.due;
+    }
+    return round;
+  }
+
+  /** Takes a missing slot out of its round (dropping the round when it empties). */
+  private leave(slot: Missing): void {
+    const r = slot.round;
+    if (--r.n > 0) return;
+    this.rounds.delete(r);
+    if (r === this.fresh) this.fresh = undefined;
     this.deadlineDirty = true;
   }
 
-  private declareLost(seq: number): void {
-    this.slots.set(seq, { s: "lost" });
+  private moveTo(slot: Missing, r: Round): void {
+    this.leave(slot);
+    slot.round = r;
+    r.n++;
+  }
+
+  private declareLost(seq: number, slot: Missing): void {
+    this.leave(slot);
+    this.slots.set(seq, LOST);
     this.missingCount--;
-    this.deadlineDirty = true;
   }
 
   /** Calls fn for each slot inside the given ranges (clipped to [next, high]). */
@@ -377,8 +459,8 @@ export class ReceiverWindow {
   }
 
   /**
-   * Makes `h` the highest known seq: new slots after the old highest are missing (sharing one
-   * NACK timer), except `arriving`'s own seq which is held. Forces the oldest seqs out first if
+   * Makes `h` the highest known seq: new slots after the old highest are missing (all in one
+   * fresh round), except `arriving`'s own seq which is held. Forces the oldest seqs out first if
    * the span would exceed maxPending.
    */
   private extendTo(h: number, out: Delivery[], arriving?: MessageFrame): void {
@@ -386,16 +468,16 @@ export class ReceiverWindow {
     if (newSpan > this.maxPending) this.forceAdvance(seqAdd(h, 1 - this.maxPending), out);
     let s = seqAdd(this.high, 1);
     if (seqLess(s, this.nextSeq)) s = this.nextSeq;
-    const now = this.opts.now();
-    const due = now + this.nackMin + (this.nackMax - this.nackMin) * this.opts.random();
-    // One timer object per slot (retries diverge), created with the same due time.
+    let round: Round | undefined;
     for (; seqDiff(h, s) >= 0; s = seqAdd(s, 1)) {
       if (arriving && s === arriving.seq) {
         this.slots.set(s, { s: "held", frame: arriving });
+        this.heldCount++;
       } else {
-        this.slots.set(s, { s: "missing", due, tries: 0, quietUntil: 0 });
+        round ??= this.freshRound(this.opts.now());
+        this.slots.set(s, { s: "missing", round, tries: 0 });
+        round.n++;
         this.missingCount++;
-        this.deadlineDirty = true;
       }
     }
     this.high = h;
@@ -414,8 +496,8 @@ export class ReceiverWindow {
         return;
       }
       if (slot.s === "missing") {
+        this.leave(slot);
         this.missingCount--;
-        this.deadlineDirty = true;
       }
       this.pass(slot, out);
     }
@@ -434,6 +516,7 @@ export class ReceiverWindow {
     this.slots.delete(this.nextSeq);
     if (slot.s === "held") {
       out.push({ type: "frame", frame: slot.frame });
+      this.heldCount--;
       this.stats.delivered++;
     } else {
       this.emitLost(this.nextSeq, 1, out);
