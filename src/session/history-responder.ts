@@ -1,26 +1,65 @@
 /**
- * Answering a late joiner's HISTORY_REQ: exactly one member answers. Each member that can
- * answer waits a random time (members holding enough messages first) and stays quiet if it
- * hears any HISTORY frame meanwhile — including frames that carry its own instance id (another
- * member re-sending our old messages is still an answer). Pure: time and randomness passed in.
+ * Answering a late joiner's HISTORY_REQ: exactly one member answers. The members that can
+ * answer take turns in an order every member computes alike — a hash of (member id, request
+ * id), so a different member goes first for each request — one HISTORY_SLOT_MS apart (far
+ * longer than a LAN's delay), members holding fewer messages than asked after all the others.
+ * Each stays quiet once it hears any HISTORY frame — including frames that carry its own
+ * instance id (another member re-sending our old messages is still an answer). A random wait
+ * (as in SRM) would let two members answer whenever their timers fell within one network delay
+ * of each other. Pure: time and the member list are passed in.
  */
 
-/** Wait before answering, ms: [holding enough messages, holding fewer, random spread]. */
-export const HISTORY_ANSWER_MS: [full: number, partial: number, spread: number] = [0, 60, 60];
+/** Gap between two members' turns to answer, ms. */
+export const HISTORY_SLOT_MS = 20;
 /** Request ids remembered (answered once each). */
 const MAX_REMEMBERED = 1000;
+
+/** FNV-1a over the text: the same on every member. */
+function rankHash(id: string, requestId: number): number {
+  let h = 0x811c9dc5;
+  for (const ch of `${id}:${requestId}`) {
+    h ^= ch.charCodeAt(0);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** Our turn among `members` (ourselves included) for this request: 0 goes first. */
+export function historyTurn(self: string, members: readonly string[], requestId: number): number {
+  const mine = rankHash(self, requestId);
+  let turn = 0;
+  for (const m of members) {
+    if (m === self) continue;
+    const h = rankHash(m, requestId);
+    if (h < mine || (h === mine && m < self)) turn++;
+  }
+  return turn;
+}
 
 export class HistoryResponder {
   private pending?: { at: number; count: number };
   private readonly answered = new Set<number>();
 
-  /** Someone asks for `count` messages; we hold `held`. */
-  request(count: number, requestId: number, held: number, now: number, random: number): void {
+  constructor(private readonly self: string) {}
+
+  /**
+   * Someone asks for `count` messages; we hold `held`; `members` are the ids of the members
+   * present now (ourselves included).
+   */
+  request(
+    count: number,
+    requestId: number,
+    held: number,
+    members: readonly string[],
+    now: number,
+  ): void {
     if (this.answered.has(requestId) || held === 0) return;
     if (this.answered.size >= MAX_REMEMBERED) this.answered.clear();
     this.answered.add(requestId);
-    const [full, partial, spread] = HISTORY_ANSWER_MS;
-    this.pending = { at: now + (held >= count ? full : partial) + random * spread, count };
+    const turn = historyTurn(this.self, members, requestId);
+    // Members that cannot give everything asked for wait until all the others had their turn.
+    const after = held >= count ? 0 : members.length;
+    this.pending = { at: now + (after + turn) * HISTORY_SLOT_MS, count };
   }
 
   /** A HISTORY frame was heard: another member is answering. */

@@ -1,13 +1,15 @@
 import type { MessageFrame, SeqRange } from "../protocol/index.ts";
 import { seqAdd } from "../protocol/index.ts";
 import { HeartbeatSchedule } from "./heartbeat-schedule.ts";
-import { RepairBuffer } from "./repair-buffer.ts";
+import { RepairBuffer, type RepairBufferOptions } from "./repair-buffer.ts";
 import { Repairer } from "./repairer.ts";
 
 export interface SenderOptions {
   now(): number;
   /** Ambient heartbeat interval (ms). */
   ambientMs: number;
+  /** Repair buffer limits (default REPAIR_BUFFER_DEFAULTS). */
+  buffer?: RepairBufferOptions;
 }
 
 export interface SenderOutput {
@@ -26,12 +28,13 @@ export class SenderState {
   tail = 0xffffffff;
   /** Last time something about our data happened (a send, a NACK for it). */
   lastActivity: number;
-  readonly buffer = new RepairBuffer();
+  readonly buffer: RepairBuffer;
   readonly repairer: Repairer;
   private readonly hb: HeartbeatSchedule;
 
   constructor(private readonly o: SenderOptions) {
     this.lastActivity = o.now();
+    this.buffer = new RepairBuffer(o.buffer);
     this.hb = new HeartbeatSchedule(o.now(), { ambientMs: o.ambientMs });
     this.repairer = new Repairer(this.buffer, { now: o.now });
   }

@@ -26,6 +26,7 @@ import { legacyLine, legacyMessage, sendLegacyText } from "./legacy-text.ts";
 import type { Peer, PeerOutput } from "./peer.ts";
 import { type MemberInfo, PeerTable } from "./peer-table.ts";
 import { RawSession } from "./raw-session.ts";
+import { REPAIR_BUFFER_DEFAULTS } from "./repair-buffer.ts";
 import { ReportSchedule } from "./report-schedule.ts";
 import { RoomLog } from "./room-log.ts";
 import {
@@ -46,6 +47,17 @@ export type { SessionStats } from "./stats.ts";
 /** The room as the options say: framed (the default) or pure legacy (`raw`). */
 export function createSession(opts: SessionOptions): RoomSession {
   return opts.raw ? new RawSession(opts) : new Session(opts);
+}
+
+/** The repair buffer holds at least this many flow-control windows. */
+const BUFFER_WINDOWS = 8;
+
+/** Repair buffer limits for a window: the defaults, or BUFFER_WINDOWS windows if larger. */
+function repairBufferFor(flow: FlowControl): { maxCount: number; maxBytes: number } {
+  return {
+    maxCount: Math.max(REPAIR_BUFFER_DEFAULTS.maxCount, BUFFER_WINDOWS * flow.windowFragments),
+    maxBytes: Math.max(REPAIR_BUFFER_DEFAULTS.maxBytes, BUFFER_WINDOWS * flow.windowBytes),
+  };
 }
 
 /** A pipe sender waits this long after EOF, at most, for the room to report our tail (ms). */
@@ -78,7 +90,7 @@ export class Session implements RoomSession {
   private readonly sender: SenderState;
   private readonly flow: FlowControl;
   private readonly reports = new ReportSchedule();
-  private readonly responder = new HistoryResponder();
+  private readonly responder: HistoryResponder;
   private readonly bridge: LegacyBridge;
   private readonly log = new RoomLog();
   private readonly heartbeatMs: number;
@@ -100,6 +112,7 @@ export class Session implements RoomSession {
     this.random = opts.random ?? Math.random;
     this.id = opts.id ?? randomInstanceId();
     this.myNick = opts.nick;
+    this.responder = new HistoryResponder(this.id);
     this.heartbeatMs = opts.heartbeatMs ?? 2000;
     const now = this.scheduler.now();
     this.startedAt = now;
@@ -114,11 +127,15 @@ export class Session implements RoomSession {
       (e) => this.bus.emit(e),
       () => this.time(),
     );
-    this.sender = new SenderState({ now: () => this.scheduler.now(), ambientMs: this.heartbeatMs });
     this.flow = new FlowControl({
       windowFragments: opts.window?.fragments,
       windowBytes: opts.window?.bytes,
       stallMs: timeoutMs,
+    });
+    this.sender = new SenderState({
+      now: () => this.scheduler.now(),
+      ambientMs: this.heartbeatMs,
+      buffer: repairBufferFor(this.flow),
     });
     this.bridge = new LegacyBridge(opts.legacy === true);
     this.alarm = new Alarm(this.scheduler, () => this.tick());
@@ -215,7 +232,7 @@ export class Session implements RoomSession {
       id: this.id,
       seq: 0,
       nick: this.myNick,
-      time: this.clock(),
+      time: Math.floor(this.clock()),
       fragIndex: i,
       fragCount: parts.length,
       action,
@@ -408,7 +425,8 @@ export class Session implements RoomSession {
       }
       case "history_req": {
         this.peers.heard(frame.id, from);
-        this.responder.request(frame.count, frame.requestId, this.log.size, now, this.random());
+        const members = [this.id, ...this.peers.present().map((m) => m.id)];
+        this.responder.request(frame.count, frame.requestId, this.log.size, members, now);
         return;
       }
       case "report": {

@@ -1,27 +1,52 @@
 import { describe, expect, test } from "bun:test";
-import { HistoryResponder } from "../../src/session/history-responder.ts";
+import {
+  HISTORY_SLOT_MS,
+  HistoryResponder,
+  historyTurn,
+} from "../../src/session/history-responder.ts";
+
+const ids = ["00000000000000a1", "00000000000000b2", "00000000000000c3", "00000000000000d4"];
+
+describe("historyTurn", () => {
+  test("every member computes the same order: turns are 0..n-1, each once", () => {
+    for (let req = 0; req < 50; req++) {
+      const turns = ids.map((id) => historyTurn(id, ids, req)).sort();
+      expect(turns).toEqual([0, 1, 2, 3]);
+    }
+  });
+
+  test("a different member goes first for different requests", () => {
+    const first = new Set<string>();
+    for (let req = 0; req < 50; req++) {
+      first.add(ids.find((id) => historyTurn(id, ids, req) === 0) as string);
+    }
+    expect(first.size).toBeGreaterThan(1);
+  });
+});
 
 describe("HistoryResponder", () => {
-  test("answers once per request id, after a shorter wait when it holds enough", () => {
-    const h = new HistoryResponder();
-    h.request(5, 1, 10, 0, 0.5);
-    const full = h.deadline as number;
-    expect(h.due(full - 0.001)).toBeUndefined();
-    expect(h.due(full)).toBe(5);
+  test("answers once per request id, in its turn; after all others when it holds too few", () => {
+    const self = ids[1] as string;
+    const h = new HistoryResponder(self);
+    const turn = historyTurn(self, ids, 1);
+    h.request(5, 1, 10, ids, 0);
+    expect(h.deadline).toBe(turn * HISTORY_SLOT_MS);
+    expect(h.due(turn * HISTORY_SLOT_MS - 0.001)).toBeUndefined();
+    expect(h.due(turn * HISTORY_SLOT_MS)).toBe(5);
     expect(h.deadline).toBeUndefined();
-    h.request(5, 1, 10, 100, 0.5); // the same request again: already answered
+    h.request(5, 1, 10, ids, 100); // the same request again: already answered
     expect(h.deadline).toBeUndefined();
-    h.request(50, 2, 10, 100, 0.5); // holds fewer than asked: waits longer
-    expect((h.deadline as number) - 100).toBeGreaterThan(full);
+    h.request(50, 2, 10, ids, 100); // holds fewer than asked: after every member's turn
+    expect(h.deadline).toBe(100 + (ids.length + historyTurn(self, ids, 2)) * HISTORY_SLOT_MS);
   });
 
   test("stays quiet once it hears an answer; a member with an empty log never answers", () => {
-    const h = new HistoryResponder();
-    h.request(5, 1, 10, 0, 0.9);
+    const h = new HistoryResponder(ids[0] as string);
+    h.request(5, 1, 10, ids, 0);
     h.heardAnswer();
     expect(h.deadline).toBeUndefined();
     expect(h.due(1e9)).toBeUndefined();
-    h.request(5, 2, 0, 0, 0);
+    h.request(5, 2, 0, ids, 0);
     expect(h.deadline).toBeUndefined();
   });
 });
