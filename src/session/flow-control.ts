@@ -27,6 +27,11 @@ export interface FlowOptions {
 
 export const FLOW_DEFAULTS = { windowFragments: 2048, windowBytes: 1024 * 1024 } as const;
 
+/**
+ * Members tracked, at most: reports from further new ids are ignored (they cannot grow the
+ * table without bound; PROTOCOL.md leaves hostile input to the sealed rooms of a later version).
+ */
+const MAX_MEMBERS = 1024;
 /** Byte counts are kept for this many recent seqs (a power of two, > any window). */
 const RING = 1 << 16;
 
@@ -77,6 +82,7 @@ export class FlowControl {
     if (seqDiff(next, end) > 0) next = end;
     const m = this.members.get(id);
     if (!m) {
+      if (this.members.size >= MAX_MEMBERS) return undefined;
       this.members.set(id, { next, advancedAt: now, lagging: false });
       return undefined;
     }

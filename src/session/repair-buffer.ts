@@ -29,6 +29,20 @@ export interface RepairBufferOptions {
  */
 export const REPAIR_BUFFER_DEFAULTS = { maxCount: 16384, maxBytes: 8 * 1024 * 1024 } as const;
 
+/** The repair buffer holds at least this many flow-control windows. */
+const BUFFER_WINDOWS = 8;
+
+/** Buffer limits for a flow-control window: the defaults, or BUFFER_WINDOWS windows if larger. */
+export function repairBufferForWindow(
+  fragments: number,
+  bytes: number,
+): Required<RepairBufferOptions> {
+  return {
+    maxCount: Math.max(REPAIR_BUFFER_DEFAULTS.maxCount, BUFFER_WINDOWS * fragments),
+    maxBytes: Math.max(REPAIR_BUFFER_DEFAULTS.maxBytes, BUFFER_WINDOWS * bytes),
+  };
+}
+
 export class RepairBuffer {
   private readonly maxCount: number;
   private readonly maxBytes: number;

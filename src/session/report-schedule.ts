@@ -8,7 +8,9 @@
  * - A sender asks (its heartbeat has the REPORT-WANTED flag: it is waiting on members): report
  *   now, but not more often than every REPORT_MIN_GAP_MS.
  */
+import { MAX_REPORT_ENTRIES } from "../protocol/constants.ts";
 import { seqDiff } from "../protocol/seq.ts";
+import type { ReportEntry } from "../protocol/types.ts";
 
 export const REPORT_EVERY = 512;
 export const REPORT_DELAY_MS = 20;
@@ -32,9 +34,21 @@ export class ReportSchedule {
     this.due(Math.max(now, this.lastSentAt + REPORT_MIN_GAP_MS));
   }
 
-  /** Whether `id`'s current `next` has been reported. */
-  isReported(id: string, next: number): boolean {
-    return this.reported.get(id) === next;
+  /**
+   * The entries of the next REPORT: our `next` for each sender we receive from (not gone),
+   * those not yet reported first, at most MAX_REPORT_ENTRIES.
+   */
+  entries(
+    senders: Iterable<{ id: string; gone: boolean; readonly next: number | undefined }>,
+  ): ReportEntry[] {
+    const fresh: ReportEntry[] = [];
+    const known: ReportEntry[] = [];
+    for (const p of senders) {
+      const next = p.next;
+      if (p.gone || next === undefined) continue;
+      (this.reported.get(p.id) === next ? known : fresh).push({ target: p.id, next });
+    }
+    return [...fresh, ...known].slice(0, MAX_REPORT_ENTRIES);
   }
 
   /** When a report is due, or undefined. */

@@ -2,20 +2,15 @@ import { UserError } from "../errors.ts";
 import type { Datagram } from "../net/transport.ts";
 import {
   checkMessageSize,
-  DecodeError,
-  decode,
   encode,
-  encodingLength,
   type Frame,
-  fragmentText,
-  isFramed,
   joinFragments,
-  MAX_REPORT_ENTRIES,
   type MessageFrame,
-  type ReportEntry,
   randomInstanceId,
   seqAdd,
 } from "../protocol/index.ts";
+import { DatagramIntake } from "./datagram-intake.ts";
+import { DRAIN_MAX_MS, DRAIN_MIN_AGE_MS, membersBehind } from "./drain-rule.ts";
 import { EventBus } from "./event-bus.ts";
 import type { SessionEvent } from "./events.ts";
 import { FlowControl } from "./flow-control.ts";
@@ -23,22 +18,19 @@ import { HistoryCollector } from "./history.ts";
 import { HistoryResponder } from "./history-responder.ts";
 import { LegacyBridge } from "./legacy-bridge.ts";
 import { legacyLine, legacyMessage, sendLegacyText } from "./legacy-text.ts";
+import { messageFrames } from "./message-frames.ts";
 import type { Peer, PeerOutput } from "./peer.ts";
 import { type MemberInfo, PeerTable } from "./peer-table.ts";
 import { RawSession } from "./raw-session.ts";
-import { REPAIR_BUFFER_DEFAULTS } from "./repair-buffer.ts";
+import { repairBufferForWindow } from "./repair-buffer.ts";
 import { ReportSchedule } from "./report-schedule.ts";
 import { RoomLog } from "./room-log.ts";
-import {
-  type DrainResult,
-  formatFrom,
-  type RoomSession,
-  type SessionOptions,
-} from "./room-session.ts";
+import type { DrainResult, RoomSession, SessionOptions } from "./room-session.ts";
 import { Alarm, type Scheduler, systemScheduler } from "./scheduler.ts";
 import { SenderState } from "./sender.ts";
 import { emptyStats, type SessionStats } from "./stats.ts";
 
+export { DRAIN_MAX_MS } from "./drain-rule.ts";
 export type { MemberInfo } from "./peer-table.ts";
 export type { DrainResult, RoomSession, SessionOptions } from "./room-session.ts";
 export { formatFrom } from "./room-session.ts";
@@ -49,26 +41,6 @@ export function createSession(opts: SessionOptions): RoomSession {
   return opts.raw ? new RawSession(opts) : new Session(opts);
 }
 
-/** The repair buffer holds at least this many flow-control windows. */
-const BUFFER_WINDOWS = 8;
-
-/** Repair buffer limits for a window: the defaults, or BUFFER_WINDOWS windows if larger. */
-function repairBufferFor(flow: FlowControl): { maxCount: number; maxBytes: number } {
-  return {
-    maxCount: Math.max(REPAIR_BUFFER_DEFAULTS.maxCount, BUFFER_WINDOWS * flow.windowFragments),
-    maxBytes: Math.max(REPAIR_BUFFER_DEFAULTS.maxBytes, BUFFER_WINDOWS * flow.windowBytes),
-  };
-}
-
-/** A pipe sender waits this long after EOF, at most, for the room to report our tail (ms). */
-export const DRAIN_MAX_MS = 20_000;
-/**
- * Before leaving, a sender waits at least this long after its start (ms): members that were
- * there answer our HELLO within 0-200 ms, and we must know them to wait for their reports.
- */
-const DRAIN_MIN_AGE_MS = 300;
-/** How long a drain waits for the first report of a present member that never reported (ms). */
-const FIRST_REPORT_WAIT_MS = 1500;
 /** A sender waiting for reports sends a REPORT-WANTED heartbeat this soon (ms). */
 const WANT_REPORT_SOON_MS = 25;
 
@@ -104,7 +76,10 @@ export class Session implements RoomSession {
   private waiters: (() => void)[] = [];
   /** In drain(): our heartbeats ask for reports even from members that never reported. */
   private draining = false;
-  private readonly warnedVersion = new Set<string>();
+  private readonly intake = new DatagramIntake(
+    () => this.counters.malformed++,
+    (t) => this.warn(t),
+  );
 
   constructor(private readonly opts: SessionOptions) {
     this.scheduler = opts.scheduler ?? systemScheduler;
@@ -135,7 +110,7 @@ export class Session implements RoomSession {
     this.sender = new SenderState({
       now: () => this.scheduler.now(),
       ambientMs: this.heartbeatMs,
-      buffer: repairBufferFor(this.flow),
+      buffer: repairBufferForWindow(this.flow.windowFragments, this.flow.windowBytes),
     });
     this.bridge = new LegacyBridge(opts.legacy === true);
     this.alarm = new Alarm(this.scheduler, () => this.tick());
@@ -226,25 +201,14 @@ export class Session implements RoomSession {
       throw new UserError(`${(e as Error).message}; nothing was sent`, 1);
     }
     const action = opts.action === true;
-    const parts = fragmentText(text);
-    const frames: MessageFrame[] = parts.map((payload, i) => ({
-      type: "message",
+    const { frames, sizes, bytes } = messageFrames({
       id: this.id,
-      seq: 0,
       nick: this.myNick,
-      time: Math.floor(this.clock()),
-      fragIndex: i,
-      fragCount: parts.length,
+      text,
       action,
-      repair: false,
-      history: false,
-      payload,
-    }));
-    const sizes = frames.map((f) => encodingLength(f));
-    await this.waitForWindow(
-      frames.length,
-      sizes.reduce((a, b) => a + b, 0),
-    );
+      time: this.clock(),
+    });
+    await this.waitForWindow(frames.length, bytes);
     if (this.closed) throw new Error("session closed");
     const first = this.sender.allocate(frames.length);
     for (let i = 0; i < frames.length; i++) {
@@ -335,44 +299,16 @@ export class Session implements RoomSession {
   private receive(d: Datagram): void {
     if (this.closed) return;
     this.counters.datagramsReceived++;
-    if (d.self) return; // our own, looped back
-    const from = formatFrom(d.address, d.port);
     const now = this.scheduler.now();
-    if (!isFramed(d.data)) {
-      // Text on the companion port is nobody's protocol: drop it.
-      if (d.channel === "framed") {
-        this.counters.malformed++;
-        return;
-      }
-      for (const h of this.bridge.legacyFrom(from, d.data, now)) this.showLegacy(h);
-      this.rearm();
-      return;
-    }
-    // A frame on the room port (an old mcchat, or someone's experiment): not for the framed room.
-    if (d.channel === "legacy") return;
-    let frame: Frame;
-    try {
-      frame = decode(d.data);
-    } catch (e) {
-      if (!(e instanceof DecodeError)) throw e;
-      this.counters.malformed++;
-      if (
-        (e.reason === "unsupported-version" || e.reason === "unknown-type") &&
-        !this.warnedVersion.has(from) &&
-        this.warnedVersion.size < 256
-      ) {
-        this.warnedVersion.add(from);
-        this.warn(`ignoring frames from ${from} (${e.message}; a newer mcchat?)`);
-      }
-      return;
-    }
-    this.bridge.framedFrom(from);
-    if (frame.id === this.id) {
+    const got = this.intake.take(d);
+    if (got.kind === "legacy") {
+      for (const h of this.bridge.legacyFrom(got.from, got.data, now)) this.showLegacy(h);
+    } else if (got.kind === "frame") {
+      this.bridge.framedFrom(got.from);
+      if (got.frame.id !== this.id) this.handleFrame(got.frame, got.from, now);
       // Our id from elsewhere: another member re-sending our old messages as history answers.
-      if (frame.type === "message" && frame.history) this.responder.heardAnswer();
-      return;
+      else if (got.frame.type === "message" && got.frame.history) this.responder.heardAnswer();
     }
-    this.handleFrame(frame, from, now);
     this.rearm();
   }
 
@@ -558,7 +494,10 @@ export class Session implements RoomSession {
         );
       }
     }
-    for (const id of this.peers.forgetDeparted(now)) this.reports.forget(id);
+    for (const id of this.peers.forgetDeparted(now)) {
+      this.reports.forget(id);
+      this.flow.remove(id);
+    }
     for (const id of this.flow.checkStalls(now)) {
       const nick = this.peers.get(id)?.nick || id;
       this.warn(`${nick} is not keeping up; no longer waiting for it (it may lose messages)`);
@@ -595,16 +534,9 @@ export class Session implements RoomSession {
     this.rearm();
   }
 
-  /** One REPORT: our `next` for the senders we receive from (unreported ones first). */
+  /** One REPORT: our `next` for the senders we receive from. */
   private sendReport(now: number): void {
-    const fresh: ReportEntry[] = [];
-    const known: ReportEntry[] = [];
-    for (const p of this.peers.values()) {
-      const next = p.next;
-      if (p.gone || next === undefined) continue;
-      (this.reports.isReported(p.id, next) ? known : fresh).push({ target: p.id, next });
-    }
-    const entries = [...fresh, ...known].slice(0, MAX_REPORT_ENTRIES);
+    const entries = this.reports.entries(this.peers.values());
     this.reports.sent(entries, now);
     if (entries.length === 0) return;
     this.counters.reportsSent++;
@@ -620,16 +552,16 @@ export class Session implements RoomSession {
   async drain(maxMs = DRAIN_MAX_MS): Promise<DrainResult> {
     if (this.closed || !this.started) return { behind: [] };
     const start = this.scheduler.now();
-    const deadline = start + maxMs;
     this.draining = true;
     for (;;) {
       const now = this.scheduler.now();
-      const behind = this.stillBehind(now, start);
-      if (behind.length === 0 && now - this.startedAt >= DRAIN_MIN_AGE_MS) return { behind: [] };
+      const behind = membersBehind(this.peers, this.flow, this.sender.buffer, now - start);
       if (this.closed) return { behind: [] };
-      if (now >= deadline) return { behind };
+      if (behind.length === 0 && now - this.startedAt >= DRAIN_MIN_AGE_MS) return { behind };
+      if (now >= start + maxMs) return { behind };
       this.askForReports();
-      const wakeAt = Math.min(deadline, now + Math.max(DRAIN_MIN_AGE_MS, 100));
+      // Woken by reports and departures, and at least every DRAIN_MIN_AGE_MS.
+      const wakeAt = Math.min(start + maxMs, now + DRAIN_MIN_AGE_MS);
       await new Promise<void>((resolve) => {
         const h = this.scheduler.at(wakeAt, () => this.wake());
         this.waiters.push(() => {
@@ -638,23 +570,6 @@ export class Session implements RoomSession {
         });
       });
     }
-  }
-
-  /** Members (nick or id) that may still need something we sent. */
-  private stillBehind(now: number, drainStart: number): string[] {
-    const out: string[] = [];
-    const reported = this.flow.behindMembers();
-    for (const p of this.peers.values()) {
-      if (p.gone || !p.present) continue;
-      const r = reported.get(p.id);
-      if (r) {
-        // A lagging member is waited for while what it needs next is still repairable.
-        if (!r.lagging || this.sender.buffer.get(r.next) !== undefined) out.push(p.nick || p.id);
-      } else if (!this.flow.hasReported(p.id) && now - drainStart < FIRST_REPORT_WAIT_MS) {
-        out.push(p.nick || p.id);
-      }
-    }
-    return out;
   }
 
   /** Say BYE, leave the group and close the transport. */

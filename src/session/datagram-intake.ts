@@ -1,0 +1,53 @@
+import type { Datagram } from "../net/transport.ts";
+import { DecodeError, decode, type Frame, isFramed } from "../protocol/index.ts";
+import { formatFrom } from "./room-session.ts";
+
+/** What one received datagram is, for a framed member. */
+export type Intake =
+  | { kind: "legacy"; from: string; data: Uint8Array }
+  | { kind: "frame"; from: string; frame: Frame }
+  | { kind: "drop" };
+
+/** Senders warned about ("a newer mcchat?"), at most. */
+const MAX_WARNED = 256;
+
+/**
+ * Sorts received datagrams for a framed member (PROTOCOL.md §1): our own loopback is dropped;
+ * plain text on the room port is legacy text; frames on the companion port are decoded. Text on
+ * the companion port and frames that fail to decode are counted as malformed and dropped (a
+ * decoder error never escapes); frames on the room port (an old mcchat, an experiment) are not
+ * for the framed room. Warns once per sender about frames of an unknown version or type.
+ */
+export class DatagramIntake {
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly onMalformed: () => void,
+    private readonly warn: (text: string) => void,
+  ) {}
+
+  take(d: Datagram): Intake {
+    if (d.self) return { kind: "drop" };
+    const from = formatFrom(d.address, d.port);
+    if (!isFramed(d.data)) {
+      if (d.channel === "framed") {
+        this.onMalformed();
+        return { kind: "drop" };
+      }
+      return { kind: "legacy", from, data: d.data };
+    }
+    if (d.channel === "legacy") return { kind: "drop" };
+    try {
+      return { kind: "frame", from, frame: decode(d.data) };
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      this.onMalformed();
+      const newer = e.reason === "unsupported-version" || e.reason === "unknown-type";
+      if (newer && !this.warned.has(from) && this.warned.size < MAX_WARNED) {
+        this.warned.add(from);
+        this.warn(`ignoring frames from ${from} (${e.message}; a newer mcchat?)`);
+      }
+      return { kind: "drop" };
+    }
+  }
+}
