@@ -10,7 +10,7 @@ export interface PipeSession {
   send(text: string): Promise<void>;
   close(): Promise<void>;
   /** After input EOF: wait until our last messages can no longer need repair. */
-  drain?(): Promise<{ behind: string[] } | undefined | void>;
+  drain?(): Promise<{ behind: string[] } | undefined>;
 }
 
 export interface PipeOptions {
