@@ -102,7 +102,7 @@ test("--timeout without reaching --count exits 1; own messages are not printed",
 
 describe("every way out is bounded", () => {
   test("the signal ends the linger after EOF (drain) at once, with BYE", async () => {
-    const s = { ...fakeSession(), drain: () => new Promise<void>(() => {}) };
+    const s = { ...fakeSession(), drain: () => new Promise<{ behind: string[] }>(() => {}) };
     let closed = 0;
     s.close = async () => {
       closed++;
@@ -235,3 +235,37 @@ async function waitUntil(ok: () => boolean, timeoutMs = 2000): Promise<void> {
     await Bun.sleep(2);
   }
 }
+
+describe("leaving after EOF", () => {
+  async function pipeWithDrain(behind: string[]) {
+    const s = Object.assign(fakeSession(), { drain: async () => ({ behind }) });
+    const errors = new PassThrough();
+    let err = "";
+    errors.on("data", (b: Buffer) => {
+      err += b.toString();
+    });
+    const code = await runPipe({
+      session: s,
+      input: new PassThrough().end("one\ntwo\n"),
+      output: new PassThrough(),
+      errors,
+      render: () => [],
+    });
+    return { code, err, s };
+  }
+
+  test("exits 0 once every member has confirmed what we sent", async () => {
+    const { code, err, s } = await pipeWithDrain([]);
+    expect(code).toBe(0);
+    expect(err).toBe("");
+    expect(s.sent).toEqual(["one", "two"]);
+    expect(s.closed).toBe(true);
+  });
+
+  test("never reports success while a member may still miss our messages: names it, exits 1", async () => {
+    const { code, err, s } = await pipeWithDrain(["bob", "carol"]);
+    expect(code).toBe(1);
+    expect(err).toBe("mcchat: bob, carol had not confirmed all our messages when we left\n");
+    expect(s.closed).toBe(true);
+  });
+});
