@@ -237,7 +237,8 @@ export function formatStats(s: SessionStats): string {
     `mcchat: stats: sent ${s.sent}, received ${s.received}, repaired ${s.repairsReceived} ` +
     `(repairs sent ${s.repairsSent}), NACKs sent ${s.nacksSent} / heard ${s.nacksHeard} / ` +
     `suppressed ${s.nacksSuppressed}, duplicates dropped ${s.duplicates}, lost ${s.lost}, ` +
-    `malformed ${s.malformed}, receive buffer ${kib} KiB`
+    `malformed ${s.malformed}, receive buffer ${kib} KiB, reports sent ${s.reportsSent} / ` +
+    `heard ${s.reportsHeard}, window waits ${s.flowWaits}, bridged to legacy ${s.bridged}`
   );
 }
 

@@ -20,9 +20,14 @@ test("--stats line names every counter", () => {
     repairsReceived: 2,
     lost: 1,
     recvBufferBytes: 8 << 20,
+    reportsSent: 4,
+    reportsHeard: 5,
+    flowWaits: 6,
+    bridged: 2,
   };
   expect(formatStats(s)).toBe(
     "mcchat: stats: sent 3, received 7, repaired 2 (repairs sent 0), NACKs sent 0 / heard 0 / suppressed 0, " +
-      "duplicates dropped 0, lost 1, malformed 0, receive buffer 8192 KiB",
+      "duplicates dropped 0, lost 1, malformed 0, receive buffer 8192 KiB, reports sent 4 / heard 5, " +
+      "window waits 6, bridged to legacy 2",
   );
 });
