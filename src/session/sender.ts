@@ -26,14 +26,11 @@ export interface SenderOutput {
 export class SenderState {
   /** Highest seq used; instances start at 0, so "nothing sent" is 0xFFFFFFFF. */
   tail = 0xffffffff;
-  /** Last time something about our data happened (a send, a NACK for it). */
-  lastActivity: number;
   readonly buffer: RepairBuffer;
   readonly repairer: Repairer;
   private readonly hb: HeartbeatSchedule;
 
   constructor(private readonly o: SenderOptions) {
-    this.lastActivity = o.now();
     this.buffer = new RepairBuffer(o.buffer);
     this.hb = new HeartbeatSchedule(o.now(), { ambientMs: o.ambientMs });
     this.repairer = new Repairer(this.buffer, { now: o.now });
@@ -43,7 +40,6 @@ export class SenderState {
   allocate(n: number): number {
     const first = seqAdd(this.tail, 1);
     this.tail = seqAdd(this.tail, n);
-    this.lastActivity = this.o.now();
     return first;
   }
 
@@ -68,7 +64,6 @@ export class SenderState {
   }
 
   onNack(ranges: SeqRange[]): void {
-    this.lastActivity = this.o.now();
     this.repairer.onNack(ranges);
   }
 
