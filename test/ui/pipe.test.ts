@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { PassThrough, Writable } from "node:stream";
 import type { SessionEvent } from "../../src/session/events.ts";
 import { CLOSE_DEADLINE_MS } from "../../src/ui/deadline.ts";
-import { runPipe, trackedWriter } from "../../src/ui/pipe.ts";
+import { type PipeOptions, runPipe, trackedWriter } from "../../src/ui/pipe.ts";
 
 function fakeSession() {
   const listeners = new Set<(e: SessionEvent) => void>();
@@ -36,6 +36,30 @@ const msg = (text: string): SessionEvent => ({
   text,
 });
 
+/** runPipe on `session`: no input, output and errors discarded, nothing rendered, unless `o` says otherwise. */
+function pipe(session: PipeOptions["session"], o: Partial<PipeOptions> = {}): Promise<number> {
+  return runPipe({
+    session,
+    input: null,
+    output: new PassThrough(),
+    errors: new PassThrough(),
+    render: () => [],
+    ...o,
+  });
+}
+
+/** A writable that keeps every chunk written to it as a string. */
+function collector(): { stream: Writable; chunks: string[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(c, _e, cb) {
+      chunks.push(String(c));
+      cb();
+    },
+  });
+  return { stream, chunks };
+}
+
 test("does not resolve before a slow reader has taken every line", async () => {
   const written: string[] = [];
   const slow = new Writable({
@@ -47,11 +71,8 @@ test("does not resolve before a slow reader has taken every line", async () => {
     },
   });
   const s = fakeSession();
-  const done = runPipe({
-    session: s,
-    input: null,
+  const done = pipe(s, {
     output: slow,
-    errors: new PassThrough(),
     render: (e) => [e.type === "message" ? e.text : ""],
     count: 50,
   });
@@ -64,13 +85,7 @@ test("does not resolve before a slow reader has taken every line", async () => {
 test("input lines are sent in order, empty lines skipped, CR stripped; EOF ends with 0", async () => {
   const s = fakeSession();
   const input = new PassThrough();
-  const done = runPipe({
-    session: s,
-    input,
-    output: new PassThrough(),
-    errors: new PassThrough(),
-    render: () => [],
-  });
+  const done = pipe(s, { input });
   input.end("one\r\n\ntwo\nthree");
   expect(await done).toBe(0);
   expect(s.sent).toEqual(["one", "two", "three"]);
@@ -78,26 +93,12 @@ test("input lines are sent in order, empty lines skipped, CR stripped; EOF ends 
 
 test("--timeout without reaching --count exits 1; own messages are not printed", async () => {
   const s = fakeSession();
-  const out: string[] = [];
-  const output = new Writable({
-    write(c, _e, cb) {
-      out.push(String(c));
-      cb();
-    },
-  });
-  const done = runPipe({
-    session: s,
-    input: null,
-    output,
-    errors: new PassThrough(),
-    render: (e) => [e.type],
-    count: 2,
-    timeoutMs: 50,
-  });
+  const out = collector();
+  const done = pipe(s, { output: out.stream, render: (e) => [e.type], count: 2, timeoutMs: 50 });
   s.emit({ ...msg("mine"), self: true } as SessionEvent);
   s.emit(msg("theirs"));
   expect(await done).toBe(1);
-  expect(out).toEqual(["message\n"]);
+  expect(out.chunks).toEqual(["message\n"]);
 });
 
 describe("every way out is bounded", () => {
@@ -109,14 +110,7 @@ describe("every way out is bounded", () => {
     };
     const input = new PassThrough();
     const controller = new AbortController();
-    const done = runPipe({
-      session: s,
-      input,
-      output: new PassThrough(),
-      errors: new PassThrough(),
-      render: () => [],
-      signal: controller.signal,
-    });
+    const done = pipe(s, { input, signal: controller.signal });
     input.end("last words\n");
     await waitUntil(() => s.sent.length === 1);
     await Bun.sleep(20); // now in drain(), which never ends by itself
@@ -130,14 +124,7 @@ describe("every way out is bounded", () => {
     s.send = () => new Promise<void>(() => {});
     const input = new PassThrough();
     const controller = new AbortController();
-    const done = runPipe({
-      session: s,
-      input,
-      output: new PassThrough(),
-      errors: new PassThrough(),
-      render: () => [],
-      signal: controller.signal,
-    });
+    const done = pipe(s, { input, signal: controller.signal });
     input.write("stuck\n");
     await Bun.sleep(20);
     controller.abort();
@@ -149,14 +136,7 @@ describe("every way out is bounded", () => {
     const s = fakeSession();
     s.close = () => new Promise<void>(() => {});
     const controller = new AbortController();
-    const done = runPipe({
-      session: s,
-      input: null,
-      output: new PassThrough(),
-      errors: new PassThrough(),
-      render: () => [],
-      signal: controller.signal,
-    });
+    const done = pipe(s, { signal: controller.signal });
     const t0 = performance.now();
     controller.abort();
     expect(await done).toBe(0);
@@ -166,35 +146,18 @@ describe("every way out is bounded", () => {
   test("stdout's reader went away (EPIPE): exit 0, nothing on stderr", async () => {
     const s = fakeSession();
     const output = new PassThrough();
-    const errors: string[] = [];
-    const done = runPipe({
-      session: s,
-      input: null,
-      output,
-      errors: new Writable({
-        write(c, _e, cb) {
-          errors.push(String(c));
-          cb();
-        },
-      }),
-      render: (e) => [e.type],
-    });
+    const errors = collector();
+    const done = pipe(s, { output, errors: errors.stream, render: (e) => [e.type] });
     output.emit("error", Object.assign(new Error("EPIPE: broken pipe, write"), { code: "EPIPE" }));
     expect(await done).toBe(0);
     expect(s.closed).toBe(true);
-    expect(errors).toEqual([]);
+    expect(errors.chunks).toEqual([]);
   });
 
   test("input closed without EOF (a hung-up terminal) counts as EOF", async () => {
     const s = fakeSession();
     const input = new PassThrough();
-    const done = runPipe({
-      session: s,
-      input,
-      output: new PassThrough(),
-      errors: new PassThrough(),
-      render: () => [],
-    });
+    const done = pipe(s, { input });
     input.write("one\n");
     await waitUntil(() => s.sent.length === 1);
     input.destroy(); // 'close' without 'end'
@@ -239,19 +202,12 @@ async function waitUntil(ok: () => boolean, timeoutMs = 2000): Promise<void> {
 describe("leaving after EOF", () => {
   async function pipeWithDrain(behind: string[]) {
     const s = Object.assign(fakeSession(), { drain: async () => ({ behind }) });
-    const errors = new PassThrough();
-    let err = "";
-    errors.on("data", (b: Buffer) => {
-      err += b.toString();
-    });
-    const code = await runPipe({
-      session: s,
+    const errors = collector();
+    const code = await pipe(s, {
       input: new PassThrough().end("one\ntwo\n"),
-      output: new PassThrough(),
-      errors,
-      render: () => [],
+      errors: errors.stream,
     });
-    return { code, err, s };
+    return { code, err: errors.chunks.join(""), s };
   }
 
   test("exits 0 once every member has confirmed what we sent", async () => {
