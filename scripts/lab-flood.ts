@@ -13,7 +13,7 @@
  *            --loss PCT (random loss on receiver 1's host) --timeout S (receivers' --timeout, 120)
  *
  * Needs root (it builds `ip netns` hosts). Outside the private namespace it re-executes
- * itself under `unshare --net --mount --pid --fork --kill-child` (like scripts/test.ts), so
+ * itself in the private namespace of scripts/private-netns.ts (as scripts/test.ts does), so
  * no multicast ever leaves on a real interface; inside, assertPrivateNetns() checks it.
  */
 import { existsSync } from "node:fs";
@@ -26,6 +26,7 @@ import {
   isRealRoot,
   LAB_SKIP_REASON,
 } from "../test/helpers/netns.ts";
+import { inPrivateNetns } from "./private-netns.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
@@ -34,33 +35,10 @@ if (process.env.MCCHAT_TEST_NETNS !== "1") {
     console.error(`lab-flood: ${LAB_SKIP_REASON}`);
     process.exit(2);
   }
-  const setup = [
-    "set -e",
-    "ip link set lo up",
-    "ip link set lo multicast on",
-    "ip route add 224.0.0.0/4 dev lo src 127.0.0.1",
-    "mkdir -p /run/netns",
-    "mount -t tmpfs -o mode=0755,size=1m mcc-netns /run/netns",
-    'set +e; "$@"; exit $?',
-  ].join("\n");
   const child = Bun.spawn({
-    cmd: [
-      "unshare",
-      "--net",
-      "--mount",
-      "--pid",
-      "--fork",
-      "--kill-child",
-      "--mount-proc",
-      "--",
-      "sh",
-      "-c",
-      setup,
-      "mcchat-netns",
-      process.execPath,
-      import.meta.path,
-      ...process.argv.slice(2),
-    ],
+    cmd: inPrivateNetns([process.execPath, import.meta.path, ...process.argv.slice(2)], {
+      root: true,
+    }),
     env: { ...process.env, MCCHAT_TEST_NETNS: "1" },
     stdin: "ignore",
     stdout: "inherit",

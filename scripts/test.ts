@@ -18,6 +18,7 @@
 import { existsSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { isRealRoot } from "../test/helpers/process.ts";
+import { inPrivateNetns } from "./private-netns.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 process.chdir(ROOT);
@@ -187,35 +188,10 @@ if (unitFiles.length) {
 // ---- 3. network tests, in a private network namespace ----
 if (netFiles.length) {
   const root = isRealRoot();
-  const setup = [
-    "set -e",
-    "ip link set lo up",
-    "ip link set lo multicast on",
-    "ip route add 224.0.0.0/4 dev lo src 127.0.0.1",
-    ...(root
-      ? ["mkdir -p /run/netns", "mount -t tmpfs -o mode=0755,size=1m mcc-netns /run/netns"]
-      : []),
-    'set +e; "$@"; exit $?',
-  ].join("\n");
-  const unshare = [
-    "unshare",
-    ...(root ? [] : ["--map-root-user"]),
-    "--net",
-    "--mount",
-    "--pid",
-    "--fork",
-    "--kill-child",
-    "--mount-proc",
-    "--",
-    "sh",
-    "-c",
-    setup,
-    "mcchat-netns",
-  ];
   if (!root) say("\n(not root: multi-host network tests will skip)");
   await bunTest(
     "network",
-    [...unshare, BUN, "test", ...netFiles.map((f) => `./${f}`), ...options],
+    inPrivateNetns([BUN, "test", ...netFiles.map((f) => `./${f}`), ...options], { root }),
     { ...baseEnv, MCCHAT_TEST_NETNS: "1" },
   );
 }
