@@ -3,7 +3,7 @@
  * on a private tmux socket. Keys go in with send-keys; the screen comes back with
  * capture-pane; everything the program writes to the pane can be logged to a file
  * (`pipe-pane`), which is how a test counts thousands of lines that scrolled past.
- * (test/net/chat-pty.test.ts has its own richer copy for screen-layout tests.)
+ * The screen can also be read as rows with the cursor position (screen-layout tests).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,14 +21,14 @@ export class Pane {
 
   /**
    * Starts `argv` in a `width` x `height` pane in `host`'s network namespace. stderr of the
-   * command goes to `<dir>/stderr`; when the command exits the pane prints `EXIT=<status>`
-   * and stays open.
+   * command goes to `<dir>/stderr` (or, with `stderrOnScreen`, to the pane like stdout);
+   * when the command exits the pane prints `EXIT=<status>` and stays open.
    */
   static async start(
     host: Host,
     argv: string[],
     env: Record<string, string> = {},
-    { width = 200, height = 40 } = {},
+    { width = 200, height = 40, stderrOnScreen = false } = {},
   ): Promise<Pane> {
     const dir = mkdtempSync(join(tmpdir(), "mcchat-pane-"));
     const pane = new Pane(join(dir, "tmux.sock"), dir);
@@ -49,13 +49,16 @@ export class Pane {
         "-s",
         "main",
         "--",
+        // Colours on (as a user would have them): capture-pane returns the text only.
         "env",
         "-u",
         "NO_COLOR",
         ...vars,
         "sh",
         "-c",
-        'f=$1; shift; "$@" 2>"$f"; echo "EXIT=$?"; exec sleep 3600',
+        stderrOnScreen
+          ? 'shift; "$@"; echo "EXIT=$?"; exec sleep 3600'
+          : 'f=$1; shift; "$@" 2>"$f"; echo "EXIT=$?"; exec sleep 3600',
         "sh",
         join(dir, "stderr"),
         ...argv,
@@ -85,19 +88,35 @@ export class Pane {
     await this.tmux("pipe-pane", "-o", "-t", "main", `cat >> '${this.logFile}'`);
   }
 
+  /** Keys by tmux name: "Enter", "C-d", "BSpace", "Escape"… */
   async keys(...names: string[]): Promise<void> {
     await this.tmux("send-keys", "-t", "main", ...names);
   }
 
+  /** Text typed literally (no Enter). */
   async type(text: string): Promise<void> {
     await this.tmux("send-keys", "-t", "main", "-l", text);
   }
 
+  /** The visible rows, trailing spaces removed. */
+  async rows(): Promise<string[]> {
+    const out = await this.tmux("capture-pane", "-p", "-t", "main");
+    return out.split("\n").map((l) => l.replace(/\s+$/, ""));
+  }
+
+  /** The visible rows joined by "\n". */
   async screen(): Promise<string> {
-    return (await this.tmux("capture-pane", "-p", "-t", "main"))
-      .split("\n")
-      .map((l) => l.replace(/\s+$/, ""))
-      .join("\n");
+    return (await this.rows()).join("\n");
+  }
+
+  async cursor(): Promise<{ x: number; y: number }> {
+    const [x, y] = (
+      await this.tmux("display-message", "-p", "-t", "main", "#{cursor_x} #{cursor_y}")
+    )
+      .trim()
+      .split(" ")
+      .map(Number);
+    return { x: x ?? -1, y: y ?? -1 };
   }
 
   /** Polls the screen until `re` matches (bounded). */
@@ -110,6 +129,29 @@ export class Pane {
       await Bun.sleep(50);
     }
     throw new Error(`timed out after ${timeoutMs} ms waiting for ${re} on screen:\n${s}`);
+  }
+
+  /**
+   * Polls screen and cursor until `ok(rows, cursor)` holds (bounded): for states that
+   * take several writes to reach (e.g. a line printed, then the prompt redrawn).
+   */
+  async settle(
+    ok: (rows: string[], cursor: { x: number; y: number }) => boolean,
+    what: string,
+    timeoutMs = 10_000,
+  ): Promise<{ rows: string[]; cursor: { x: number; y: number } }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rows = await this.rows();
+      const cursor = await this.cursor();
+      if (ok(rows, cursor)) return { rows, cursor };
+      if (Date.now() > deadline) {
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}; cursor ${cursor.x},${cursor.y}, screen:\n${rows.join("\n")}`,
+        );
+      }
+      await Bun.sleep(50);
+    }
   }
 
   async close(): Promise<void> {

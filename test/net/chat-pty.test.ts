@@ -16,139 +16,16 @@ import {
   implementations,
   type Lab,
   type Proc,
-  run,
   stopAll,
 } from "../helpers/netns.ts";
+import { Pane } from "../helpers/tmux.ts";
 
 assertPrivateNetns();
 afterEach(() => stopAll());
 
-const TMUX = Bun.which("tmux") ?? "/usr/bin/tmux";
 const WIDTH = 100;
 const HEARTBEAT_MS = 500;
 const TIME = String.raw`\d\d:\d\d:\d\d`;
-
-/** A terminal (tmux pane) running one command inside a lab host. */
-class Terminal {
-  private constructor(
-    private readonly sock: string,
-    readonly dir: string,
-  ) {}
-
-  /**
-   * Start `argv` in a WIDTH x 30 pane in `host`'s network namespace. When the
-   * command exits the pane shows `EXIT=<status>` and stays open for inspection.
-   */
-  static async start(host: Host, argv: string[], env: Record<string, string>): Promise<Terminal> {
-    const dir = mkdtempSync(join(tmpdir(), "mcchat-pty-"));
-    const term = new Terminal(join(dir, "tmux.sock"), dir);
-    const vars = Object.entries({ HOME: dir, ...env }).map(([k, v]) => `${k}=${v}`);
-    await host.exec(
-      [
-        TMUX,
-        "-S",
-        term.sock,
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-x",
-        String(WIDTH),
-        "-y",
-        "30",
-        "-s",
-        "main",
-        "--",
-        // Colours on (as a user would have them): capture-pane returns the text only.
-        "env",
-        "-u",
-        "NO_COLOR",
-        ...vars,
-        "sh",
-        "-c",
-        '"$@"; echo "EXIT=$?"; exec sleep 3600',
-        "sh",
-        ...argv,
-      ],
-      { timeoutMs: 10_000 },
-    );
-    return term;
-  }
-
-  private async tmux(...args: string[]): Promise<string> {
-    const r = await run([TMUX, "-S", this.sock, ...args], { timeoutMs: 5000 });
-    if (r.code !== 0) throw new Error(`tmux ${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
-    return r.stdout;
-  }
-
-  /** Keys by tmux name: "Enter", "C-d", "BSpace", "Escape"… */
-  async keys(...names: string[]): Promise<void> {
-    await this.tmux("send-keys", "-t", "main", ...names);
-  }
-
-  /** Text typed literally (no Enter). */
-  async type(text: string): Promise<void> {
-    await this.tmux("send-keys", "-t", "main", "-l", text);
-  }
-
-  /** The visible rows, trailing spaces removed. */
-  async screen(): Promise<string[]> {
-    const out = await this.tmux("capture-pane", "-p", "-t", "main");
-    return out.split("\n").map((l) => l.replace(/\s+$/, ""));
-  }
-
-  async cursor(): Promise<{ x: number; y: number }> {
-    const [x, y] = (
-      await this.tmux("display-message", "-p", "-t", "main", "#{cursor_x} #{cursor_y}")
-    )
-      .trim()
-      .split(" ")
-      .map(Number);
-    return { x: x ?? -1, y: y ?? -1 };
-  }
-
-  /** Polls the screen until `re` matches it (rows joined by "\n"); returns the rows. */
-  async waitFor(re: RegExp, timeoutMs = 10_000): Promise<string[]> {
-    const deadline = Date.now() + timeoutMs;
-    let rows: string[] = [];
-    while (Date.now() < deadline) {
-      rows = await this.screen();
-      if (re.test(rows.join("\n"))) return rows;
-      await Bun.sleep(50);
-    }
-    throw new Error(
-      `timed out after ${timeoutMs} ms waiting for ${re} on screen:\n${rows.join("\n")}`,
-    );
-  }
-
-  /**
-   * Polls screen and cursor until `ok(rows, cursor)` holds (bounded): for states that
-   * take several writes to reach (e.g. a line printed, then the prompt redrawn).
-   */
-  async settle(
-    ok: (rows: string[], cursor: { x: number; y: number }) => boolean,
-    what: string,
-    timeoutMs = 10_000,
-  ): Promise<{ rows: string[]; cursor: { x: number; y: number } }> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const rows = await this.screen();
-      const cursor = await this.cursor();
-      if (ok(rows, cursor)) return { rows, cursor };
-      if (Date.now() > deadline) {
-        throw new Error(
-          `timed out after ${timeoutMs} ms waiting for ${what}; cursor ${cursor.x},${cursor.y}, screen:\n${rows.join("\n")}`,
-        );
-      }
-      await Bun.sleep(50);
-    }
-  }
-
-  async close(): Promise<void> {
-    await run([TMUX, "-S", this.sock, "kill-server"], { timeoutMs: 5000 }).catch(() => {});
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 /** Rows up to the last non-empty one. */
 function content(rows: string[]): string[] {
@@ -157,9 +34,10 @@ function content(rows: string[]): string[] {
   return out;
 }
 
-const terminals: Terminal[] = [];
+const terminals: Pane[] = [];
+/** `argv` in a WIDTH x 30 pane on `host`, its stderr on the screen too (as in a terminal). */
 async function terminal(host: Host, argv: string[], env: Record<string, string> = {}) {
-  const t = await Terminal.start(host, argv, env);
+  const t = await Pane.start(host, argv, env, { width: WIDTH, height: 30, stderrOnScreen: true });
   terminals.push(t);
   return t;
 }
@@ -213,8 +91,8 @@ describeLab("chat room on a terminal (tmux)", () => {
           await t.waitFor(/◆ {2}TTL/);
           await t.keys("Enter"); // 1
           const room = await t.waitFor(/^alice>$/m);
-          expect(room.join("\n")).toContain(`joined ${group}:${port}`);
-          expect(room.join("\n")).toContain("as alice. /help for commands.");
+          expect(room).toContain(`joined ${group}:${port}`);
+          expect(room).toContain("as alice. /help for commands.");
 
           const file = join(cfgHome, "mcchat", "config.json");
           expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -233,25 +111,25 @@ describeLab("chat room on a terminal (tmux)", () => {
 
           // Second start: the saved answers are the defaults; Enter through them all.
           const t2 = await terminal(h0, argv, { XDG_CONFIG_HOME: cfgHome });
-          let rows = await t2.waitFor(/◆ {2}Multicast group address/);
-          expect(rows.join("\n")).toMatch(new RegExp(`│ {2}${group.replaceAll(".", "\\.")}█`));
+          let screen = await t2.waitFor(/◆ {2}Multicast group address/);
+          expect(screen).toMatch(new RegExp(`│ {2}${group.replaceAll(".", "\\.")}█`));
           await t2.keys("Enter");
-          rows = await t2.waitFor(/◆ {2}UDP port/);
-          expect(rows.join("\n")).toContain(`${port}█`);
+          screen = await t2.waitFor(/◆ {2}UDP port/);
+          expect(screen).toContain(`${port}█`);
           await t2.keys("Enter");
           await t2.waitFor(/◆ {2}Text encoding on the wire/);
           await t2.keys("Enter");
           await t2.waitFor(/◆ {2}Are classic \(legacy\) chat programs/);
           await t2.keys("Enter");
-          rows = await t2.waitFor(/◆ {2}Nickname/);
-          expect(rows.join("\n")).toContain("alice█");
+          screen = await t2.waitFor(/◆ {2}Nickname/);
+          expect(screen).toContain("alice█");
           await t2.keys("Enter");
           await t2.waitFor(/◆ {2}Network interface/);
           await t2.keys("Enter");
           await t2.waitFor(/◆ {2}TTL/);
           await t2.keys("Enter");
-          rows = await t2.waitFor(/^alice>$/m);
-          expect(rows.join("\n")).toContain(`joined ${group}:${port}`);
+          screen = await t2.waitFor(/^alice>$/m);
+          expect(screen).toContain(`joined ${group}:${port}`);
           await t2.keys("C-d");
           await t2.waitFor(/^EXIT=0$/m);
         } finally {
@@ -322,7 +200,7 @@ describeLab("chat room on a terminal (tmux)", () => {
 
         await t.type("/who");
         await t.keys("Enter");
-        rows = await t.waitFor(/-- 2 members:\n.*\n.*idle/);
+        rows = (await t.waitFor(/-- 2 members:\n.*\n.*idle/)).split("\n");
         expect(rows).toContainEqual(expect.stringMatching(/^-- {3}alice +you$/));
         expect(rows).toContainEqual(expect.stringMatching(/^-- {3}bob +198\.18\.0\.2 +idle \d+s$/));
 

@@ -125,23 +125,49 @@ describeLab("clean exits", () => {
     const observe = (flags: string[]) =>
       h1.spawn([...impl.argv, ...flags, "--listen", "--json", "-n", "observer"]);
     const label = (what: string) => `${impl.label}: ${what}`;
+    /** Waits until the observer has seen `nick` join; its instance id. */
+    const joined = async (observer: Proc, nick: string) => {
+      await waitEvent(observer, (e) => e.type === "join" && e.nick === nick, `${nick} joins`);
+      return joinedId(observer, nick) as string;
+    };
+    /**
+     * Runs `stop` on the process `pid`: the ms until it is gone (recorded as `what`), or
+     * undefined if it is still there after BOUND_MS.
+     */
+    const timeExit = async (pid: number, what: string, stop: () => unknown) => {
+      const t0 = performance.now();
+      await stop();
+      const took = await goneAfter(pid, t0, BOUND_MS);
+      if (took !== undefined) record(label(what), took);
+      return took;
+    };
+    /** alice in the chat room in a pane on h0, seen joining by an observer on h1. */
+    const chatMember = async () => {
+      const flags = room();
+      const observer = observe(flags);
+      const t = await pane(h0, [...impl.argv, ...flags, "-n", "alice"]);
+      await t.waitFor(/^alice>/m);
+      const id = await joined(observer, "alice");
+      return { t, observer, id, pid: await panePid(t) };
+    };
+    /** The setup wizard (no config yet) in a pane on h0, at its first question. */
+    const inWizard = async (fn: (t: Pane, pid: number, home: string) => Promise<void>) => {
+      const home = mkdtempSync(join(tmpdir(), "mcchat-exit-"));
+      try {
+        const t = await pane(h0, [...impl.argv], { XDG_CONFIG_HOME: join(home, "cfg") });
+        await t.waitFor(/◆ {2}Multicast group address/);
+        await fn(t, await panePid(t), home);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    };
 
     when(
       `${impl.label}: a chat member whose terminal goes away (tmux kill-server) exits at once and says BYE${suffix}`,
       async () => {
         await hosts();
-        const flags = room();
-        const observer = observe(flags);
-        const t = await pane(h0, [...impl.argv, ...flags, "-n", "alice"]);
-        await t.waitFor(/^alice>/m);
-        await waitEvent(observer, (e) => e.type === "join" && e.nick === "alice", "alice joins");
-        const id = joinedId(observer, "alice") as string;
-        const pid = await panePid(t);
-
-        const t0 = performance.now();
-        await t.tmux("kill-server");
-        const took = await goneAfter(pid, t0, BOUND_MS);
-        if (took !== undefined) record(label("chat, tmux kill-server"), took);
+        const { t, observer, id, pid } = await chatMember();
+        const took = await timeExit(pid, "chat, tmux kill-server", () => t.tmux("kill-server"));
         expect(took).toBeDefined();
         expect((await leaveOf(observer, id)).reason).toBe("bye");
         expect(stderrOf(t)).not.toContain("    at ");
@@ -153,18 +179,8 @@ describeLab("clean exits", () => {
       `${impl.label}: SIGTERM ends the chat room, with BYE, status 0${suffix}`,
       async () => {
         await hosts();
-        const flags = room();
-        const observer = observe(flags);
-        const t = await pane(h0, [...impl.argv, ...flags, "-n", "alice"]);
-        await t.waitFor(/^alice>/m);
-        await waitEvent(observer, (e) => e.type === "join" && e.nick === "alice", "alice joins");
-        const id = joinedId(observer, "alice") as string;
-        const pid = await panePid(t);
-
-        const t0 = performance.now();
-        process.kill(pid, "SIGTERM");
-        const took = await goneAfter(pid, t0, BOUND_MS);
-        if (took !== undefined) record(label("chat, SIGTERM"), took);
+        const { t, observer, id, pid } = await chatMember();
+        const took = await timeExit(pid, "chat, SIGTERM", () => process.kill(pid, "SIGTERM"));
         expect(took).toBeDefined();
         expect((await leaveOf(observer, id)).reason).toBe("bye");
         await t.waitFor(/^EXIT=0$/m, 5000);
@@ -177,22 +193,13 @@ describeLab("clean exits", () => {
       `${impl.label}: SIGTERM ends the setup wizard (no config yet): status 143, no stack${suffix}`,
       async () => {
         await hosts();
-        const home = mkdtempSync(join(tmpdir(), "mcchat-exit-"));
-        try {
-          const t = await pane(h0, [...impl.argv], { XDG_CONFIG_HOME: join(home, "cfg") });
-          await t.waitFor(/◆ {2}Multicast group address/);
-          const pid = await panePid(t);
-          const t0 = performance.now();
-          process.kill(pid, "SIGTERM");
-          const took = await goneAfter(pid, t0, BOUND_MS);
-          if (took !== undefined) record(label("wizard, SIGTERM"), took);
+        await inWizard(async (t, pid, home) => {
+          const took = await timeExit(pid, "wizard, SIGTERM", () => process.kill(pid, "SIGTERM"));
           expect(took).toBeDefined();
           await t.waitFor(/^EXIT=143$/m, 5000);
           expect(stderrOf(t)).toBe("");
           expect(existsSync(join(home, "cfg", "mcchat", "config.json"))).toBe(false);
-        } finally {
-          rmSync(home, { recursive: true, force: true });
-        }
+        });
       },
       30_000,
     );
@@ -201,18 +208,9 @@ describeLab("clean exits", () => {
       `${impl.label}: the setup wizard after its terminal goes away: gone, or at least idle${suffix}`,
       async () => {
         await hosts();
-        const home = mkdtempSync(join(tmpdir(), "mcchat-exit-"));
-        try {
-          const t = await pane(h0, [...impl.argv], { XDG_CONFIG_HOME: join(home, "cfg") });
-          await t.waitFor(/◆ {2}Multicast group address/);
-          const pid = await panePid(t);
-          const t0 = performance.now();
-          await t.tmux("kill-server");
-          const took = await goneAfter(pid, t0, BOUND_MS);
-          if (took !== undefined) {
-            record(label("wizard, tmux kill-server"), took);
-            return;
-          }
+        await inWizard(async (t, pid) => {
+          const took = await timeExit(pid, "wizard, tmux kill-server", () => t.tmux("kill-server"));
+          if (took !== undefined) return;
           // Still there: it must at least not spin (0.1 s of CPU time in 1 s would be a busy loop).
           const a = procStat(pid);
           await Bun.sleep(1000);
@@ -221,9 +219,7 @@ describeLab("clean exits", () => {
           throw new Error(
             `wizard still running ${BOUND_MS} ms after the hangup (${ticks} CPU ticks in 1 s)`,
           );
-        } finally {
-          rmSync(home, { recursive: true, force: true });
-        }
+        });
       },
       30_000,
     );
@@ -236,8 +232,7 @@ describeLab("clean exits", () => {
           const flags = room();
           const observer = observe(flags);
           const sender = h0.spawn([...impl.argv, ...flags, "-n", "piper"], { stdin: "pipe" });
-          await waitEvent(observer, (e) => e.type === "join" && e.nick === "piper", "piper joins");
-          const id = joinedId(observer, "piper") as string;
+          const id = await joined(observer, "piper");
           sender.write("last words\n");
           if (eof) sender.end();
           await waitEvent(observer, (e) => e.type === "message" && e.text === "last words", "msg");
@@ -265,8 +260,7 @@ describeLab("clean exits", () => {
           const flags = room();
           const observer = observe(flags);
           const listener = h0.spawn([...impl.argv, ...flags, "--listen", "--json", "-n", "ear"]);
-          await waitEvent(observer, (e) => e.type === "join" && e.nick === "ear", "ear joins");
-          const id = joinedId(observer, "ear") as string;
+          const id = await joined(observer, "ear");
 
           const t0 = performance.now();
           process.kill(listener.pid, sig);
