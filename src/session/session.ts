@@ -311,11 +311,12 @@ export class Session implements RoomSession {
   private receive(d: Datagram): void {
     if (this.closed) return;
     this.counters.datagramsReceived++;
-    const now = this.scheduler.now();
     const got = this.intake.take(d);
+    if (got.kind === "drop") return; // our own loopback (a sender hears all of it), or junk
+    const now = this.scheduler.now();
     if (got.kind === "legacy") {
       for (const h of this.bridge.legacyFrom(got.from, got.data, now)) this.showLegacy(h);
-    } else if (got.kind === "frame") {
+    } else {
       this.bridge.framedFrom(got.from);
       if (got.frame.id !== this.id) this.handleFrame(got.frame, got.from, now);
       // Our id from elsewhere: another member re-sending our old messages as history answers.
