@@ -12,7 +12,7 @@
  * namespace; when run as root the runner also gives test/net a private mount of
  * /run/netns and a private PID namespace, so even a SIGKILLed run leaves nothing.
  */
-import { describe } from "bun:test";
+import { afterAll, describe } from "bun:test";
 import { networkInterfaces } from "node:os";
 import { isRealRoot, type Proc, run, type SpawnOptions, spawnProc } from "./process.ts";
 
@@ -151,6 +151,24 @@ export async function createLab(n: number, opts: LabOptions = {}): Promise<Lab> 
   return {
     hosts,
     destroy: () => destroyState(state),
+  };
+}
+
+/** A tuple of `N` hosts. */
+export type Hosts<N extends number, T extends Host[] = []> = T["length"] extends N
+  ? T
+  : Hosts<N, [...T, Host]>;
+
+/**
+ * For a describe block: a lab of `n` hosts, made by the first test that calls the returned
+ * function (so a skipped block makes none) and destroyed after the block (afterAll).
+ */
+export function sharedLab<N extends number>(n: N): () => Promise<Hosts<N>> {
+  let lab: Lab | undefined;
+  afterAll(() => lab?.destroy());
+  return async () => {
+    lab ??= await createLab(n);
+    return lab.hosts as Hosts<N>;
   };
 }
 

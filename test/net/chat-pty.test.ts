@@ -4,18 +4,17 @@
  * `capture-pane`. The tmux server is started inside the host's network namespace
  * (`ip netns exec`), on a private socket per test, and killed at the end of it.
  */
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   assertPrivateNetns,
-  createLab,
   describeLab,
   type Host,
   implementations,
-  type Lab,
   type Proc,
+  sharedLab,
   stopAll,
 } from "../helpers/netns.ts";
 import { Pane } from "../helpers/tmux.ts";
@@ -46,15 +45,11 @@ afterEach(async () => {
 });
 
 describeLab("chat room on a terminal (tmux)", () => {
-  let lab: Lab;
+  const lab = sharedLab(2);
   let h0: Host;
   let h1: Host;
-  afterAll(() => lab?.destroy());
   const hosts = async () => {
-    if (!lab) {
-      lab = await createLab(2);
-      [h0, h1] = lab.hosts as [Host, Host];
-    }
+    [h0, h1] = await lab();
   };
 
   implementations().forEach((impl, n) => {

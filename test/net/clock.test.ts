@@ -21,17 +21,16 @@
  * wall-clock `started` with its own: a sender 5 min ahead (or a receiver 5 min behind)
  * looks like it started after the late joiner, which then NACKs and shows E1..E5 as new.
  */
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { afterEach, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { events, messages, waitFor } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
-  createLab,
   describeLab,
   type Host,
   implementations,
-  type Lab,
   type Proc,
+  sharedLab,
   stopAll,
 } from "../helpers/netns.ts";
 import { waitForJoins } from "../helpers/room.ts";
@@ -83,12 +82,7 @@ async function clockOffset(
 }
 
 describeLab("joins do not depend on clocks (libfaketime ±5 min)", () => {
-  let lab: Lab | undefined;
-  const hosts = async () => {
-    lab ??= await createLab(3);
-    return lab.hosts as [Host, Host, Host];
-  };
-  afterAll(() => lab?.destroy());
+  const hosts = sharedLab(3);
 
   const cases: { who: "sender" | "receivers"; offset: "+5m" | "-5m"; sign: 1 | -1 }[] = [
     { who: "sender", offset: "+5m", sign: 1 },

@@ -15,13 +15,12 @@ import { join } from "node:path";
 import { type JsonEvent, joinedId, waitEvent } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
-  createLab,
   describeLab,
   type Host,
   implementations,
-  type Lab,
   type Proc,
   run,
+  sharedLab,
   stopAll,
 } from "../helpers/netns.ts";
 import { Pane } from "../helpers/tmux.ts";
@@ -102,15 +101,11 @@ const leaveOf = (observer: Proc, id: string) =>
   waitEvent(observer, (e: JsonEvent) => e.type === "leave" && e.id === id, `leave of ${id}`, 5000);
 
 describeLab("clean exits", () => {
-  let lab: Lab;
+  const lab = sharedLab(2);
   let h0: Host;
   let h1: Host;
-  afterAll(() => lab?.destroy());
   const hosts = async () => {
-    if (!lab) {
-      lab = await createLab(2);
-      [h0, h1] = lab.hosts as [Host, Host];
-    }
+    [h0, h1] = await lab();
   };
 
   implementations().forEach((impl, n) => {

@@ -15,18 +15,17 @@
  * seen each other join. Completeness: after the conversation a final probe is sent and
  * awaited at every receiver, so everything sent before it has arrived (one bridge, FIFO).
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { events, messages, waitEvent, waitFor } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
-  createLab,
   describeLab,
   type Host,
   implementations,
-  type Lab,
   legacyPeerCommand,
   type Proc,
   retryUntil,
+  sharedLab,
   stopAll,
 } from "../helpers/netns.ts";
 import { type Datagram, fromHost, gbkHex, legacyReceiver } from "../helpers/room.ts";
@@ -77,18 +76,16 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
   const suffix = available ? "" : " [skipped: dist/mcchat not built]";
 
   describeLab(`a room shared with legacy receivers (python peer and socat)${suffix}`, () => {
-    let lab: Lab;
+    const lab = sharedLab(4);
     let h0: Host;
     let h1: Host;
     let h2: Host;
     let h3: Host;
-    afterAll(() => lab?.destroy());
     const base = label === "source" ? 26_200 : 26_220;
 
     async function setup(port: number): Promise<Ears> {
       if (!SOCAT) throw new Error("socat is not installed (Debian package socat)");
-      lab ??= await createLab(4);
-      [h0, h1, h2, h3] = lab.hosts as [Host, Host, Host, Host];
+      [h0, h1, h2, h3] = await lab();
       const recvArgs = ["--count", "0", "--timeout", "30"];
       const py = await legacyReceiver(h2, GROUP, port, recvArgs);
       const companion = await legacyReceiver(h2, GROUP, port + 1, recvArgs);
@@ -166,6 +163,30 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
     const framesFrom = (e: Ears, host: Host) =>
       e.companion.json<Datagram>().filter((d) => fromHost(host).test(d.from) && isFrame(d.hex));
 
+    /**
+     * After the conversation: each of `lines` reached both legacy receivers once as GBK
+     * (besides the legacy text `heard`) and no frame did; lis showed each once, as snd's.
+     */
+    function expectBridged(
+      ears: Ears,
+      lis: Proc,
+      sndId: unknown,
+      lines: string[],
+      heard: string[] = [],
+    ) {
+      const want = lines.map(gbkHex).sort();
+      const got = ears.room();
+      const others = (hexes: string[]) => hexes.filter((h) => !heard.map(gbkHex).includes(h));
+      expect(got.py.filter(isFrame)).toEqual([]);
+      expect(got.socat.filter(isFrame)).toEqual([]);
+      expect(others(got.py).sort()).toEqual(want);
+      expect(others(got.socat).sort()).toEqual(want);
+      const shown = messages(lis).filter((m) => lines.includes(m.text ?? ""));
+      expect(shown.map((m) => m.text)).toEqual(lines);
+      for (const m of shown) expect(m).toMatchObject({ id: sndId, nick: "snd" });
+      return { want, shown };
+    }
+
     when(
       "(a) two default members converse: the legacy receivers get no frame — nothing at all — while frames flow on P+1",
       async () => {
@@ -210,12 +231,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         await converse(snd, lis, lines);
         await ears.barrier("probe-end", [lis]);
 
-        const want = lines.map(gbkHex).sort();
-        const got = ears.room();
-        expect(got.py.filter(isFrame)).toEqual([]);
-        expect(got.socat.filter(isFrame)).toEqual([]);
-        expect([...got.py].sort()).toEqual(want);
-        expect([...got.socat].sort()).toEqual(want);
+        const { want, shown } = expectBridged(ears, lis, sndId, lines);
         // Bridged text leaves from the same socket as snd's frames.
         const framePorts = new Set(framesFrom(ears, h0).map((d) => d.from));
         expect(framePorts.size).toBe(1);
@@ -224,10 +240,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
           .filter((d) => want.includes(d.hex))
           .map((d) => d.from);
         expect(new Set(textFrom)).toEqual(framePorts);
-        // The listener shows each line once, as snd's framed message (not a legacy copy).
-        const shown = messages(lis).filter((m) => lines.includes(m.text ?? ""));
-        expect(shown.map((m) => m.text)).toEqual(lines);
-        for (const m of shown) expect(m).toMatchObject({ id: sndId, nick: "snd" });
+        // The listener showed each line once, as snd's framed message (not a legacy copy).
         expect(shown.some((m) => m.legacy)).toBe(false);
       },
       15_000,
@@ -260,19 +273,10 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         await converse(snd, lis, lines);
         await ears.barrier("probe-end", [lis]);
 
-        const want = lines.map(gbkHex).sort();
-        const got = ears.room();
-        const others = (hexes: string[]) => hexes.filter((h) => h !== gbkHex(oldText));
-        expect(got.py.filter(isFrame)).toEqual([]);
-        expect(got.socat.filter(isFrame)).toEqual([]);
-        expect(others(got.py).sort()).toEqual(want);
-        expect(others(got.socat).sort()).toEqual(want);
+        // Framed members still show each message once: lis as snd's, snd its own once.
+        const { want } = expectBridged(ears, lis, sndId, lines, [oldText]);
         const textFrom = ears.py.json<Datagram>().filter((d) => want.includes(d.hex));
         for (const d of textFrom) expect(d.from).toMatch(fromHost(h0));
-        // Framed members still show each message once: lis as snd's, snd its own once.
-        const shown = messages(lis).filter((m) => lines.includes(m.text ?? ""));
-        expect(shown.map((m) => m.text)).toEqual(lines);
-        for (const m of shown) expect(m).toMatchObject({ id: sndId, nick: "snd" });
         expect(messages(lis).filter((m) => m.text === oldText).length).toBe(1);
         // The sender does not show its own bridged copies as legacy messages.
         expect(events(snd).filter((e) => e.legacy && lines.includes(e.text ?? ""))).toEqual([]);
