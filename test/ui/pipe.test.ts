@@ -3,6 +3,7 @@ import { PassThrough, Writable } from "node:stream";
 import type { SessionEvent } from "../../src/session/events.ts";
 import { CLOSE_DEADLINE_MS } from "../../src/ui/deadline.ts";
 import { type PipeOptions, runPipe, trackedWriter } from "../../src/ui/pipe.ts";
+import { waitFor } from "../helpers/events.ts";
 
 function fakeSession() {
   const listeners = new Set<(e: SessionEvent) => void>();
@@ -112,7 +113,7 @@ describe("every way out is bounded", () => {
     const controller = new AbortController();
     const done = pipe(s, { input, signal: controller.signal });
     input.end("last words\n");
-    await waitUntil(() => s.sent.length === 1);
+    await waitFor(() => s.sent.length === 1, 2000, "the line sent");
     await Bun.sleep(20); // now in drain(), which never ends by itself
     controller.abort();
     expect(await done).toBe(0);
@@ -159,7 +160,7 @@ describe("every way out is bounded", () => {
     const input = new PassThrough();
     const done = pipe(s, { input });
     input.write("one\n");
-    await waitUntil(() => s.sent.length === 1);
+    await waitFor(() => s.sent.length === 1, 2000, "the line sent");
     input.destroy(); // 'close' without 'end'
     expect(await done).toBe(0);
     expect(s.closed).toBe(true);
@@ -190,14 +191,6 @@ describe("every way out is bounded", () => {
     expect(taken).toHaveLength(10);
   });
 });
-
-async function waitUntil(ok: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await Bun.sleep(2);
-  }
-}
 
 describe("leaving after EOF", () => {
   async function pipeWithDrain(behind: string[]) {

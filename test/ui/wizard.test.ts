@@ -3,6 +3,7 @@ import { PassThrough } from "node:stream";
 import { CancelledError } from "../../src/errors.ts";
 import { MAX_NICK_BYTES } from "../../src/protocol/constants.ts";
 import { runWizard, type WizardAnswers, type WizardOptions } from "../../src/ui/wizard.ts";
+import { waitFor } from "../helpers/events.ts";
 
 const DEFAULTS: WizardAnswers = {
   group: "239.1.100.1",
@@ -69,37 +70,31 @@ const PROMPTS = {
   iface: active("Network interface"),
   ttl: active("TTL"),
 };
+/** Every prompt in order, when there are interfaces to choose from. */
+const EVERY = [
+  PROMPTS.group,
+  PROMPTS.port,
+  PROMPTS.encoding,
+  PROMPTS.legacy,
+  PROMPTS.nick,
+  PROMPTS.iface,
+  PROMPTS.ttl,
+];
+/** Every prompt in order, with no interfaces (no interface prompt). */
+const NO_IFACE = EVERY.filter((p) => p !== PROMPTS.iface);
+/** Steps for terminal(): Enter at each of `prompts`. */
+const enterAt = (prompts: string[]): [string, string[]][] => prompts.map((p) => [p, [ENTER]]);
 
 describe("runWizard", () => {
   test("Enter on every prompt returns the defaults", async () => {
-    const t = terminal(
-      [
-        PROMPTS.group,
-        PROMPTS.port,
-        PROMPTS.encoding,
-        PROMPTS.legacy,
-        PROMPTS.nick,
-        PROMPTS.iface,
-        PROMPTS.ttl,
-      ].map((p) => [p, [ENTER]]),
-    );
+    const t = terminal(enterAt(EVERY));
     expect(await run(t)).toEqual(DEFAULTS);
     expect(t.pending()).toBe(0);
     expect(t.text()).toContain("Setup done.");
   });
 
   test("defaults given by name/alias are preselected and normalised", async () => {
-    const t = terminal(
-      [
-        PROMPTS.group,
-        PROMPTS.port,
-        PROMPTS.encoding,
-        PROMPTS.legacy,
-        PROMPTS.nick,
-        PROMPTS.iface,
-        PROMPTS.ttl,
-      ].map((p) => [p, [ENTER]]),
-    );
+    const t = terminal(enterAt(EVERY));
     const defaults = { ...DEFAULTS, encoding: "GBK", interface: "eth0" };
     expect(await run(t, { defaults })).toEqual({
       ...DEFAULTS,
@@ -111,16 +106,7 @@ describe("runWizard", () => {
   });
 
   test("no interfaces: the interface prompt is skipped", async () => {
-    const t = terminal(
-      [
-        PROMPTS.group,
-        PROMPTS.port,
-        PROMPTS.encoding,
-        PROMPTS.legacy,
-        PROMPTS.nick,
-        PROMPTS.ttl,
-      ].map((p) => [p, [ENTER]]),
-    );
+    const t = terminal(enterAt(NO_IFACE));
     expect(await run(t, { interfaces: [] })).toEqual(DEFAULTS);
     expect(t.text()).not.toContain("Network interface");
   });
@@ -159,28 +145,15 @@ describe("runWizard", () => {
   });
 
   test("Esc in a select → CancelledError", async () => {
-    const t = terminal([
-      [PROMPTS.group, [ENTER]],
-      [PROMPTS.port, [ENTER]],
-      [PROMPTS.encoding, ["\x1b"]],
-    ]);
+    const t = terminal([...enterAt([PROMPTS.group, PROMPTS.port]), [PROMPTS.encoding, ["\x1b"]]]);
     await expect(run(t)).rejects.toBeInstanceOf(CancelledError);
   });
 
   test("input is resumed for a later readline, unless asked not to", async () => {
-    const steps = () =>
-      [
-        PROMPTS.group,
-        PROMPTS.port,
-        PROMPTS.encoding,
-        PROMPTS.legacy,
-        PROMPTS.nick,
-        PROMPTS.ttl,
-      ].map((p) => [p, [ENTER]] as [string, string[]]);
-    const a = terminal(steps());
+    const a = terminal(enterAt(NO_IFACE));
     await run(a, { interfaces: [] });
     expect(a.input.isPaused()).toBe(false);
-    const b = terminal(steps());
+    const b = terminal(enterAt(NO_IFACE));
     await run(b, { interfaces: [], resumeInput: false });
     expect(b.input.isPaused()).toBe(true);
   });
@@ -188,11 +161,9 @@ describe("runWizard", () => {
   test("the nickname prompt states the wire's byte limit", async () => {
     const t = terminal([[PROMPTS.group, [CTRL_C]]]);
     await run(t).catch(() => {});
-    const u = terminal(
-      [PROMPTS.group, PROMPTS.port, PROMPTS.encoding, PROMPTS.legacy].map((p) => [p, [ENTER]]),
-    );
+    const u = terminal(enterAt([PROMPTS.group, PROMPTS.port, PROMPTS.encoding, PROMPTS.legacy]));
     const pending = run(u, { interfaces: [] }).catch((e) => e);
-    await waitUntil(() => u.text().includes(PROMPTS.nick));
+    await waitFor(() => u.text().includes(PROMPTS.nick), 2000, "the wizard shows nick");
     expect(u.text()).toContain(`Nickname (up to ${MAX_NICK_BYTES} bytes)`);
     u.input.write(CTRL_C);
     expect(await pending).toBeInstanceOf(CancelledError);
@@ -202,7 +173,7 @@ describe("runWizard", () => {
     const t = terminal([[PROMPTS.group, [ENTER]]]);
     const controller = new AbortController();
     const pending = run(t, { signal: controller.signal }).catch((e) => e);
-    await waitUntil(() => t.text().includes(PROMPTS.port));
+    await waitFor(() => t.text().includes(PROMPTS.port), 2000, "the wizard shows port");
     controller.abort();
     expect(await pending).toBeInstanceOf(CancelledError);
   });
@@ -227,18 +198,9 @@ describe("runWizard", () => {
       add(...args);
     }) as typeof add;
     const pending = run(t, { signal }).catch((e) => e);
-    await waitUntil(() => t.text().includes(PROMPTS.group));
+    await waitFor(() => t.text().includes(PROMPTS.group), 2000, "the wizard shows group");
     controller.abort();
     expect(await pending).toBeInstanceOf(CancelledError);
     expect(dropped).toBe(2);
   });
 });
-
-/** Bounded poll for a condition of the fake terminal. */
-async function waitUntil(ok: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for the wizard");
-    await Bun.sleep(5);
-  }
-}
