@@ -54,6 +54,18 @@ async function plainReceiver(port: number): Promise<Buffer[]> {
   return got;
 }
 
+/** Binds a plain socket to each of `ports` without SO_REUSEADDR: fails if anything holds one. */
+async function bindExclusive(...ports: number[]): Promise<void> {
+  for (const port of ports) {
+    const s = dgram.createSocket({ type: "udp4" });
+    sockets.push(s);
+    await new Promise<void>((resolve, reject) => {
+      s.once("error", reject);
+      s.bind(port, resolve);
+    });
+  }
+}
+
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (d: Datagram) => new TextDecoder().decode(d.data);
 const seen = (got: Datagram[]) => got.map((d) => [text(d), d.channel]);
@@ -148,14 +160,7 @@ describe("udp transport", () => {
       hog.close();
       sockets.pop();
       // The failed open released whatever it had bound: an exclusive bind of both works.
-      for (const port of [P, P + 1]) {
-        const s = dgram.createSocket({ type: "udp4" });
-        sockets.push(s);
-        await new Promise<void>((resolve, reject) => {
-          s.once("error", reject);
-          s.bind(port, resolve);
-        });
-      }
+      await bindExclusive(P, P + 1);
     });
   }
 
@@ -166,14 +171,7 @@ describe("udp transport", () => {
     await a.t.close();
     expect(a.t.send(bytes("late"))).rejects.toThrow("closed");
     expect(a.t.send(bytes("late"), "legacy")).rejects.toThrow("closed");
-    for (const port of [P, P + 1]) {
-      const s = dgram.createSocket({ type: "udp4" });
-      sockets.push(s);
-      await new Promise<void>((resolve, reject) => {
-        s.once("error", reject);
-        s.bind(port, resolve);
-      });
-    }
+    await bindExclusive(P, P + 1);
   });
 });
 

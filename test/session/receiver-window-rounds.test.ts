@@ -13,19 +13,9 @@ import {
   WINDOW_DEFAULTS,
 } from "../../src/session/receiver-window.ts";
 import { messageFrame } from "../helpers/frames.ts";
+import { mulberry32 } from "../helpers/virtual-clock.ts";
 
 const msg = (seq: number, repair = false): MessageFrame => messageFrame(seq, { repair });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const RETRY = WINDOW_DEFAULTS.retryMs;
 const MAX_RETRIES = WINDOW_DEFAULTS.maxRetries;
