@@ -130,6 +130,19 @@ class Room {
   }
 
   /**
+   * `m`'s drain() with the clock running: its result, or undefined if it has not settled
+   * within `limitMs` virtual ms.
+   */
+  async drain(m: Member, limitMs = 30_000) {
+    let drained: Awaited<ReturnType<RoomSession["drain"]>> | undefined;
+    void m.s.drain().then((d) => {
+      drained = d;
+    });
+    await this.vc.runUntilTrue(() => drained !== undefined, limitMs);
+    return drained;
+  }
+
+  /**
    * `m` says `texts` one after the other (each send awaited, as a pipe does), pausing
    * `gap(i)` virtual ms after line i. Runs in the background while the clock runs.
    */
@@ -633,12 +646,7 @@ describe("simulation on the real Session: flow control", () => {
     const ok = await room.vc.runUntilTrue(() => receivers.every((r) => r.received >= N), 120_000);
     await log.done;
     const sentAt = room.now;
-    const drain = s.s.drain();
-    let drained: Awaited<typeof drain> | undefined;
-    void drain.then((d) => {
-      drained = d;
-    });
-    await room.vc.runUntilTrue(() => drained !== undefined, 30_000);
+    const drained = await room.drain(s);
     console.log(
       `flow control, 2 s blackout: all ${N} lines at +${(sentAt - blackout[0]).toFixed(0)} ms after the blackout began; sender ${s.s.stats.flowWaits} flow waits, ${s.s.stats.repairsSent} repairs, ${s.s.stats.reportsHeard} reports heard; drain took ${(room.now - sentAt).toFixed(0)} ms`,
     );
@@ -671,12 +679,7 @@ describe("simulation on the real Session: flow control", () => {
     );
     const finished = await room.vc.runUntilTrue(() => log.sent.length === N, 60_000);
     const doneAt = room.now;
-    const drain = s.s.drain();
-    let drained: Awaited<typeof drain> | undefined;
-    void drain.then((d) => {
-      drained = d;
-    });
-    await room.vc.runUntilTrue(() => drained !== undefined, 30_000);
+    const drained = await room.drain(s);
     await log.done;
     await room.vc.run(3000);
     const gaps = log.sent.slice(1).map((x, i) => x.at - (log.sent[i] as Sent).at);
