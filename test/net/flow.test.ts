@@ -18,10 +18,11 @@
  * Each test prints its timings and rates (the issue asks for messages/s before and after).
  * No wall-clock limits are asserted: the bounds below are timeouts only.
  */
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { afterEach, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { waitFor } from "../helpers/events.ts";
 import {
+  type FloodOptions,
   type FloodResult,
   floodInput,
   floodNumber,
@@ -31,11 +32,10 @@ import {
 import {
   assertPrivateNetns,
   binaryCommand,
-  createLab,
   describeLab,
   type Host,
   implementations,
-  type Lab,
+  sharedLab,
   stopAll,
 } from "../helpers/netns.ts";
 import { Pane, stripAnsi } from "../helpers/tmux.ts";
@@ -83,78 +83,64 @@ const report = (name: string, r: FloodResult) =>
   console.log([`[flow] ${name}`, ...formatFlood(r).map((l) => `  ${l}`)].join("\n"));
 
 describeLab("flow control: a fast pipe sender never outruns the room", () => {
-  let lab: Lab;
+  const lab = sharedLab(4);
   let tx: Host;
   let rx: Host[];
-  afterAll(() => lab?.destroy());
   const hosts = async () => {
-    if (!lab) {
-      lab = await createLab(4);
-      [tx, ...rx] = lab.hosts as [Host, ...Host[]];
-    }
-    await Promise.all(lab.hosts.map((h) => h.clearLoss()));
+    const all = await lab();
+    [tx, ...rx] = all;
+    await Promise.all(all.map((h) => h.clearLoss()));
   };
 
-  for (const [n, impl] of implementations().entries()) {
-    test.skipIf(!impl.available)(
-      `${impl.label}: 100,000 lines at full speed reach 3 listeners, all, in order, once`,
+  /** A flood of N lines from tx to the 3 listeners, every one of which must get them all. */
+  function floodTest(
+    title: string,
+    run: { skip: boolean; name: string; timeoutMs: number },
+    o: Omit<FloodOptions, "tx" | "rx" | "lines">,
+  ) {
+    test.skipIf(run.skip)(
+      title,
       async () => {
         await hosts();
-        const r = await runFlood({
-          mcchat: impl.argv,
-          tx,
-          rx,
-          lines: N,
-          port: 26_100 + 2 * n,
-          tag: `a${n}`,
-          timeoutS: 150,
-        });
-        report(`a (${impl.label})`, r);
+        const r = await runFlood({ ...o, tx, rx, lines: N });
+        report(run.name, r);
         expect(verdict(r)).toEqual(perfect(r));
       },
-      240_000,
+      run.timeoutMs,
     );
   }
 
-  test.skipIf(!HAVE_BIN)(
+  for (const [n, impl] of implementations().entries()) {
+    floodTest(
+      `${impl.label}: 100,000 lines at full speed reach 3 listeners, all, in order, once`,
+      { skip: !impl.available, name: `a (${impl.label})`, timeoutMs: 240_000 },
+      { mcchat: impl.argv, port: 26_100 + 2 * n, tag: `a${n}`, timeoutS: 150 },
+    );
+  }
+
+  floodTest(
     "dist/mcchat: one listener frozen (SIGSTOP) for 2 s mid-stream still gets all 100,000",
-    async () => {
-      await hosts();
-      const r = await runFlood({
-        mcchat: binaryCommand(),
-        tx,
-        rx,
-        lines: N,
-        port: 26_110,
-        tag: "b",
-        timeoutS: 150,
-        freeze: { receiver: 0, afterLines: 20_000, ms: 2000 },
-        log: (l) => console.log(`[flow] b: ${l}`),
-      });
-      report("b (rx1 frozen 2 s)", r);
-      expect(verdict(r)).toEqual(perfect(r));
+    { skip: !HAVE_BIN, name: "b (rx1 frozen 2 s)", timeoutMs: 240_000 },
+    {
+      mcchat: binaryCommand(),
+      port: 26_110,
+      tag: "b",
+      timeoutS: 150,
+      freeze: { receiver: 0, afterLines: 20_000, ms: 2000 },
+      log: (l) => console.log(`[flow] b: ${l}`),
     },
-    240_000,
   );
 
-  test.skipIf(!HAVE_BIN)(
+  floodTest(
     "dist/mcchat: 30 % random loss at one listener: it still gets all 100,000",
-    async () => {
-      await hosts();
-      const r = await runFlood({
-        mcchat: binaryCommand(),
-        tx,
-        rx,
-        lines: N,
-        port: 26_120,
-        tag: "c",
-        timeoutS: 200,
-        loss: { receiver: 0, percent: 30 },
-      });
-      report("c (30% loss at rx1)", r);
-      expect(verdict(r)).toEqual(perfect(r));
+    { skip: !HAVE_BIN, name: "c (30% loss at rx1)", timeoutMs: 300_000 },
+    {
+      mcchat: binaryCommand(),
+      port: 26_120,
+      tag: "c",
+      timeoutS: 200,
+      loss: { receiver: 0, percent: 30 },
     },
-    300_000,
   );
 
   test.skipIf(!HAVE_BIN)(
