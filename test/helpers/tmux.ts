@@ -5,6 +5,7 @@
  * (`pipe-pane`), which is how a test counts thousands of lines that scrolled past.
  * The screen can also be read as rows with the cursor position (screen-layout tests).
  */
+import { afterEach } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -158,6 +159,22 @@ export class Pane {
     await run([TMUX, "-S", this.sock, "kill-server"], { timeoutMs: 5000 }).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * For a test file: a function that starts a pane with `options` (see Pane.start) and closes
+ * it after the test.
+ */
+export function panesPerTest(options: Parameters<typeof Pane.start>[3] = {}) {
+  const open: Pane[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((p) => p.close()));
+  });
+  return async (host: Host, argv: string[], env: Record<string, string> = {}): Promise<Pane> => {
+    const p = await Pane.start(host, argv, env, options);
+    open.push(p);
+    return p;
+  };
 }
 
 /** `s` without ANSI escape sequences and carriage returns. */

@@ -17,7 +17,7 @@ import {
   sharedLab,
   stopAll,
 } from "../helpers/netns.ts";
-import { Pane } from "../helpers/tmux.ts";
+import { panesPerTest } from "../helpers/tmux.ts";
 
 assertPrivateNetns();
 afterEach(() => stopAll());
@@ -33,16 +33,8 @@ function content(rows: string[]): string[] {
   return out;
 }
 
-const terminals: Pane[] = [];
-/** `argv` in a WIDTH x 30 pane on `host`, its stderr on the screen too (as in a terminal). */
-async function terminal(host: Host, argv: string[], env: Record<string, string> = {}) {
-  const t = await Pane.start(host, argv, env, { width: WIDTH, height: 30, stderrOnScreen: true });
-  terminals.push(t);
-  return t;
-}
-afterEach(async () => {
-  await Promise.all(terminals.splice(0).map((t) => t.close()));
-});
+/** `argv` in a WIDTH x 30 pane on a host, its stderr on the screen too (as in a terminal). */
+const terminal = panesPerTest({ width: WIDTH, height: 30, stderrOnScreen: true });
 
 describeLab("chat room on a terminal (tmux)", () => {
   const lab = sharedLab(2);

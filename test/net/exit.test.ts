@@ -23,7 +23,7 @@ import {
   sharedLab,
   stopAll,
 } from "../helpers/netns.ts";
-import { Pane } from "../helpers/tmux.ts";
+import { type Pane, panesPerTest } from "../helpers/tmux.ts";
 
 assertPrivateNetns();
 afterEach(() => stopAll());
@@ -34,11 +34,6 @@ const TARGET_MS = 1000;
 const BOUND_MS = 3000;
 const HEARTBEAT = ["--heartbeat", "500"];
 const GROUP = "239.1.100.93";
-
-const panes: Pane[] = [];
-afterEach(async () => {
-  await Promise.all(panes.splice(0).map((p) => p.close()));
-});
 
 const measured: string[] = [];
 afterAll(() => {
@@ -87,11 +82,7 @@ async function panePid(pane: Pane): Promise<number> {
   }
 }
 
-async function pane(host: Host, argv: string[], env: Record<string, string> = {}) {
-  const p = await Pane.start(host, argv, env, { width: 100, height: 30 });
-  panes.push(p);
-  return p;
-}
+const pane = panesPerTest({ width: 100, height: 30 });
 
 const stderrOf = (p: Pane) =>
   existsSync(p.stderrFile) ? readFileSync(p.stderrFile, "utf8") : "(no stderr file)";
