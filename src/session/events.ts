@@ -48,3 +48,21 @@ export type SessionEvent =
   | { type: "warning"; time: Date; text: string };
 
 export type SessionEventType = SessionEvent["type"];
+
+/** The echo of a message we sent (shown once: never again through loopback). */
+export function ownMessage(
+  m: { text: string; nick: string; id?: string; action: boolean },
+  time: Date,
+): SessionEvent {
+  const { text, nick, id, action } = m;
+  return {
+    type: "message",
+    time,
+    from: "self",
+    text,
+    self: true,
+    nick,
+    id,
+    action: action || undefined,
+  };
+}

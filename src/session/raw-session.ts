@@ -2,7 +2,7 @@ import { UserError } from "../errors.ts";
 import type { Datagram } from "../net/transport.ts";
 import { isFramed, randomInstanceId } from "../protocol/index.ts";
 import { EventBus } from "./event-bus.ts";
-import type { SessionEvent } from "./events.ts";
+import { ownMessage, type SessionEvent } from "./events.ts";
 import { legacyLine, legacyMessage, sendLegacyText } from "./legacy-text.ts";
 import type { MemberInfo } from "./peer-table.ts";
 import {
@@ -67,15 +67,9 @@ export class RawSession implements RoomSession {
       warn,
     );
     this.counters.sent++;
-    this.bus.emit({
-      type: "message",
-      time: this.time(),
-      from: "self",
-      text,
-      self: true,
-      nick: this.myNick,
-      action: opts.action || undefined,
-    });
+    this.bus.emit(
+      ownMessage({ text, nick: this.myNick, action: opts.action === true }, this.time()),
+    );
   }
 
   async drain(): Promise<DrainResult> {

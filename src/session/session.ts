@@ -12,7 +12,7 @@ import {
 import { DatagramIntake } from "./datagram-intake.ts";
 import { DRAIN_MAX_MS, DRAIN_MIN_AGE_MS, membersBehind } from "./drain-rule.ts";
 import { EventBus } from "./event-bus.ts";
-import type { SessionEvent } from "./events.ts";
+import { ownMessage, type SessionEvent } from "./events.ts";
 import { FlowControl } from "./flow-control.ts";
 import { HistoryCollector } from "./history.ts";
 import { HistoryResponder } from "./history-responder.ts";
@@ -243,16 +243,7 @@ export class Session implements RoomSession {
       this.counters.bridged++;
     }
     this.counters.sent++;
-    this.bus.emit({
-      type: "message",
-      time: this.time(),
-      from: "self",
-      text,
-      self: true,
-      nick: this.myNick,
-      id: this.id,
-      action: action || undefined,
-    });
+    this.bus.emit(ownMessage({ text, nick: this.myNick, id: this.id, action }, this.time()));
     this.rearm();
   }
 
