@@ -18,9 +18,14 @@ export const TypeCode = {
   report: 0x13,
 } as const;
 
-/** Reserved for encrypted ("sealed") frames of a later version; rejected as unknown in v1. */
+/**
+ * Reserved for encrypted ("sealed") frames (PROTOCOL.md §10). `decode` rejects all of them as
+ * unknown: a sealed datagram is opened (src/protocol/sealed.ts) before its inner frame is decoded.
+ */
 export const SEALED_TYPE_FIRST = 0x40;
 export const SEALED_TYPE_LAST = 0x4f;
+/** SEALED: one AES-256-GCM sealed v1 frame (PROTOCOL.md §10). Not a TypeCode: no Frame type. */
+export const SEALED_TYPE = 0x40;
 
 /** Flag bits of the header flags byte of MESSAGE (other types: see PresenceFlag). */
 export const Flag = {

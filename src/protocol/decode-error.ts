@@ -13,7 +13,9 @@ export type DecodeErrorReason =
   | "bad-text"
   | "bad-fragment"
   | "bad-ranges"
-  | "bad-count";
+  | "bad-count"
+  /** Sealed datagram (PROTOCOL.md §10) whose tag does not verify: wrong key, forged or damaged. */
+  | "bad-seal";
 
 /** The only exception the frame decoder throws, for any input. */
 export class DecodeError extends Error {

@@ -16,6 +16,7 @@ export {
   MAX_REPORT_ENTRIES,
   PROTOCOL_VERSION,
   PresenceFlag,
+  SEALED_TYPE,
   SEALED_TYPE_FIRST,
   SEALED_TYPE_LAST,
   TypeCode,
@@ -26,6 +27,23 @@ export { decode, encode, encodingLength } from "./frame.ts";
 export { isFramed } from "./header.ts";
 export { idFromBytes, idToBytes, isInstanceId, randomInstanceId } from "./instance-id.ts";
 export { nickBytes } from "./nick.ts";
+export {
+  deriveRoomKey,
+  deriveSendKey,
+  isSealed,
+  KEY_SALT_LENGTH,
+  MAX_COUNTER,
+  MIN_SEALED_BYTES,
+  type OpenedFrame,
+  openFrame,
+  ROOM_KEY_SCRYPT,
+  readSealedHeader,
+  roomKeySalt,
+  SEALED_HEADER_LENGTH,
+  SEALED_OVERHEAD,
+  sealFrame,
+  TAG_LENGTH,
+} from "./sealed.ts";
 export { seqAdd, seqDiff, seqLess } from "./seq.ts";
 export type {
   ByeFrame,
