@@ -19,6 +19,27 @@ export interface Datagram {
    * port P+1. A raw transport hears only "legacy". Unset: the transport cannot tell.
    */
   channel?: Channel;
+  /**
+   * Passed on by an encrypted room's transport (sealed-transport.ts) with `allowPlaintext`:
+   * legacy text that no passphrase protects. Show it marked as unauthenticated.
+   */
+  unauthenticated?: boolean;
+}
+
+/**
+ * What an encrypted room's transport (src/net/sealed-transport.ts) tells the session: datagrams
+ * it dropped, and a one-time warning when they look like a wrong passphrase.
+ */
+export interface RoomSecurity {
+  encrypted: true;
+  /**
+   * Datagrams dropped so far: `undecryptable` = sealed but would not open (wrong key, forged,
+   * damaged) or opened to an inner frame it may not carry; `replayed` = opened a second time
+   * or too old for the replay window; `plaintextDropped` = unsealed frames and legacy text.
+   */
+  counters(): { undecryptable: number; replayed: number; plaintextDropped: number };
+  /** Called once (ever) with "N datagrams could not be decrypted — …" after a few failures. */
+  onWarning(cb: (text: string) => void): void;
 }
 
 /**
@@ -37,6 +58,8 @@ export interface Transport {
   onDatagram(handler: (d: Datagram) => void): void;
   /** Receive buffer the kernel gave (the framed socket's), in bytes, where the transport knows it. */
   readonly recvBufferSize?: number;
+  /** Set by an encrypted room's transport (sealed-transport.ts); absent in an open room. */
+  readonly security?: RoomSecurity;
   /** Leave the group and close the socket(s). Idempotent. */
   close(): Promise<void>;
 }
