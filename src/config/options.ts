@@ -2,6 +2,7 @@ import { isIPv4, isIPv6 } from "node:net";
 import { UserError } from "../errors.ts";
 import { MAX_NICK_BYTES } from "../protocol/constants.ts";
 import { normalizeEncoding } from "../protocol/text-codec.ts";
+import { describeSource, type Passphrase } from "./passphrase.ts";
 
 /** A local network interface address, as os.networkInterfaces() reports it. */
 export interface NetInterface {
@@ -30,6 +31,12 @@ export interface RawOptions {
   history?: unknown;
   stats?: unknown;
   heartbeat?: unknown;
+  /** --passphrase-file FILE (read by cli.ts into roomPassphrase). */
+  passphraseFile?: unknown;
+  /** --allow-plaintext: an encrypted room also shows legacy text, marked unauthenticated. */
+  allowPlaintext?: unknown;
+  /** The passphrase chosen for this run (passphrase.ts), with where it came from. */
+  roomPassphrase?: Passphrase;
 }
 
 /** Validated, complete options. */
@@ -49,6 +56,10 @@ export interface Options {
   count?: number;
   timeoutSeconds?: number;
   nick: string;
+  /** Set: a private (encrypted) room. */
+  passphrase?: Passphrase;
+  /** Encrypted room: also show legacy text, marked unauthenticated. */
+  allowPlaintext: boolean;
 }
 
 export const DEFAULTS = {
@@ -174,7 +185,23 @@ export function validateOptions(
     listen: raw.listen === true,
     json: raw.json === true,
     nick: validateNick(raw.nick ?? ctx.defaultNick),
+    allowPlaintext: validateFlag(raw.allowPlaintext, "allow-plaintext"),
   };
+  const secret = raw.roomPassphrase;
+  if (secret !== undefined) {
+    const from = `passphrase ${describeSource(secret.source)}`;
+    if (opts.raw) throw new UserError(`--raw rooms cannot be encrypted (${from})`);
+    if (opts.legacy) {
+      throw new UserError(
+        `an encrypted room cannot bridge to legacy programs (${from}): drop --legacy, or answer no in mcchat setup`,
+      );
+    }
+    opts.passphrase = secret;
+  } else if (opts.allowPlaintext) {
+    throw new UserError(
+      "--allow-plaintext is for encrypted rooms only (set MCCHAT_PASSPHRASE or --passphrase-file)",
+    );
+  }
   if (raw.count !== undefined) opts.count = parseIntIn(raw.count, "count", 1, 2 ** 31);
   if (raw.timeout !== undefined) {
     const s = str(raw.timeout)?.trim() ?? "";

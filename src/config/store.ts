@@ -18,6 +18,11 @@ export interface SavedConfig {
   /** Interface name or address, as options.ts's resolveInterface accepts. */
   interface?: string;
   ttl?: number;
+  /**
+   * A private room's passphrase, only when the user asked setup to save it (the file
+   * is 0600). MCCHAT_PASSPHRASE and --passphrase-file beat it.
+   */
+  passphrase?: string;
 }
 
 const KEYS = {
@@ -28,6 +33,7 @@ const KEYS = {
   nick: "string",
   interface: "string",
   ttl: "number",
+  passphrase: "string",
 } as const satisfies Record<keyof SavedConfig, "string" | "number" | "boolean">;
 
 /** $XDG_CONFIG_HOME/mcchat/config.json, else ~/.config/mcchat/config.json. */
