@@ -3,7 +3,7 @@
  * waits forever on piped input (see the bun pitfalls note).
  */
 import type { Readable, Writable } from "node:stream";
-import { cancel, confirm, intro, isCancel, outro, select, text } from "@clack/prompts";
+import { cancel, confirm, intro, isCancel, outro, password, select, text } from "@clack/prompts";
 import { findEncodingChoice, WIZARD_ENCODINGS } from "../config/encodings.ts";
 import { CancelledError } from "../errors.ts";
 import { MAX_NICK_BYTES } from "../protocol/constants.ts";
@@ -27,6 +27,13 @@ export interface WizardAnswers {
   /** IPv4 address of the chosen interface; undefined = system default. */
   interface?: string;
   ttl: number;
+  /**
+   * A private room's passphrase; absent = an open room. As a default: the saved one
+   * (the wizard offers to keep it, never shows it).
+   */
+  passphrase?: string;
+  /** The user asked to save the passphrase in the (0600) config file. */
+  savePassphrase?: boolean;
 }
 
 export interface WizardOptions {
@@ -47,6 +54,11 @@ export interface WizardOptions {
    * hung-up terminal and then never settles, so the wizard does not wait for it.
    */
   signal?: AbortSignal;
+  /**
+   * Ask for a passphrase (default true). False when this run's passphrase comes from
+   * MCCHAT_PASSPHRASE or --passphrase-file, which beat the wizard's answer.
+   */
+  askPassphrase?: boolean;
 }
 
 const OTHER = "\0other";
@@ -185,6 +197,10 @@ async function wizard(opts: WizardOptions): Promise<WizardAnswers> {
     io,
   );
 
+  // A room with classic programs stays open: they cannot read sealed frames.
+  const secret =
+    opts.askPassphrase === false || legacy ? undefined : await askPassphrase(d.passphrase, io);
+
   const nick = answered(
     await ask(
       text({
@@ -239,5 +255,54 @@ async function wizard(opts: WizardOptions): Promise<WizardAnswers> {
     ttl: Number(ttl.trim()),
   };
   if (iface !== DEFAULT_IFACE) answers.interface = iface;
+  if (secret) {
+    answers.passphrase = secret.passphrase;
+    answers.savePassphrase = secret.save;
+  }
   return answers;
+}
+
+/**
+ * The passphrase questions: keep the saved one (if any), else a masked prompt (empty =
+ * an open room), then whether to save it (default no). Undefined = an open room.
+ */
+async function askPassphrase(
+  saved: string | undefined,
+  io: { input?: Readable; output?: Writable; signal?: AbortSignal },
+): Promise<{ passphrase: string; save: boolean } | undefined> {
+  const signal = io.signal;
+  if (saved) {
+    const keep = answered(
+      await ask(
+        confirm({
+          ...io,
+          message: "Keep the saved passphrase (a private room)?",
+          initialValue: true,
+        }),
+        signal,
+      ),
+      io,
+    );
+    if (keep) return { passphrase: saved, save: true };
+  }
+  const passphrase = answered(
+    await ask(
+      password({ ...io, message: "Passphrase for a private room (empty: open room)" }),
+      signal,
+    ),
+    io,
+  );
+  if (!passphrase) return undefined;
+  const save = answered(
+    await ask(
+      confirm({
+        ...io,
+        message: "Save the passphrase in the config file?",
+        initialValue: false,
+      }),
+      signal,
+    ),
+    io,
+  );
+  return { passphrase, save };
 }

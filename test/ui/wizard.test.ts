@@ -66,6 +66,9 @@ const PROMPTS = {
   encoding: active("Text encoding"),
   other: active("Encoding name"),
   legacy: active("Are classic (legacy) chat programs in this room?"),
+  passphrase: active("Passphrase for a private room (empty: open room)"),
+  save: active("Save the passphrase in the config file?"),
+  keep: active("Keep the saved passphrase (a private room)?"),
   nick: active("Nickname"),
   iface: active("Network interface"),
   ttl: active("TTL"),
@@ -76,6 +79,7 @@ const EVERY = [
   PROMPTS.port,
   PROMPTS.encoding,
   PROMPTS.legacy,
+  PROMPTS.passphrase,
   PROMPTS.nick,
   PROMPTS.iface,
   PROMPTS.ttl,
@@ -120,7 +124,7 @@ describe("runWizard", () => {
       [PROMPTS.encoding, Array(7).fill(DOWN).concat(ENTER)],
       [PROMPTS.other, ["nope", ENTER]],
       ['Unknown encoding "nope"', [...erase(4), "koi8-r", ENTER]],
-      [PROMPTS.legacy, ["y"]], // y answers at once
+      [PROMPTS.legacy, ["y"]], // y answers at once; a legacy room stays open: no passphrase
       [PROMPTS.nick, [...erase(10), "张三", ENTER]],
       [PROMPTS.iface, [DOWN, DOWN, ENTER]],
       [PROMPTS.ttl, [BACKSPACE, "300", ENTER]],
@@ -161,7 +165,9 @@ describe("runWizard", () => {
   test("the nickname prompt states the wire's byte limit", async () => {
     const t = terminal([[PROMPTS.group, [CTRL_C]]]);
     await run(t).catch(() => {});
-    const u = terminal(enterAt([PROMPTS.group, PROMPTS.port, PROMPTS.encoding, PROMPTS.legacy]));
+    const u = terminal(
+      enterAt([PROMPTS.group, PROMPTS.port, PROMPTS.encoding, PROMPTS.legacy, PROMPTS.passphrase]),
+    );
     const pending = run(u, { interfaces: [] }).catch((e) => e);
     await waitFor(() => u.text().includes(PROMPTS.nick), 2000, "the wizard shows nick");
     expect(u.text()).toContain(`Nickname (up to ${MAX_NICK_BYTES} bytes)`);
@@ -202,5 +208,84 @@ describe("runWizard", () => {
     controller.abort();
     expect(await pending).toBeInstanceOf(CancelledError);
     expect(dropped).toBe(2);
+  });
+});
+
+describe("runWizard: the passphrase", () => {
+  const before = (p: string) => EVERY.slice(0, EVERY.indexOf(p));
+  const after = (p: string) => EVERY.slice(EVERY.indexOf(p) + 1);
+  const SECRET = "correct horse";
+
+  test("typed masked; saved only when asked (default no)", async () => {
+    const t = terminal([
+      ...enterAt(before(PROMPTS.passphrase)),
+      [PROMPTS.passphrase, [...SECRET, ENTER]],
+      [PROMPTS.save, [ENTER]],
+      ...enterAt(after(PROMPTS.passphrase)),
+    ]);
+    expect(await run(t)).toEqual({ ...DEFAULTS, passphrase: SECRET, savePassphrase: false });
+    expect(t.pending()).toBe(0);
+    expect(t.text()).not.toContain(SECRET); // masked as it is typed, and not shown after
+  });
+
+  test("y to the save question", async () => {
+    const t = terminal([
+      ...enterAt(before(PROMPTS.passphrase)),
+      [PROMPTS.passphrase, ["pw", ENTER]],
+      [PROMPTS.save, ["y"]],
+      ...enterAt(after(PROMPTS.passphrase)),
+    ]);
+    expect(await run(t)).toEqual({ ...DEFAULTS, passphrase: "pw", savePassphrase: true });
+  });
+
+  test("empty = an open room, no save question", async () => {
+    const t = terminal(enterAt(EVERY));
+    const answers = await run(t);
+    expect(answers.passphrase).toBeUndefined();
+    expect(t.text()).not.toContain("Save the passphrase");
+  });
+
+  test("a saved passphrase: kept by default (never shown), or replaced", async () => {
+    const defaults = { ...DEFAULTS, passphrase: "old secret" };
+    const keep = terminal([
+      ...enterAt(before(PROMPTS.passphrase)),
+      [PROMPTS.keep, [ENTER]],
+      ...enterAt(after(PROMPTS.passphrase)),
+    ]);
+    expect(await run(keep, { defaults })).toEqual({
+      ...DEFAULTS,
+      passphrase: "old secret",
+      savePassphrase: true,
+    });
+    expect(keep.text()).not.toContain("old secret");
+    expect(keep.text()).not.toContain("Passphrase for a private room");
+
+    const replace = terminal([
+      ...enterAt(before(PROMPTS.passphrase)),
+      [PROMPTS.keep, ["n"]],
+      [PROMPTS.passphrase, [ENTER]], // empty: the room becomes open
+      ...enterAt(after(PROMPTS.passphrase)),
+    ]);
+    expect((await run(replace, { defaults })).passphrase).toBeUndefined();
+  });
+
+  test("not asked when the passphrase comes from MCCHAT_PASSPHRASE/--passphrase-file, nor in a legacy room", async () => {
+    const given = terminal(enterAt(EVERY.filter((p) => p !== PROMPTS.passphrase)));
+    expect(await run(given, { askPassphrase: false })).toEqual(DEFAULTS);
+    expect(given.text()).not.toContain("Passphrase");
+
+    const legacy = terminal([
+      ...enterAt(before(PROMPTS.legacy)),
+      [PROMPTS.legacy, ["y"]],
+      ...enterAt(after(PROMPTS.passphrase)),
+    ]);
+    const defaults = { ...DEFAULTS, passphrase: "old" };
+    expect(await run(legacy, { defaults })).toEqual({ ...DEFAULTS, legacy: true });
+    expect(legacy.text()).not.toContain("passphrase");
+  });
+
+  test("Ctrl-C at the passphrase → CancelledError", async () => {
+    const t = terminal([...enterAt(before(PROMPTS.passphrase)), [PROMPTS.passphrase, [CTRL_C]]]);
+    await expect(run(t)).rejects.toBeInstanceOf(CancelledError);
   });
 });
