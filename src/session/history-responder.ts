@@ -11,6 +11,15 @@
 
 /** Gap between two members' turns to answer, ms. */
 export const HISTORY_SLOT_MS = 20;
+/**
+ * A member answers at most one request per this many ms, and one requester at most once per
+ * HISTORY_REQUESTER_GAP_MS: a flood of requests (51 bytes each, answered with up to 200
+ * messages) costs one answer a second, not one per request.
+ */
+export const HISTORY_ANSWER_GAP_MS = 1000;
+export const HISTORY_REQUESTER_GAP_MS = 10_000;
+/** Requesters remembered for HISTORY_REQUESTER_GAP_MS, at most. */
+const MAX_REQUESTERS = 1024;
 /** Request ids remembered (answered once each). */
 const MAX_REMEMBERED = 1000;
 
@@ -39,6 +48,11 @@ export function historyTurn(self: string, members: readonly string[], requestId:
 export class HistoryResponder {
   private pending?: { at: number; count: number };
   private readonly answered = new Set<number>();
+  /** Requester id -> when we last answered it; and when we last answered anyone. */
+  private readonly lastFor = new Map<string, number>();
+  private lastAnswer = Number.NEGATIVE_INFINITY;
+  /** Requests not answered because they came too soon (HISTORY_ANSWER_GAP_MS and friends). */
+  refused = 0;
 
   constructor(private readonly self: string) {}
 
@@ -52,8 +66,24 @@ export class HistoryResponder {
     held: number,
     members: readonly string[],
     now: number,
+    requester?: string,
   ): void {
     if (this.answered.has(requestId) || held === 0) return;
+    const last = requester === undefined ? undefined : this.lastFor.get(requester);
+    if (
+      now - this.lastAnswer < HISTORY_ANSWER_GAP_MS ||
+      (last !== undefined && now - last < HISTORY_REQUESTER_GAP_MS)
+    ) {
+      this.refused++;
+      return;
+    }
+    if (requester !== undefined) {
+      if (this.lastFor.size >= MAX_REQUESTERS) {
+        this.lastFor.delete(this.lastFor.keys().next().value as string);
+      }
+      this.lastFor.delete(requester);
+      this.lastFor.set(requester, now);
+    }
     if (this.answered.size >= MAX_REMEMBERED) this.answered.clear();
     this.answered.add(requestId);
     const turn = historyTurn(this.self, members, requestId);
@@ -76,6 +106,7 @@ export class HistoryResponder {
     if (!this.pending || now < this.pending.at) return undefined;
     const { count } = this.pending;
     this.pending = undefined;
+    this.lastAnswer = now;
     return count;
   }
 }

@@ -1,5 +1,5 @@
 import type { SessionEvent } from "./events.ts";
-import { Peer, type PeerClock } from "./peer.ts";
+import { HoldBudget, Peer, type PeerClock } from "./peer.ts";
 import type { WindowStats } from "./receiver-window.ts";
 
 /** A member as /who shows it. */
@@ -15,21 +15,45 @@ export interface MemberInfo {
 type Emit = (e: SessionEvent) => void;
 
 /**
+ * Sender instances tracked, at most. At the limit, departed and never-announced ones are
+ * forgotten first; if every one is a present member, a new instance is not taken in until
+ * some time out (a flood of made-up ids cannot push out the real members, nor grow memory).
+ */
+export const MAX_PEERS = 1024;
+
+/** Why a frame's instance was not taken: it claims an id first heard elsewhere, or no room. */
+export type Refusal = "spoofed" | "full";
+
+/**
  * The other members of the room, one Peer per sender instance: who is present (join, nick,
  * leave by BYE or timeout), and forgetting departed instances after a while.
  */
 export class PeerTable {
   private readonly peers = new Map<string, Peer>();
+  /** Peer by the address:port it was first heard from. */
+  private readonly byOrigin = new Map<string, Peer>();
   /** Window counters of peers already forgotten. */
   private readonly retired = { duplicates: 0, suppressed: 0 };
+  private readonly clock: PeerClock;
 
   constructor(
-    private readonly clock: PeerClock,
+    clock: PeerClock,
     /** A member silent this long has timed out (ms). */
     readonly timeoutMs: number,
     private readonly emit: Emit,
     private readonly time: () => Date,
-  ) {}
+  ) {
+    this.clock = { ...clock, budget: clock.budget ?? new HoldBudget() };
+  }
+
+  /** The fragments held out of order by all peers, and those refused for lack of room. */
+  get budget(): HoldBudget {
+    return this.clock.budget as HoldBudget;
+  }
+
+  get size(): number {
+    return this.peers.size;
+  }
 
   get(id: string): Peer | undefined {
     return this.peers.get(id);
@@ -39,17 +63,57 @@ export class PeerTable {
     return this.peers.values();
   }
 
-  /** The peer for a frame from `id` heard from `from` (created on first sight); marks it seen. */
-  heard(id: string, from: string): Peer {
+  /**
+   * The peer for a frame from instance `id` heard from `from` (created on first sight), marked
+   * seen; or why not: the instance was first heard from another address:port (a forged frame
+   * must not speak for a member), or the table is full of present members.
+   */
+  heard(id: string, from: string): Peer | Refusal {
     let p = this.peers.get(id);
+    if (p && p.origin !== from) return "spoofed";
     if (!p) {
+      if (this.peers.size >= MAX_PEERS && !this.evictOne()) return "full";
       p = new Peer(id, from, this.clock);
       this.peers.set(id, p);
+      this.byOrigin.set(from, p);
     }
-    p.from = from;
     p.lastSeen = this.clock.now();
     return p;
   }
+
+  /** The present member whose frames come from `from`, if any (history answers come from one). */
+  memberAt(from: string): Peer | undefined {
+    const p = this.byOrigin.get(from);
+    return p?.present ? p : undefined;
+  }
+
+  /** Forget one departed or never-announced instance to make room; false if all are members. */
+  private evictOne(): boolean {
+    let victim: Peer | undefined;
+    for (const p of this.peers.values()) {
+      const rank = p.gone ? 0 : p.present ? 2 : 1;
+      const best = victim === undefined ? 3 : victim.gone ? 0 : victim.present ? 2 : 1;
+      if (rank < 2 && (rank < best || (rank === best && p.lastSeen < (victim as Peer).lastSeen))) {
+        victim = p;
+      }
+    }
+    if (!victim) return false;
+    this.forget(victim);
+    return true;
+  }
+
+  private forget(p: Peer): void {
+    const w = p.windowStats;
+    this.retired.duplicates += w?.duplicates ?? 0;
+    this.retired.suppressed += w?.suppressed ?? 0;
+    p.release();
+    this.peers.delete(p.id);
+    if (this.byOrigin.get(p.origin) === p) this.byOrigin.delete(p.origin);
+    this.onForget?.(p.id);
+  }
+
+  /** Called with the id of every instance forgotten (to drop its other state). */
+  onForget?: (id: string) => void;
 
   /** A frame with a nick: the member is present (join) or renamed (nick). */
   announce(p: Peer, nick: string): void {
@@ -81,19 +145,11 @@ export class PeerTable {
     }
   }
 
-  /** Forget departed instances after a while; returns the ids forgotten. */
-  forgetDeparted(now: number): string[] {
-    const out: string[] = [];
-    for (const p of this.peers.values()) {
-      if (p.gone && p.byeAt === undefined && now - p.lastSeen > this.timeoutMs * 4) {
-        const w = p.windowStats;
-        this.retired.duplicates += w?.duplicates ?? 0;
-        this.retired.suppressed += w?.suppressed ?? 0;
-        this.peers.delete(p.id);
-        out.push(p.id);
-      }
+  /** Forget departed instances after a while. */
+  forgetDeparted(now: number): void {
+    for (const p of [...this.peers.values()]) {
+      if (p.gone && p.byeAt === undefined && now - p.lastSeen > this.timeoutMs * 4) this.forget(p);
     }
-    return out;
   }
 
   /** When the next member may time out, or undefined. */

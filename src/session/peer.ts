@@ -8,10 +8,27 @@ import {
   type WindowOptions,
 } from "./receiver-window.ts";
 
+/**
+ * Out-of-order fragments held by all peers together (held before a start point, held in a
+ * receive window). A flood of fragments from made-up senders cannot grow memory beyond it;
+ * fragments that arrive in order are never held, so real traffic passes a full budget.
+ */
+export class HoldBudget {
+  used = 0;
+  /** Fragments not held because the budget (or a peer's share) was full. */
+  refused = 0;
+  constructor(
+    readonly max = 32768,
+    readonly perPeer = 8192,
+  ) {}
+}
+
 export interface PeerClock {
   /** Monotonic ms (the session's scheduler). */
   now(): number;
   random(): number;
+  /** Shared by all peers of a session (default: a budget of its own). */
+  budget?: HoldBudget;
   /** When this session joined (monotonic ms): instances started before it are not back-filled. */
   joinedAt: number;
   window?: Omit<WindowOptions, "now" | "random">;
@@ -39,6 +56,15 @@ export interface PeerOutput {
 export const BYE_GRACE_MS = 500;
 /** Live fragments held while the start point is undecided, at most. */
 const MAX_HELD_BEFORE_START = 4096;
+/**
+ * A sender we have no MESSAGE from yet (only presence frames) can extend our window by its
+ * announced tail this far at a time: a made-up instance announcing tail 4,095 (or 2^31) must not
+ * make us hold thousands of missing slots and NACK them. A real sender proves itself with its
+ * first message (or its first repair), and its later tails are believed in full.
+ */
+export const UNPROVEN_TAIL_SPAN = 256;
+/** A message whose fragments stopped arriving (no gap is known) is dropped after this (ms). */
+export const PARTIAL_IDLE_MS = 30_000;
 
 /**
  * One remote sender instance: presence, where its stream starts for us, ordered and
@@ -59,6 +85,14 @@ export class Peer {
   private holdUntil?: number;
   private held: MessageFrame[] = [];
   private partial: MessageFrame[] = [];
+  private partialAt = 0;
+  /** A MESSAGE (live or repair) was received from it: its announced tails are believed. */
+  private proven = false;
+  private readonly budget: HoldBudget;
+  /** Fragments of ours counted in the budget. */
+  private accounted = 0;
+  /** The address:port it was first heard from: only frames from there speak for it. */
+  readonly origin: string;
 
   constructor(
     readonly id: string,
@@ -66,6 +100,14 @@ export class Peer {
     private readonly clock: PeerClock,
   ) {
     this.lastSeen = clock.now();
+    this.origin = from;
+    this.budget = clock.budget ?? new HoldBudget();
+  }
+
+  /** Gives its share of the hold budget back (the peer is forgotten). */
+  release(): void {
+    this.budget.used -= this.accounted;
+    this.accounted = 0;
   }
 
   /** Fragments still missing (0 when nothing is owed). */
@@ -91,23 +133,39 @@ export class Peer {
     this.presence ??= { started: this.clock.now() - age, tail };
     const out: Delivery[] = [];
     this.tryStart(out);
-    if (this.window) out.push(...this.window.onTail(tail));
+    if (this.window) out.push(...this.window.onTail(this.believable(tail)));
     return this.assemble(out);
   }
 
   onMessage(f: MessageFrame): PeerOutput {
     const out: Delivery[] = [];
+    this.proven = true;
     if (this.window) {
-      out.push(...this.window.onMessage(f));
+      // A fragment that cannot be delivered now would be held: only within the budget.
+      if (f.seq === this.window.next || this.mayHold()) out.push(...this.window.onMessage(f));
+      else this.budget.refused++;
     } else if (!f.repair) {
       const first = seqAdd(f.seq, -f.fragIndex);
       if (this.firstHeard === undefined || seqDiff(first, this.firstHeard) < 0)
         this.firstHeard = first;
-      if (this.held.length < MAX_HELD_BEFORE_START) this.held.push(f);
+      if (this.held.length < MAX_HELD_BEFORE_START && this.mayHold()) this.held.push(f);
+      else this.budget.refused++;
       this.holdUntil ??= this.clock.now() + START_HOLD_MS;
       this.tryStart(out);
     }
     return this.assemble(out);
+  }
+
+  /** Room in the hold budget, overall and for this peer. */
+  private mayHold(): boolean {
+    return this.budget.used < this.budget.max && this.accounted < this.budget.perPeer;
+  }
+
+  /** An announced tail, limited for a sender that has not proven itself (UNPROVEN_TAIL_SPAN). */
+  private believable(tail: number): number {
+    if (this.proven || !this.window) return tail;
+    const limit = seqAdd(this.window.highest, UNPROVEN_TAIL_SPAN);
+    return seqDiff(tail, limit) > 0 ? limit : tail;
   }
 
   /** Another member asked this sender for these seqs: our own NACK can wait. */
@@ -117,12 +175,13 @@ export class Peer {
 
   /** A frame's header seq is the sender's tail (NACK and GONE included). */
   onTail(tail: number): PeerOutput {
-    return this.assemble(this.window ? this.window.onTail(tail) : []);
+    return this.assemble(this.window ? this.window.onTail(this.believable(tail)) : []);
   }
 
   onGone(tail: number, ranges: SeqRange[]): PeerOutput {
     if (!this.window) return { items: [] };
-    return this.assemble([...this.window.onTail(tail), ...this.window.onGone(ranges)]);
+    const tailOut = this.window.onTail(this.believable(tail));
+    return this.assemble([...tailOut, ...this.window.onGone(ranges)]);
   }
 
   /** The sender is gone for good: whatever is still missing is lost. */
@@ -153,7 +212,17 @@ export class Peer {
         nacks.push(r.nack);
       }
     }
-    return { ...this.assemble(out), nacks };
+    const result = { ...this.assemble(out), nacks };
+    if (this.partial.length > 0 && this.clock.now() >= this.partialAt + PARTIAL_IDLE_MS) {
+      // Its other fragments never came (and no gap says they exist): it cannot be shown.
+      const head = this.partial[0] as MessageFrame;
+      const seq = seqAdd(head.seq, this.partial.length);
+      const count = head.fragCount - this.partial.length;
+      result.items.push({ kind: "lost", seq, count, messages: 1 });
+      this.partial = [];
+      this.sync();
+    }
+    return result;
   }
 
   /** Earliest time poll() has work. */
@@ -161,7 +230,8 @@ export class Peer {
     const w = this.window?.nextDeadline();
     const h = this.window ? undefined : this.holdUntil;
     const b = this.byeAt !== undefined ? this.byeAt + BYE_GRACE_MS : undefined;
-    const all = [w, h, b].filter((x): x is number => x !== undefined);
+    const p = this.partial.length > 0 ? this.partialAt + PARTIAL_IDLE_MS : undefined;
+    const all = [w, h, b, p].filter((x): x is number => x !== undefined);
     return all.length ? Math.min(...all) : undefined;
   }
 
@@ -182,7 +252,7 @@ export class Peer {
     });
     for (const f of this.held) out.push(...this.window.onMessage(f));
     this.held = [];
-    if (this.presence) out.push(...this.window.onTail(this.presence.tail));
+    if (this.presence) out.push(...this.window.onTail(this.believable(this.presence.tail)));
   }
 
   /** In-order deliveries -> whole messages; a lost range breaks the message in progress. */
@@ -224,11 +294,20 @@ export class Peer {
       }
       afterGap = false;
       this.partial.push(f);
+      this.partialAt = this.clock.now();
       if (this.partial.length === f.fragCount) {
         items.push({ kind: "message", parts: this.partial });
         this.partial = [];
       }
     }
+    this.sync();
     return { items };
+  }
+
+  /** Brings our share of the hold budget up to date (held before start + held in the window). */
+  private sync(): void {
+    const now = this.held.length + (this.window?.held ?? 0);
+    this.budget.used += now - this.accounted;
+    this.accounted = now;
   }
 }

@@ -37,7 +37,16 @@ export interface RepairerOptions {
   maxQueue?: number;
   /** Pending GONE ranges, at most. Default 256. */
   maxGoneRanges?: number;
+  /**
+   * Repairs one requester may queue per second (token bucket of the same size). Default
+   * 2,048: one flow-control window a second. A NACK for 32 ranges of 65,535 seqs asks for 2
+   * million; this is what it gets, at most, however many NACKs it sends.
+   */
+  perRequesterPerSec?: number;
 }
+
+/** Requesters whose budgets are remembered, at most (oldest forgotten first). */
+const MAX_REQUESTERS = 1024;
 
 export const REPAIRER_DEFAULTS = {
   holdoffMs: 100,
@@ -45,6 +54,7 @@ export const REPAIRER_DEFAULTS = {
   burst: 256,
   maxQueue: 16384,
   maxGoneRanges: 256,
+  perRequesterPerSec: 2048,
 } as const;
 
 /** Float slack on the token count: 0.9999999999 tokens is a whole token. */
@@ -61,6 +71,8 @@ export interface RepairerStats {
   gone: number;
   /** Asks dropped because the queue was full. */
   dropped: number;
+  /** Asks refused because the requester's budget was spent. */
+  refused: number;
 }
 
 export interface RepairerPoll {
@@ -71,7 +83,16 @@ export interface RepairerPoll {
 }
 
 export class Repairer {
-  readonly stats: RepairerStats = { nacks: 0, repairs: 0, merged: 0, gone: 0, dropped: 0 };
+  readonly stats: RepairerStats = {
+    nacks: 0,
+    repairs: 0,
+    merged: 0,
+    gone: 0,
+    dropped: 0,
+    refused: 0,
+  };
+  /** Per requester: repair tokens and when they were last refilled. */
+  private readonly budgets = new Map<string, { tokens: number; at: number }>();
   private readonly holdoffMs: number;
   private readonly rate: number;
   private readonly burst: number;
@@ -106,22 +127,46 @@ export class Repairer {
     return this.queue.size;
   }
 
-  /** A NACK addressed to us (its `target` is our instance id) asks for these ranges. */
-  onNack(ranges: readonly SeqRange[]): void {
+  /**
+   * A NACK addressed to us (its `target` is our instance id) asks for these ranges, from
+   * `requester` (an instance id; its budget applies when given).
+   */
+  onNack(ranges: readonly SeqRange[], requester?: string): void {
     this.stats.nacks++;
     const now = this.opts.now();
     this.pruneRecent(now);
+    const budget = requester === undefined ? undefined : this.budgetOf(requester, now);
     const { held, gone } = this.buffer.classify(ranges);
     for (const seq of held) {
       if (this.queue.has(seq) || this.recentlyRepaired.has(seq)) {
         this.stats.merged++;
       } else if (this.queue.size >= this.maxQueue) {
         this.stats.dropped++;
+      } else if (budget && budget.tokens < 1) {
+        this.stats.refused++;
       } else {
+        if (budget) budget.tokens--;
         this.queue.add(seq);
       }
     }
     for (const r of gone) this.addGone(r);
+  }
+
+  /** The requester's token bucket, refilled to now. */
+  private budgetOf(requester: string, now: number): { tokens: number; at: number } {
+    const rate = this.opts.perRequesterPerSec ?? REPAIRER_DEFAULTS.perRequesterPerSec;
+    let b = this.budgets.get(requester);
+    if (!b) {
+      if (this.budgets.size >= MAX_REQUESTERS) {
+        this.budgets.delete(this.budgets.keys().next().value as string);
+      }
+      b = { tokens: rate, at: now };
+      this.budgets.set(requester, b);
+    } else {
+      b.tokens = Math.min(rate, b.tokens + ((now - b.at) * rate) / 1000);
+      b.at = now;
+    }
+    return b;
   }
 
   /** Repairs and GONE ranges to send now. */

@@ -63,8 +63,9 @@ export class SenderState {
     this.hb.soon(this.o.now() + delayMs);
   }
 
-  onNack(ranges: SeqRange[]): void {
-    this.repairer.onNack(ranges);
+  /** A NACK for our seqs from `requester` (an instance id). */
+  onNack(ranges: SeqRange[], requester?: string): void {
+    this.repairer.onNack(ranges, requester);
   }
 
   poll(): SenderOutput {

@@ -122,6 +122,10 @@ export class Session implements RoomSession {
     });
     this.bridge = new LegacyBridge(opts.legacy === true);
     this.alarm = new Alarm(this.scheduler, () => this.tick());
+    this.peers.onForget = (id) => {
+      this.reports.forget(id);
+      this.flow.remove(id);
+    };
     opts.transport.onDatagram((d) => this.receive(d));
   }
 
@@ -132,6 +136,9 @@ export class Session implements RoomSession {
       ...this.counters,
       duplicates: w.duplicates,
       nacksSuppressed: w.suppressed,
+      holdRefused: this.peers.budget.refused,
+      repairsRefused: this.sender.repairer.stats.refused,
+      historyRefused: this.responder.refused,
       recvBufferBytes: this.opts.transport.recvBufferSize ?? 0,
     };
   }
@@ -305,15 +312,19 @@ export class Session implements RoomSession {
     const got = this.intake.take(d);
     if (got.kind === "drop") return; // our own loopback (a sender hears all of it), or junk
     const now = this.scheduler.now();
+    let peer: Peer | undefined;
     if (got.kind === "legacy") {
       for (const h of this.bridge.legacyFrom(got.from, got.data, now)) this.showLegacy(h);
     } else {
       this.bridge.framedFrom(got.from);
-      if (got.frame.id !== this.id) this.handleFrame(got.frame, got.from, now);
-      // Our id from elsewhere: another member re-sending our old messages as history answers.
-      else if (got.frame.type === "message" && got.frame.history) this.responder.heardAnswer();
+      const f = got.frame;
+      if (f.id !== this.id) peer = this.handleFrame(f, got.from, now);
+      // Our id from elsewhere: a member re-sending our old messages as history answers.
+      else if (f.type === "message" && f.history && this.peers.memberAt(got.from)) {
+        this.responder.heardAnswer();
+      }
     }
-    this.rearm();
+    this.rearm(true, peer);
   }
 
   private showLegacy(h: { from: string; data: Uint8Array }): void {
@@ -321,12 +332,35 @@ export class Session implements RoomSession {
     this.bus.emit(legacyMessage(h, h.from, this.opts.encoding, this.time()));
   }
 
-  private handleFrame(frame: Frame, from: string, now: number): void {
+  /** Handles one frame; returns the peer it concerned, if any (for the re-arm). */
+  private handleFrame(frame: Frame, from: string, now: number): Peer | undefined {
+    if (frame.type === "message" && frame.history) {
+      // History answers re-send other members' messages: they must come from a member.
+      if (!this.peers.memberAt(from)) {
+        this.counters.spoofed++;
+        return undefined;
+      }
+      this.history?.add(frame);
+      this.responder.heardAnswer();
+      return undefined;
+    }
+    // Every other frame speaks for its instance id: only from where that instance was first
+    // heard (a forged BYE, GONE, tail or message from another host changes nothing).
+    const p = this.peers.heard(frame.id, from);
+    if (p === "spoofed" || p === "full") {
+      if (p === "spoofed") this.counters.spoofed++;
+      else this.counters.peersRefused++;
+      return undefined;
+    }
+    this.dispatch(frame, p, now);
+    return p;
+  }
+
+  private dispatch(frame: Frame, p: Peer, now: number): void {
     switch (frame.type) {
       case "hello":
       case "heartbeat":
       case "bye": {
-        const p = this.peers.heard(frame.id, from);
         if (p.gone && p.leftBy === "timeout" && frame.type !== "bye") p.gone = false; // back again
         if (!p.gone) this.peers.announce(p, frame.nick);
         this.deliver(p, p.onControl(frame.age, frame.seq));
@@ -339,12 +373,6 @@ export class Session implements RoomSession {
         return;
       }
       case "message": {
-        if (frame.history) {
-          this.history?.add(frame);
-          this.responder.heardAnswer();
-          return;
-        }
-        const p = this.peers.heard(frame.id, from);
         if (!p.gone) this.peers.announce(p, frame.nick);
         if (frame.repair) this.counters.repairsReceived++;
         this.deliver(p, p.onMessage(frame));
@@ -352,46 +380,38 @@ export class Session implements RoomSession {
       }
       case "nack": {
         this.counters.nacksHeard++;
-        if (frame.target === this.id) this.sender.onNack(frame.ranges);
-        else this.peers.get(frame.target)?.onNackHeard(frame.ranges);
-        // The header seq is the requester's own tail.
-        this.onTail(frame.id, from, frame.seq);
+        // Only a member that announced itself gets repairs (made-up ids make no work).
+        if (frame.target === this.id) {
+          if (p.present) this.sender.onNack(frame.ranges, p.id);
+        } else {
+          const target = this.peers.get(frame.target);
+          target?.onNackHeard(frame.ranges);
+        }
+        this.deliver(p, p.onTail(frame.seq)); // the header seq is the requester's own tail
         return;
       }
-      case "gone": {
-        const p = this.peers.get(frame.id);
-        if (p) this.deliver(p, p.onGone(frame.seq, frame.ranges));
+      case "gone":
+        this.deliver(p, p.onGone(frame.seq, frame.ranges));
         return;
-      }
       case "history_req": {
-        this.peers.heard(frame.id, from);
+        if (!p.present) return;
         const members = [this.id, ...this.peers.present().map((m) => m.id)];
-        this.responder.request(frame.count, frame.requestId, this.log.size, members, now);
+        this.responder.request(frame.count, frame.requestId, this.log.size, members, now, p.id);
         return;
       }
       case "report": {
         this.counters.reportsHeard++;
         for (const e of frame.entries) {
           if (e.target !== this.id) continue;
-          if (this.flow.report(frame.id, e.next, now) === "caught-up") {
-            const p = this.peers.get(frame.id);
-            this.warn(`${p?.nick || frame.id} has caught up; waiting for it again`);
+          if (this.flow.report(p.id, e.next, now) === "caught-up") {
+            this.warn(`${p.nick || p.id} has caught up; waiting for it again`);
           }
           this.wake();
         }
-        this.onTail(frame.id, from, frame.seq);
+        this.deliver(p, p.onTail(frame.seq));
         return;
       }
     }
-  }
-
-  /** A control frame's header seq is its sender's tail; it also shows the sender is alive. */
-  private onTail(id: string, from: string, tail: number): void {
-    const p = this.peers.get(id);
-    if (!p) return;
-    p.from = from;
-    p.lastSeen = this.scheduler.now();
-    this.deliver(p, p.onTail(tail));
   }
 
   /** Turn a peer's in-order deliveries (whole messages) and losses into events. */
@@ -461,18 +481,27 @@ export class Session implements RoomSession {
   // ---- timers ----------------------------------------------------------------
 
   /** Sleep until the earliest deadline of any part. */
-  private rearm(): void {
+  /**
+   * `local`, after a datagram: just the peer it concerned (`only`) and our own parts can have
+   * deadlines that moved earlier,
+   * so the cost per datagram does not grow with the number of members. Every tick ends with
+   * a full re-arm over all members, timeouts and stalls (those only ever move later).
+   */
+  private rearm(local = false, only?: Peer): void {
     if (this.closed || !this.started) return;
     const candidates = [
       this.sender.nextDeadline(),
-      this.peers.nextTimeout(),
       this.history?.deadline,
       this.responder.deadline,
       this.reports.deadline,
-      this.flow.nextStall(),
       this.bridge.deadline,
     ];
-    for (const p of this.peers.values()) candidates.push(p.nextDeadline());
+    if (local) {
+      candidates.push(only?.nextDeadline());
+    } else {
+      candidates.push(this.peers.nextTimeout(), this.flow.nextStall());
+      for (const p of this.peers.values()) candidates.push(p.nextDeadline());
+    }
     let at = Number.POSITIVE_INFINITY;
     for (const c of candidates) if (c !== undefined && c < at) at = c;
     if (at < Number.POSITIVE_INFINITY) this.alarm.arm(at);
@@ -498,10 +527,7 @@ export class Session implements RoomSession {
         );
       }
     }
-    for (const id of this.peers.forgetDeparted(now)) {
-      this.reports.forget(id);
-      this.flow.remove(id);
-    }
+    this.peers.forgetDeparted(now);
     for (const id of this.flow.checkStalls(now)) {
       const nick = this.peers.get(id)?.nick || id;
       this.warn(`${nick} is not keeping up; no longer waiting for it (it may lose messages)`);
@@ -519,6 +545,8 @@ export class Session implements RoomSession {
     }
     const answer = this.responder.due(now);
     if (answer !== undefined) {
+      // A heartbeat first: the joiner knows nobody yet and takes history only from a member.
+      this.fire(this.sendControl("heartbeat"));
       for (const parts of this.log.recent(answer)) {
         for (const f of parts) this.fire(this.sendFrame({ ...f, history: true, repair: false }));
       }

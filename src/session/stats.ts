@@ -28,6 +28,16 @@ export interface SessionStats {
   flowWaits: number;
   /** Our messages also sent as legacy text to the room's classic programs. */
   bridged: number;
+  /** Frames claiming a member's instance id from another address:port (dropped). */
+  spoofed: number;
+  /** Frames of new instances not taken in: the member table was full of present members. */
+  peersRefused: number;
+  /** Out-of-order fragments not held: the hold budget was full (they are NACKed later). */
+  holdRefused: number;
+  /** NACKed seqs not repaired: the requester's repair budget (per second) was spent. */
+  repairsRefused: number;
+  /** HISTORY_REQs not answered: too soon after the last answer (to anyone, or to it). */
+  historyRefused: number;
 }
 
 export function emptyStats(): SessionStats {
@@ -49,5 +59,10 @@ export function emptyStats(): SessionStats {
     reportsHeard: 0,
     flowWaits: 0,
     bridged: 0,
+    spoofed: 0,
+    peersRefused: 0,
+    holdRefused: 0,
+    repairsRefused: 0,
+    historyRefused: 0,
   };
 }
