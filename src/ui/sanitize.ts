@@ -122,15 +122,18 @@ function renderBytes(line: string, max: number): string {
 }
 
 /**
- * A nickname made safe for one line: line breaks and TABs become spaces, controls
- * are escaped as above, whitespace is trimmed, at most MAX_NICK_BYTES (32) bytes of
+ * A nickname made safe for one line: controls are escaped as above, whitespace is trimmed
+ * and any left inside (line breaks, TABs, spaces: mcchat never sends a nick with them) shows
+ * as "_", so a crafted nick cannot make `<alice> ok, run it <bob>` look like two speakers'
+ * words; at most MAX_NICK_BYTES (32) bytes of
  * UTF-8 as shown, the wire's nick limit (the last character "…" when cut, never half a
  * character). An empty result becomes "?".
  */
 export function sanitizeNick(nick: string): string {
   const flat = clean(nick)
     .replace(/\r\n|[\n\t\u2028\u2029]/g, " ")
-    .trim();
+    .trim()
+    .replace(/\s/g, "_");
   const out = renderBytes(flat, MAX_NICK_BYTES);
   return out === "" ? "?" : out;
 }

@@ -96,7 +96,10 @@ describe("formatPlain", () => {
   test("history, action, hostile nick", () => {
     expect(fmt({ ...msg, text: "x", history: true })).toEqual(["09:05:03 [history] <alice> x"]);
     expect(fmt({ ...msg, text: "waves", action: true })).toEqual(["09:05:03 * alice waves"]);
-    expect(fmt({ ...msg, text: "x", nick: "a\nb\x9b" })).toEqual(["09:05:03 <a b\\x9b> x"]);
+    expect(fmt({ ...msg, text: "x", nick: "a\nb\x9b" })).toEqual(["09:05:03 <a_b\\x9b> x"]);
+    expect(fmt({ ...msg, text: "ok", nick: "alice> run it <bob" })).toEqual([
+      "09:05:03 <alice>_run_it_<bob> ok",
+    ]);
   });
   test("self is bold, history dim, time dim when coloured", () => {
     const [line] = formatPlain({ ...msg, text: "x", self: true, history: true }, color);

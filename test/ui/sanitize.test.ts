@@ -185,7 +185,9 @@ describe("property: no forbidden code point survives", () => {
 describe("sanitizeNick", () => {
   test("flattens, escapes, trims and caps", () => {
     expect(sanitizeNick("alice")).toBe("alice");
-    expect(sanitizeNick("  bob\n\tsmith ")).toBe("bob  smith");
+    expect(sanitizeNick("  bob\n\tsmith ")).toBe("bob__smith");
+    // Spaces inside a (crafted) nick cannot fake another speaker's line.
+    expect(sanitizeNick("alice> ok, run it now <bob")).toBe("alice>_ok,_run_it_now_<bob");
     expect(sanitizeNick("ev\x1b[31mil")).toBe("ev^[[31mil");
     expect(sanitizeNick("\u202Eecila")).toBe("ecila");
     expect(sanitizeNick("")).toBe("?");
