@@ -1,8 +1,8 @@
-import { createInterface, type Interface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { UserError } from "../errors.ts";
 import type { SessionEvent } from "../session/events.ts";
 import { CLOSE_DEADLINE_MS, quietly, withDeadline } from "./deadline.ts";
+import { type ByteLines, byteLines, inputDecoder } from "./input-lines.ts";
 
 /** What the pipe loop needs of a session. */
 export interface PipeSession {
@@ -29,6 +29,12 @@ export interface PipeOptions {
   signal?: AbortSignal;
   /** Keep running after input EOF (e.g. interactive listen). Default: exit at EOF. */
   stayAfterEof?: boolean;
+  /**
+   * The room's encoding (text-codec name, default "utf8"). Input is UTF-8; a line that
+   * is not is read in this encoding when valid there, else sent with U+FFFD and a
+   * warning (input-lines.ts).
+   */
+  encoding?: string;
 }
 
 /** How long a stdout flush may go without progress before exit gives up on it. */
@@ -104,7 +110,7 @@ export function runPipe(o: PipeOptions): Promise<number> {
     let received = 0;
     let done = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let rl: Interface | null = null;
+    let rl: ByteLines | null = null;
     const out = trackedWriter(o.output);
     const finish = async (code: number) => {
       if (done) return;
@@ -116,7 +122,7 @@ export function runPipe(o: PipeOptions): Promise<number> {
         o.output.removeListener?.("error", onOutputError);
         o.input?.removeListener("close", onInputGone);
         o.input?.removeListener("error", onInputError);
-        quietly(() => rl?.close());
+        quietly(() => rl?.end());
       } finally {
         await withDeadline(o.session.close(), CLOSE_DEADLINE_MS);
         await out.flushed();
@@ -130,9 +136,9 @@ export function runPipe(o: PipeOptions): Promise<number> {
       quietly(() => o.errors.write(`mcchat: cannot write output: ${err.message}\n`));
       void finish(1);
     };
-    // A hung-up terminal closes stdin without an EOF ('end'), so readline never ends by
-    // itself: end it here, which the loop below treats as EOF.
-    const onInputGone = () => quietly(() => rl?.close());
+    // A hung-up terminal closes stdin without an EOF ('end'), so the lines never end by
+    // themselves: end them here, which the loop below treats as EOF.
+    const onInputGone = () => quietly(() => rl?.end());
     const onInputError = (err: NodeJS.ErrnoException) => {
       if (err.code !== "EIO" && !done) {
         quietly(() => o.errors.write(`mcchat: cannot read input: ${err.message}\n`));
@@ -165,16 +171,20 @@ export function runPipe(o: PipeOptions): Promise<number> {
 
     const waitsForSomething = o.count !== undefined || o.timeoutMs !== undefined || o.stayAfterEof;
     if (!o.input || done) return;
-    const lines = createInterface({ input: o.input, crlfDelay: Number.POSITIVE_INFINITY });
+    const lines = byteLines(o.input);
+    const decode = inputDecoder(o.encoding ?? "utf8");
+    let lineNo = 0;
     rl = lines;
     o.input.on("close", onInputGone);
     o.input.on("error", onInputError);
     void (async () => {
       try {
-        for await (const raw of lines) {
+        for await (const bytes of lines) {
           if (done) return;
-          const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-          if (line.length === 0) continue;
+          lineNo++;
+          if (bytes.length === 0) continue;
+          const { text: line, warnings } = decode(bytes, lineNo);
+          for (const w of warnings) o.errors.write(`mcchat: warning: ${w}\n`);
           try {
             await o.session.send(line);
           } catch (err) {

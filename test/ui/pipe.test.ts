@@ -218,3 +218,51 @@ describe("leaving after EOF", () => {
     expect(s.closed).toBe(true);
   });
 });
+
+describe("input that is not UTF-8", () => {
+  const bytes = (...parts: (string | number[])[]) =>
+    Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))));
+  // "你好" in GBK; 0xFF is valid in neither UTF-8 nor GBK.
+  const GBK_NIHAO = [0xc4, 0xe3, 0xba, 0xc3];
+
+  test("a UTF-8 room: the bad line is sent with U+FFFD, and a warning names it; no crash", async () => {
+    const s = fakeSession();
+    const input = new PassThrough();
+    const errors = collector();
+    const done = pipe(s, { input, errors: errors.stream });
+    input.end(bytes("ok\n", "bad ", [0xff, 0xfe], "\r\n", "héllo\n"));
+    expect(await done).toBe(0);
+    expect(s.sent).toEqual(["ok", "bad \uFFFD\uFFFD", "héllo"]);
+    expect(errors.chunks.join("")).toBe(
+      "mcchat: warning: line 2 is not valid UTF-8; sent with U+FFFD\n",
+    );
+  });
+
+  test("a GBK room (-e gbk): a GBK line is read as GBK, said once; UTF-8 lines stay UTF-8", async () => {
+    const s = fakeSession();
+    const input = new PassThrough();
+    const errors = collector();
+    const done = pipe(s, { input, errors: errors.stream, encoding: "gbk" });
+    input.end(bytes(GBK_NIHAO, "\n", "你好\n", GBK_NIHAO, "!\n", [0xff], "\n"));
+    expect(await done).toBe(0);
+    expect(s.sent).toEqual(["你好", "你好", "你好!", "\uFFFD"]);
+    expect(errors.chunks.join("").split("\n").filter(Boolean)).toEqual([
+      "mcchat: warning: input line 1 is not UTF-8: reading such lines as GBK (the room encoding)",
+      "mcchat: warning: line 4 is not valid UTF-8 nor GBK; sent with U+FFFD",
+    ]);
+  });
+
+  test("a line split across chunks inside a multi-byte character arrives whole", async () => {
+    const s = fakeSession();
+    const input = new PassThrough();
+    const errors = collector();
+    const done = pipe(s, { input, errors: errors.stream });
+    const line = Buffer.from("€uro\n");
+    input.write(line.subarray(0, 1));
+    input.write(line.subarray(1, 2));
+    input.end(line.subarray(2));
+    expect(await done).toBe(0);
+    expect(s.sent).toEqual(["€uro"]);
+    expect(errors.chunks).toEqual([]);
+  });
+});
