@@ -12,6 +12,8 @@ export type SessionEvent =
       text: string;
       /** Sent by a legacy peer (raw text datagram, no framing). */
       legacy?: boolean;
+      /** Legacy text in an encrypted room (`--allow-plaintext`): nobody vouches for it. */
+      unauthenticated?: boolean;
       nick?: string;
       id?: string;
       seq?: number;

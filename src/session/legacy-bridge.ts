@@ -26,10 +26,15 @@ export class LegacyBridge {
   private readonly framedSources = new Set<string>();
   private held: (HeldLegacy & { at: number })[] = [];
 
-  constructor(private readonly forced: boolean) {}
+  constructor(
+    private readonly forced: boolean,
+    /** Never bridge (an encrypted room sends no plaintext). */
+    private readonly never = false,
+  ) {}
 
   /** Whether our messages should also go out as legacy text now. */
   active(now: number): boolean {
+    if (this.never) return false;
     return this.forced || (this.heardAt !== undefined && now - this.heardAt < LEGACY_RECENT_MS);
   }
 

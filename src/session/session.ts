@@ -120,7 +120,9 @@ export class Session implements RoomSession {
       ambientMs: this.heartbeatMs,
       buffer: repairBufferForWindow(this.flow.windowFragments, this.flow.windowBytes),
     });
-    this.bridge = new LegacyBridge(opts.legacy === true);
+    // An encrypted room never sends plaintext: no bridge to legacy programs.
+    this.bridge = new LegacyBridge(opts.legacy === true, this.encrypted);
+    opts.transport.security?.onWarning((text) => this.warn(text));
     this.alarm = new Alarm(this.scheduler, () => this.tick());
     this.peers.onForget = (id) => {
       this.reports.forget(id);
@@ -136,6 +138,7 @@ export class Session implements RoomSession {
       ...this.counters,
       duplicates: w.duplicates,
       nacksSuppressed: w.suppressed,
+      ...this.opts.transport.security?.counters(),
       holdRefused: this.peers.budget.refused,
       repairsRefused: this.sender.repairer.stats.refused,
       historyRefused: this.responder.refused,
@@ -145,6 +148,11 @@ export class Session implements RoomSession {
 
   get nick(): string {
     return this.myNick;
+  }
+
+  /** The room is encrypted (a passphrase): every frame sealed, nothing sent as plaintext. */
+  get encrypted(): boolean {
+    return this.opts.transport.security?.encrypted === true;
   }
 
   on(listener: (e: SessionEvent) => void): () => void {
@@ -314,7 +322,8 @@ export class Session implements RoomSession {
     const now = this.scheduler.now();
     let peer: Peer | undefined;
     if (got.kind === "legacy") {
-      for (const h of this.bridge.legacyFrom(got.from, got.data, now)) this.showLegacy(h);
+      const shown = this.bridge.legacyFrom(got.from, got.data, now);
+      for (const h of shown) this.showLegacy(h, d.unauthenticated);
     } else {
       this.bridge.framedFrom(got.from);
       const f = got.frame;
@@ -327,9 +336,14 @@ export class Session implements RoomSession {
     this.rearm(true, peer);
   }
 
-  private showLegacy(h: { from: string; data: Uint8Array }): void {
+  /** Legacy text as a message; in an encrypted room (`--allow-plaintext`) marked unauthenticated. */
+  private showLegacy(
+    h: { from: string; data: Uint8Array },
+    unauthenticated = this.encrypted,
+  ): void {
     this.counters.received++;
-    this.bus.emit(legacyMessage(h, h.from, this.opts.encoding, this.time()));
+    const e = legacyMessage(h, h.from, this.opts.encoding, this.time());
+    this.bus.emit(unauthenticated && e.type === "message" ? { ...e, unauthenticated } : e);
   }
 
   /** Handles one frame; returns the peer it concerned, if any (for the re-arm). */

@@ -38,6 +38,12 @@ export interface SessionStats {
   repairsRefused: number;
   /** HISTORY_REQs not answered: too soon after the last answer (to anyone, or to it). */
   historyRefused: number;
+  /** Encrypted room: datagrams that would not open (wrong passphrase, forged, damaged). */
+  undecryptable: number;
+  /** Encrypted room: sealed datagrams seen before (replays), dropped. */
+  replayed: number;
+  /** Encrypted room: plaintext frames and legacy text, dropped. */
+  plaintextDropped: number;
 }
 
 export function emptyStats(): SessionStats {
@@ -64,5 +70,8 @@ export function emptyStats(): SessionStats {
     holdRefused: 0,
     repairsRefused: 0,
     historyRefused: 0,
+    undecryptable: 0,
+    replayed: 0,
+    plaintextDropped: 0,
   };
 }

@@ -68,7 +68,8 @@ export function formatPlain(event: SessionEvent, c: Colors, opts: FormatOptions 
       const hist = event.history ? `${c.dim("[history]")} ` : "";
       if (event.legacy || event.nick === undefined) {
         const from = nickColor(event.from, c)(event.from);
-        return prefixed(`${time} ${hist}${from}  `, event.text, opts);
+        const unauth = event.unauthenticated ? `${c.yellow("[unauthenticated]")} ` : "";
+        return prefixed(`${time} ${hist}${unauth}${from}  `, event.text, opts);
       }
       const name = displayName(event.nick, event.id, members);
       let tag = nickColor(name, c)(event.action ? name : `<${name}>`);
@@ -125,6 +126,7 @@ export function formatJson(event: SessionEvent): string {
         id: event.id,
         seq: event.seq,
         legacy: event.legacy,
+        unauthenticated: event.unauthenticated,
         action: event.action,
         history: event.history,
         self: event.self,

@@ -93,6 +93,14 @@ describe("formatPlain", () => {
       "09:05:03 <alice#3f2a> there",
     ]);
   });
+  test("legacy text in an encrypted room is marked unauthenticated (plain and JSON)", () => {
+    const e = { type: "message", time: T, from: "10.0.0.9:5000", text: "hi" } as const;
+    const legacy = { ...e, legacy: true, unauthenticated: true };
+    expect(fmt(legacy)).toEqual(["09:05:03 [unauthenticated] 10.0.0.9:5000  hi"]);
+    expect(JSON.parse(formatJson(legacy))).toMatchObject({ legacy: true, unauthenticated: true });
+    expect(fmt({ ...e, legacy: true })).toEqual(["09:05:03 10.0.0.9:5000  hi"]);
+  });
+
   test("history, action, hostile nick", () => {
     expect(fmt({ ...msg, text: "x", history: true })).toEqual(["09:05:03 [history] <alice> x"]);
     expect(fmt({ ...msg, text: "waves", action: true })).toEqual(["09:05:03 * alice waves"]);
