@@ -20,6 +20,7 @@ import {
   helpLines,
   type ParsedInput,
   parseInput,
+  roomLine,
   statsLines,
   type WhoMember,
   whoLines,
@@ -41,6 +42,8 @@ export interface ChatSession {
   members(): WhoMember[];
   /** Says goodbye (BYE) and leaves the group. */
   close(): Promise<void>;
+  /** A private room: every frame sealed with the passphrase's key. Absent = open. */
+  readonly encrypted?: boolean;
 }
 
 export interface ChatOptions {
@@ -179,7 +182,10 @@ export function runChat(o: ChatOptions): Promise<number> {
         case "help":
           return info(...helpLines());
         case "who":
-          return info(...whoLines(session.members(), now(), c));
+          return info(
+            roomLine(session.encrypted === true),
+            ...whoLines(session.members(), now(), c),
+          );
         case "stats":
           return info(...statsLines(session.stats));
         case "me":

@@ -13,7 +13,7 @@ export interface CommandInfo {
 
 export const COMMANDS: readonly CommandInfo[] = [
   { name: "help", args: "", help: "this list" },
-  { name: "who", args: "", help: "who is in the room (address, idle time)" },
+  { name: "who", args: "", help: "who is in the room (address, idle time); encrypted or not" },
   { name: "nick", args: "NEW", help: "change your nickname" },
   { name: "me", args: "ACTION", help: "send an action: * you ACTION" },
   { name: "stats", args: "", help: "traffic counters of this session" },
@@ -65,6 +65,11 @@ export interface WhoMember {
   /** ms since epoch. */
   lastSeen: number;
   self: boolean;
+}
+
+/** /who's first line: whether outsiders can read and write the room. */
+export function roomLine(encrypted: boolean): string {
+  return encrypted ? "room: encrypted (AES-256-GCM, passphrase)" : "room: open (not encrypted)";
 }
 
 /** /who: one line per member, ourselves first, then by display name. */

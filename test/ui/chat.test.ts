@@ -17,6 +17,7 @@ const plain = pc.createColors(false);
 
 class FakeSession implements ChatSession {
   nick = "alice";
+  encrypted?: boolean;
   stats = { sent: 0, received: 7, datagramsSent: 3, lost: 0 };
   others: WhoMember[] = [
     { id: BOB, nick: "bob", from: "198.18.0.2:25000", lastSeen: T0 - 4000, self: false },
@@ -324,10 +325,24 @@ describe("commands", () => {
     await r.type("/who\r");
     expect(r.vt.lines()).toEqual([
       "alice> /who",
+      "-- room: open (not encrypted)",
       "-- 2 members:",
       "--   alice  you",
       "--   bob    198.18.0.2  idle 4s",
       "alice>",
+    ]);
+    r.end();
+    await r.exit;
+  });
+
+  test("/who says whether the room is encrypted", async () => {
+    const r = room({ columns: 80 });
+    r.session.encrypted = true;
+    await r.type("/who\r");
+    expect(r.vt.lines().slice(0, 3)).toEqual([
+      "alice> /who",
+      "-- room: encrypted (AES-256-GCM, passphrase)",
+      "-- 2 members:",
     ]);
     r.end();
     await r.exit;
