@@ -124,7 +124,10 @@ export function sealTransport(
       return undefined;
     }
     const entry = known ?? { key: key as Uint8Array, window: new ReplayWindow(), id };
-    entry.window.accept(head.counter);
+    if (!entry.window.accept(head.counter)) {
+      counts.replayed++; // (check() above already refused these; kept as a second guard)
+      return undefined;
+    }
     senders.delete(saltHex); // re-insert: the Map's order is "least recently verified first"
     senders.set(saltHex, entry);
     if (senders.size > MAX_KEY_SALTS) {
