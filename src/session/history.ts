@@ -9,6 +9,8 @@ import { seqAdd } from "../protocol/index.ts";
  */
 export class HistoryCollector {
   private readonly frames = new Map<string, MessageFrame>();
+  /** Where each answer frame came from: only members' answers are shown. */
+  private readonly sources = new Map<string, string>();
 
   constructor(
     private readonly count: number,
@@ -16,20 +18,28 @@ export class HistoryCollector {
     private readonly maxFrames = 64 * 1024,
   ) {}
 
-  add(f: MessageFrame): void {
+  /** An answer frame heard from `from` (address:port). */
+  add(f: MessageFrame, from = ""): void {
     if (this.frames.size >= this.maxFrames) return;
-    this.frames.set(`${f.id}/${f.seq}`, f);
+    const key = `${f.id}/${f.seq}`;
+    if (this.frames.has(key)) return;
+    this.frames.set(key, f);
+    this.sources.set(key, from);
   }
 
   due(now: number): boolean {
     return now >= this.deadline;
   }
 
-  /** Whole messages (fragments in order), oldest first, at most `count`. */
-  result(): MessageFrame[][] {
+  /**
+   * Whole messages (fragments in order), oldest first, at most `count`, from the answers of
+   * sources `fromMember` accepts (by now the answerer's presence frames have arrived, even if
+   * its answer overtook them).
+   */
+  result(fromMember: (from: string) => boolean = () => true): MessageFrame[][] {
     const messages: MessageFrame[][] = [];
-    for (const f of this.frames.values()) {
-      if (f.fragIndex !== 0) continue;
+    for (const [key, f] of this.frames) {
+      if (f.fragIndex !== 0 || !fromMember(this.sources.get(key) ?? "")) continue;
       const parts: MessageFrame[] = [f];
       for (let i = 1; i < f.fragCount; i++) {
         const next = this.frames.get(`${f.id}/${seqAdd(f.seq, i)}`);

@@ -20,6 +20,7 @@ import { emptyStats, type SessionStats } from "./stats.ts";
 export class RawSession implements RoomSession {
   readonly id: string;
   readonly framed = false;
+  readonly encrypted = false;
   private readonly counters = emptyStats();
   private readonly bus = new EventBus();
   private readonly clock: () => number;

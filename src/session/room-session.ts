@@ -45,6 +45,8 @@ export interface RoomSession {
   readonly id: string;
   readonly nick: string;
   readonly framed: boolean;
+  /** An encrypted room (passphrase): frames sealed, no plaintext sent or believed. */
+  readonly encrypted: boolean;
   readonly stats: SessionStats;
   on(listener: (e: SessionEvent) => void): () => void;
   members(): MemberInfo[];

@@ -349,13 +349,11 @@ export class Session implements RoomSession {
   /** Handles one frame; returns the peer it concerned, if any (for the re-arm). */
   private handleFrame(frame: Frame, from: string, now: number): Peer | undefined {
     if (frame.type === "message" && frame.history) {
-      // History answers re-send other members' messages: they must come from a member.
-      if (!this.peers.memberAt(from)) {
-        this.counters.spoofed++;
-        return undefined;
-      }
-      this.history?.add(frame);
-      this.responder.heardAnswer();
+      // History answers re-send other members' messages: only a member's are shown (checked
+      // when the collection ends: an answer may overtake its sender's heartbeat) and only a
+      // member's stop us from answering.
+      this.history?.add(frame, from);
+      if (this.peers.memberAt(from)) this.responder.heardAnswer();
       return undefined;
     }
     // Every other frame speaks for its instance id: only from where that instance was first
@@ -408,7 +406,8 @@ export class Session implements RoomSession {
         this.deliver(p, p.onGone(frame.seq, frame.ranges));
         return;
       case "history_req": {
-        if (!p.present) return;
+        // Not only from announced members: a joiner's HELLO may arrive after its request.
+        // Floods are bounded by the responder (one answer a second).
         const members = [this.id, ...this.peers.present().map((m) => m.id)];
         this.responder.request(frame.count, frame.requestId, this.log.size, members, now, p.id);
         return;
@@ -571,7 +570,7 @@ export class Session implements RoomSession {
     if (this.history?.due(now)) {
       const h = this.history;
       this.history = undefined;
-      for (const parts of h.result()) {
+      for (const parts of h.result((from) => this.peers.memberAt(from) !== undefined)) {
         const id = (parts[0] as MessageFrame).id;
         this.emitMessage(parts, this.peers.get(id)?.from ?? "", true);
       }
