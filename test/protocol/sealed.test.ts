@@ -94,6 +94,20 @@ describe("test vectors (test/fixtures/sealed-vectors.json)", () => {
   }
 });
 
+describe("PROTOCOL.md §10.6", () => {
+  test("shows the fixture's vectors", async () => {
+    const md = await Bun.file(new URL("../../src/protocol/PROTOCOL.md", import.meta.url)).text();
+    const section = md.slice(md.indexOf("### 10.6 Test vectors"));
+    for (const hex of [vectors.roomKey, vectors.salt, vectors.sendKey, vectors.inner]) {
+      expect(section).toContain(hex);
+    }
+    const blocks = [...section.matchAll(/```text\n([^`]+)```/g)].map((m) =>
+      (m[1] ?? "").replace(/\s+/g, ""),
+    );
+    expect(blocks).toEqual(vectors.sealed.map((v) => v.hex));
+  });
+});
+
 describe("independent check with Web Crypto", () => {
   test("HKDF-SHA256 send key", async () => {
     const ikm = await crypto.subtle.importKey("raw", fromHex(vectors.roomKey), "HKDF", false, [
@@ -113,9 +127,14 @@ describe("independent check with Web Crypto", () => {
     const sealed = sealFrame(sendKey, salt, counter, inner);
     const iv = fromHex("000000000102030405060708");
     const plain = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv, additionalData: sealed.subarray(0, 28), tagLength: 128 },
+      {
+        name: "AES-GCM",
+        iv,
+        additionalData: Uint8Array.from(sealed.subarray(0, 28)),
+        tagLength: 128,
+      },
       key,
-      sealed.subarray(28),
+      Uint8Array.from(sealed.subarray(28)),
     );
     expect(toHex(new Uint8Array(plain))).toBe(vectors.inner);
   });
