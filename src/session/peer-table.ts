@@ -20,6 +20,8 @@ type Emit = (e: SessionEvent) => void;
  * some time out (a flood of made-up ids cannot push out the real members, nor grow memory).
  */
 export const MAX_PEERS = 1024;
+/** After a full table had nothing to evict, new instances are refused without a search this long. */
+const EVICT_RETRY_MS = 100;
 
 /** Why a frame's instance was not taken: it claims an id first heard elsewhere, or no room. */
 export type Refusal = "spoofed" | "full";
@@ -87,8 +89,13 @@ export class PeerTable {
     return p?.present ? p : undefined;
   }
 
+  /** When a search for an instance to evict last found none (a flood of new ids: skip it). */
+  private noVictimAt = Number.NEGATIVE_INFINITY;
+
   /** Forget one departed or never-announced instance to make room; false if all are members. */
   private evictOne(): boolean {
+    const now = this.clock.now();
+    if (now - this.noVictimAt < EVICT_RETRY_MS) return false;
     let victim: Peer | undefined;
     for (const p of this.peers.values()) {
       const rank = p.gone ? 0 : p.present ? 2 : 1;
@@ -97,7 +104,10 @@ export class PeerTable {
         victim = p;
       }
     }
-    if (!victim) return false;
+    if (!victim) {
+      this.noVictimAt = now;
+      return false;
+    }
     this.forget(victim);
     return true;
   }

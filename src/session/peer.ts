@@ -57,8 +57,8 @@ export const BYE_GRACE_MS = 500;
 /** Live fragments held while the start point is undecided, at most. */
 const MAX_HELD_BEFORE_START = 4096;
 /**
- * A sender we have no MESSAGE from yet (only presence frames) can extend our window by its
- * announced tail this far at a time: a made-up instance announcing tail 4,095 (or 2^31) must not
+ * A sender we have no MESSAGE from yet (only presence frames) can announce a tail at most this
+ * far beyond what we have delivered or given up on: a made-up instance announcing tail 4,095 (or 2^31) must not
  * make us hold thousands of missing slots and NACK them. A real sender proves itself with its
  * first message (or its first repair), and its later tails are believed in full.
  */
@@ -164,7 +164,7 @@ export class Peer {
   /** An announced tail, limited for a sender that has not proven itself (UNPROVEN_TAIL_SPAN). */
   private believable(tail: number): number {
     if (this.proven || !this.window) return tail;
-    const limit = seqAdd(this.window.highest, UNPROVEN_TAIL_SPAN);
+    const limit = seqAdd(this.window.next, UNPROVEN_TAIL_SPAN - 1);
     return seqDiff(tail, limit) > 0 ? limit : tail;
   }
 
