@@ -8,10 +8,20 @@ import {
   type RawOptions,
   validateOptions,
 } from "./config/options.ts";
+import {
+  choosePassphrase,
+  describeSource,
+  explicitPassphrase,
+  PASSPHRASE_ENV,
+  refusePassphraseArgument,
+} from "./config/passphrase.ts";
 import { configPath, loadConfig, type SavedConfig, saveConfig } from "./config/store.ts";
 import { CancelledError, UserError } from "./errors.ts";
 import { defaultNick, listInterfaces } from "./net/interfaces.ts";
+import { sealTransport } from "./net/sealed-transport.ts";
+import type { Transport } from "./net/transport.ts";
 import { openUdpTransport } from "./net/udp-transport.ts";
+import { deriveRoomKey } from "./protocol/sealed.ts";
 import { createSession, type SessionStats } from "./session/session.ts";
 import { makeColors } from "./ui/colors.ts";
 import { formatJson, formatPlain } from "./ui/format.ts";
@@ -26,6 +36,7 @@ const STRING_OPTIONS: Record<string, string[]> = {
   group: ["-g", "--group"],
   interface: ["-i", "--interface"],
   encoding: ["-e", "--encoding"],
+  passphraseFile: ["--passphrase-file"],
 };
 
 /** The last value given for one of `names` in argv, exactly as typed. */
@@ -81,6 +92,14 @@ function buildCli() {
       "Print counters (sent, received, repaired, NACKs, lost...) on stderr at exit",
     )
     .option(
+      "--passphrase-file <file>",
+      `Private (encrypted) room: read the passphrase from this file (or set ${PASSPHRASE_ENV}; never on the command line)`,
+    )
+    .option(
+      "--allow-plaintext",
+      "Encrypted room: also show legacy plain text, marked as unauthenticated",
+    )
+    .option(
       "--heartbeat <ms>",
       "Ambient heartbeat interval; silent 3 intervals = gone (default 2000)",
     );
@@ -98,7 +117,11 @@ function buildCli() {
   return cli;
 }
 
-/** Flags, then saved config, then defaults; the wizard (on a terminal) can change them. */
+/**
+ * Flags, then saved config, then defaults; the wizard (on a terminal) can change them.
+ * The passphrase (passphrase.ts): --passphrase-file, else MCCHAT_PASSPHRASE, else the
+ * wizard's answer, else the saved one.
+ */
 async function settle(
   flags: RawOptions,
   io: Io,
@@ -107,10 +130,17 @@ async function settle(
 ): Promise<{ raw: RawOptions; interfaces: NetInterface[] }> {
   const interfaces = listInterfaces();
   const path = configPath(io.env);
-  const saved = await loadConfig(path);
+  const explicit = await explicitPassphrase(flags.passphraseFile, io.env, (text) =>
+    io.stderr.write(`mcchat: warning: ${text}\n`),
+  );
+  const { passphrase: savedPassphrase, ...saved } = await loadConfig(path);
   const raw: RawOptions = { ...saved, ...definedOnly(flags) };
-  if (!wizard) return { raw, interfaces };
+  if (!wizard) {
+    const chosen = choosePassphrase({ explicit, saved: savedPassphrase });
+    return { raw: { ...raw, roomPassphrase: chosen }, interfaces };
+  }
   const { runWizard } = await import("./ui/wizard.ts");
+  const askPassphrase = explicit === undefined;
   const answers = await runWizard({
     defaults: {
       group: String(raw.group ?? DEFAULTS.group),
@@ -120,17 +150,28 @@ async function settle(
       nick: String(raw.nick ?? defaultNick()),
       interface: raw.interface === undefined ? undefined : String(raw.interface),
       ttl: Number(raw.ttl ?? DEFAULTS.ttl),
+      passphrase: savedPassphrase,
     },
     interfaces: interfaces.filter((i) => i.family === "IPv4"),
     input: io.stdin as unknown as Readable,
     output: io.stdout as unknown as Writable,
     signal,
+    askPassphrase,
   });
+  const { passphrase: answered, savePassphrase, ...rest } = answers;
   // Save the interface by name: addresses change (DHCP), names rarely do.
-  const ifName = interfaces.find((i) => i.address === answers.interface)?.name;
-  const toSave: SavedConfig = { ...answers, interface: ifName ?? answers.interface };
+  const ifName = interfaces.find((i) => i.address === rest.interface)?.name;
+  const toSave: SavedConfig = { ...rest, interface: ifName ?? rest.interface };
+  // Saved only when asked to; an explicit passphrase (not asked for) leaves the saved one be.
+  const keep = askPassphrase ? (savePassphrase ? answered : undefined) : savedPassphrase;
+  if (keep !== undefined) toSave.passphrase = keep;
   await saveConfig(path, toSave);
-  return { raw: { ...raw, ...answers }, interfaces };
+  const chosen = choosePassphrase({
+    explicit,
+    wizard: { asked: askPassphrase, answer: answered },
+    saved: savedPassphrase,
+  });
+  return { raw: { ...raw, ...rest, roomPassphrase: chosen }, interfaces };
 }
 
 function definedOnly(o: RawOptions): RawOptions {
@@ -153,7 +194,9 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
     flags.heartbeat !== undefined
       ? parseIntIn(flags.heartbeat, "heartbeat", 50, 600000)
       : undefined;
-  const transport = await openUdpTransport({
+  // Derived before the socket opens: nothing to close if it fails. ~0.3 s (scrypt).
+  const roomKey = opts.passphrase ? await roomKeyFor(opts.passphrase.value, opts) : undefined;
+  const udp = await openUdpTransport({
     group: opts.group,
     port: opts.port,
     raw: opts.raw,
@@ -163,8 +206,11 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
     recvBufferSize: RECV_BUFFER,
     localAddresses: ["0.0.0.0", ...interfaces.map((i) => i.address)],
   });
-  transport.onError((err) => io.stderr.write(`mcchat: socket error: ${err.message}\n`));
-  const small = recvBufferWarning(transport.recvBufferSize, RECV_BUFFER);
+  udp.onError((err) => io.stderr.write(`mcchat: socket error: ${err.message}\n`));
+  const transport: Transport = roomKey
+    ? sealTransport(udp, { roomKey, allowPlaintext: opts.allowPlaintext })
+    : udp;
+  const small = recvBufferWarning(udp.recvBufferSize, RECV_BUFFER);
   if (small) io.stderr.write(`mcchat: warning: ${small}\n`);
   const session = createSession({
     transport,
@@ -179,7 +225,11 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
   await session.start();
   const colors = makeColors({ env: io.env, isTTY: io.stdout.isTTY === true });
   const where = opts.iface ? ` on ${opts.iface.name} (${opts.iface.address})` : "";
-  const joined = `joined ${opts.group}:${opts.port}${where}, ${opts.raw ? "legacy text" : opts.legacy ? "framed and legacy text" : "framed"}, encoding ${opts.encoding}`;
+  const kind = opts.raw ? "legacy text" : opts.legacy ? "framed and legacy text" : "framed";
+  const sealed = opts.passphrase
+    ? `, encrypted (passphrase ${describeSource(opts.passphrase.source)})`
+    : "";
+  const joined = `joined ${opts.group}:${opts.port}${where}, ${kind}${sealed}, encoding ${opts.encoding}`;
   let code: number;
   if (chat) {
     const { runChat } = await import("./ui/chat.ts");
@@ -203,10 +253,26 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
       timeoutMs: opts.timeoutSeconds !== undefined ? opts.timeoutSeconds * 1000 : undefined,
       signal,
       stayAfterEof: io.stdin.isTTY === true,
+      encoding: opts.encoding,
     });
   }
-  if (flags.stats) io.stderr.write(`${formatStats(session.stats)}\n`);
+  if (flags.stats) {
+    io.stderr.write(`${formatStats(session.stats, { encrypted: roomKey !== undefined })}\n`);
+  }
   return code;
+}
+
+/** The room key for a passphrase (scrypt, ~0.3 s); a failure is one line, not a stack. */
+async function roomKeyFor(
+  passphrase: string,
+  room: { group: string; port: number },
+): Promise<Uint8Array> {
+  try {
+    return await deriveRoomKey(passphrase, room.group, room.port);
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    throw new UserError(`cannot derive the room key from the passphrase: ${why}`, 1);
+  }
 }
 
 /** `mcchat setup`: the wizard alone. */
@@ -231,19 +297,24 @@ export function recvBufferWarning(given: number, asked: number): string | undefi
   );
 }
 
-export function formatStats(s: SessionStats): string {
+/** The --stats line; an encrypted room adds what its transport dropped. */
+export function formatStats(s: SessionStats, room: { encrypted?: boolean } = {}): string {
   const kib = Math.round(s.recvBufferBytes / 1024);
+  const sealed = room.encrypted
+    ? `, encrypted room: undecryptable ${s.undecryptable}, replayed ${s.replayed}, plaintext dropped ${s.plaintextDropped}`
+    : "";
   return (
     `mcchat: stats: sent ${s.sent}, received ${s.received}, repaired ${s.repairsReceived} ` +
     `(repairs sent ${s.repairsSent}), NACKs sent ${s.nacksSent} / heard ${s.nacksHeard} / ` +
     `suppressed ${s.nacksSuppressed}, duplicates dropped ${s.duplicates}, lost ${s.lost}, ` +
     `malformed ${s.malformed}, receive buffer ${kib} KiB, reports sent ${s.reportsSent} / ` +
-    `heard ${s.reportsHeard}, window waits ${s.flowWaits}, bridged to legacy ${s.bridged}`
+    `heard ${s.reportsHeard}, window waits ${s.flowWaits}, bridged to legacy ${s.bridged}${sealed}`
   );
 }
 
 /** Parse argv and run; resolves with the exit status. Throws UserError on bad usage. */
 export async function run(argv: readonly string[], io: Io, signal: AbortSignal): Promise<number> {
+  refusePassphraseArgument(argv.slice(2));
   const cli = buildCli();
   const parsed = cli.parse([...argv], { run: false });
   if (parsed.options.help) return 0;

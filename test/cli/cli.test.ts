@@ -31,6 +31,8 @@ const OPTIONS = [
   ["--legacy"],
   ["--listen"],
   ["--json"],
+  ["--passphrase-file"],
+  ["--allow-plaintext"],
   ["--count"],
   ["--timeout"],
   ["-y", "--yes"],
@@ -41,7 +43,14 @@ const OPTIONS = [
 describe.each(implementations())("mcchat from $label", ({ argv: mcchat, available }) => {
   const when = available ? test : test.skip;
   const skipped = available ? "" : " [skipped: dist/mcchat not built]";
-  const mc = (args: string[]) => run(isolated([...mcchat, ...args]), { timeoutMs: 10_000 });
+  const mc = (args: string[], env: Record<string, string> = {}) =>
+    run(isolated([...mcchat, ...args]), { timeoutMs: 10_000, env });
+  /** Exit 2 with exactly `line` on stderr (no stack), nothing on stdout. */
+  const refused = (r: { code: number; stdout: string; stderr: string }, line: string) => {
+    expect(r.stderr).toBe(`mcchat: ${line}\n`);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+  };
 
   for (const [what, args] of BAD) {
     when(
@@ -55,6 +64,34 @@ describe.each(implementations())("mcchat from $label", ({ argv: mcchat, availabl
       },
     );
   }
+
+  for (const args of [["--passphrase", "s3cret"], ["--passphrase=s3cret"]]) {
+    when(`${args.join(" ")} → refused: never on the command line${skipped}`, async () => {
+      const r = await mc(["-y", ...args]);
+      refused(
+        r,
+        "never put the passphrase on the command line: use MCCHAT_PASSPHRASE or --passphrase-file",
+      );
+    });
+  }
+
+  when(`--raw with MCCHAT_PASSPHRASE → refused${skipped}`, async () => {
+    const r = await mc(["-y", "--raw"], { MCCHAT_PASSPHRASE: "s3cret" });
+    refused(r, "--raw rooms cannot be encrypted (passphrase from MCCHAT_PASSPHRASE)");
+  });
+
+  when(`--passphrase-file of a missing file → refused${skipped}`, async () => {
+    const r = await mc(["-y", "--passphrase-file", "/nonexistent/mcchat-pass"]);
+    refused(r, "cannot read passphrase file /nonexistent/mcchat-pass: no such file");
+  });
+
+  when(`--allow-plaintext in an open room → refused${skipped}`, async () => {
+    const r = await mc(["-y", "--allow-plaintext"]);
+    refused(
+      r,
+      "--allow-plaintext is for encrypted rooms only (set MCCHAT_PASSPHRASE or --passphrase-file)",
+    );
+  });
 
   when(`--help lists every option${skipped}`, async () => {
     const r = await mc(["--help"]);

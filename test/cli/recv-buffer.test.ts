@@ -31,3 +31,11 @@ test("--stats line names every counter", () => {
       "window waits 6, bridged to legacy 2",
   );
 });
+
+test("--stats in an encrypted room adds what the transport dropped", () => {
+  const s = { ...emptyStats(), undecryptable: 4, replayed: 2, plaintextDropped: 9 };
+  expect(formatStats(s, { encrypted: true })).toEndWith(
+    ", bridged to legacy 0, encrypted room: undecryptable 4, replayed 2, plaintext dropped 9",
+  );
+  expect(formatStats(s)).toEndWith(", bridged to legacy 0");
+});
