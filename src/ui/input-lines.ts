@@ -25,7 +25,10 @@ function asciiCompatible(encoding: string): boolean {
 function validIn(bytes: Uint8Array, encoding: string): boolean {
   let fatal: TextDecoder | undefined;
   try {
-    fatal = new TextDecoder(encoding, { fatal: true });
+    // Bun's types list only its own labels; any other throws a RangeError here.
+    fatal = new TextDecoder(encoding as ConstructorParameters<typeof TextDecoder>[0], {
+      fatal: true,
+    });
   } catch {
     // Not a WHATWG encoding Bun knows: a clean round trip through iconv-lite is the test.
   }

@@ -86,7 +86,8 @@ describe("--passphrase-file", () => {
     );
     const empty = await file("empty", "");
     expect((await userError(() => readPassphraseFile(empty))).message).toContain("is empty");
-    await userError(() => readPassphraseFile(file("nl", "\n")));
+    const newlineOnly = await file("nl", "\n");
+    await userError(() => readPassphraseFile(newlineOnly));
     await userError(() => readPassphraseFile(dir)); // a directory
   });
   test.skipIf(isRoot)("an unreadable file → usage error", async () => {
