@@ -9,9 +9,10 @@ import {
 } from "./receiver-window.ts";
 
 /**
- * Out-of-order fragments held by all peers together (held before a start point, held in a
- * receive window). A flood of fragments from made-up senders cannot grow memory beyond it;
- * fragments that arrive in order are never held, so real traffic passes a full budget.
+ * Fragments held by all peers together: before a start point, out of order in a receive
+ * window, and in partly reassembled messages. A flood of fragments from made-up senders cannot
+ * grow memory beyond it; one-fragment messages in order are never held, so real chat passes a
+ * full budget (a long message that finds it full is reported lost).
  */
 export class HoldBudget {
   used = 0;
@@ -293,6 +294,13 @@ export class Peer {
         continue;
       }
       afterGap = false;
+      if (f.fragIndex === 0 && f.fragCount > 1 && !this.mayHold()) {
+        // No room to reassemble it (a flood of partial messages holds the budget): it is lost,
+        // said once; its other fragments are dropped as they come.
+        this.budget.refused++;
+        items.push({ kind: "lost", seq: f.seq, count: f.fragCount, messages: 1 });
+        continue;
+      }
       this.partial.push(f);
       this.partialAt = this.clock.now();
       if (this.partial.length === f.fragCount) {
@@ -304,9 +312,9 @@ export class Peer {
     return { items };
   }
 
-  /** Brings our share of the hold budget up to date (held before start + held in the window). */
+  /** Brings our share of the hold budget up to date (held before start, in the window, partial). */
   private sync(): void {
-    const now = this.held.length + (this.window?.held ?? 0);
+    const now = this.held.length + (this.window?.held ?? 0) + this.partial.length;
     this.budget.used += now - this.accounted;
     this.accounted = now;
   }
