@@ -1,5 +1,5 @@
 import type { Datagram } from "../net/transport.ts";
-import { DecodeError, decode, type Frame, isFramed } from "../protocol/index.ts";
+import { DecodeError, decode, type Frame, isFramed, isSealed } from "../protocol/index.ts";
 import { formatFrom } from "./room-session.ts";
 
 /** What one received datagram is, for a framed member. */
@@ -20,6 +20,7 @@ const MAX_WARNED = 256;
  */
 export class DatagramIntake {
   private readonly warned = new Set<string>();
+  private warnedSealed = false;
 
   constructor(
     private readonly onMalformed: () => void,
@@ -42,6 +43,16 @@ export class DatagramIntake {
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
       this.onMalformed();
+      if (isSealed(d.data)) {
+        // An encrypted room shares this group and port: say so once, not per sender.
+        if (!this.warnedSealed) {
+          this.warnedSealed = true;
+          this.warn(
+            "an encrypted room (passphrase) is using this group/port: its messages cannot be shown here",
+          );
+        }
+        return { kind: "drop" };
+      }
       const newer = e.reason === "unsupported-version" || e.reason === "unknown-type";
       if (newer && !this.warned.has(from) && this.warned.size < MAX_WARNED) {
         this.warned.add(from);

@@ -84,6 +84,9 @@ describe("encrypted room on the real Session", () => {
       expect(texts(m)).toEqual([]);
       expect(m.events.some((e) => e.type === "join" && e.nick !== "eve")).toBe(false);
     }
+    expect(warnings(open)).toEqual([
+      "an encrypted room (passphrase) is using this group/port: its messages cannot be shown here",
+    ]);
     expect(warnings(eve).filter((w) => w.includes("could not be decrypted"))).toHaveLength(1);
     expect(eve.s.stats.undecryptable).toBeGreaterThan(3);
     // Nothing the key holders sent carries a nick or a text in the clear.
