@@ -8,7 +8,7 @@
  * its datagrams verified, so forged datagrams cannot evict a real sender's replay window.
  */
 import { randomBytes } from "node:crypto";
-import { HEADER_LENGTH, MAGIC_0, MAGIC_1 } from "../protocol/constants.ts";
+import { Flag, HEADER_LENGTH, MAGIC_0, MAGIC_1, TypeCode } from "../protocol/constants.ts";
 import { DecodeError } from "../protocol/decode-error.ts";
 import { isFramed } from "../protocol/header.ts";
 import {
@@ -40,8 +40,8 @@ export interface SealOptions {
 interface SenderKey {
   key: Uint8Array;
   window: ReplayWindow;
-  /** Hex instance id of the first inner frame under this salt. */
-  id: string;
+  /** Hex instance id of the first inner frame under this salt (history answers aside). */
+  id: string | undefined;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
@@ -117,13 +117,20 @@ export function sealTransport(
       counts.undecryptable++;
       return undefined;
     }
-    // ... of the instance this salt carried first.
+    // ... of the instance this salt carried first. History answers are the exception: a member
+    // re-sends other members' messages with their own instance ids (PROTOCOL.md, HISTORY_REQ).
     const id = hex(opened.subarray(5, 13));
-    if (known && known.id !== id) {
+    const history = opened[3] === TypeCode.message && ((opened[4] as number) & Flag.history) !== 0;
+    if (known && !history && known.id !== undefined && known.id !== id) {
       counts.undecryptable++;
       return undefined;
     }
-    const entry = known ?? { key: key as Uint8Array, window: new ReplayWindow(), id };
+    const entry = known ?? {
+      key: key as Uint8Array,
+      window: new ReplayWindow(),
+      id: history ? undefined : id,
+    };
+    if (entry.id === undefined && !history) entry.id = id;
     if (!entry.window.accept(head.counter)) {
       counts.replayed++; // (check() above already refused these; kept as a second guard)
       return undefined;

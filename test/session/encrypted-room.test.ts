@@ -201,4 +201,24 @@ describe("encrypted room on the real Session", () => {
         .sort(),
     ).toEqual(["alice", "bob", "carol"]);
   });
+
+  test("history survives its sender: another member re-sends its messages (their ids) sealed", async () => {
+    const r = room(5, false);
+    const key = randomBytes(32);
+    const bob = r.member("bob", key, { listen: true });
+    await bob.s.start();
+    const alice = r.member("alice", key);
+    await alice.s.start();
+    await r.vc.run(300);
+    for (const l of ["one", "two", "three"]) await alice.s.send(l);
+    await r.vc.run(500);
+    await alice.s.close();
+    await r.vc.run(500);
+    const carol = r.member("carol", key, { listen: true, history: 3 });
+    await carol.s.start();
+    await r.vc.run(2000);
+    const hist = carol.events.flatMap((e) => (e.type === "message" && e.history ? [e.text] : []));
+    expect(hist).toEqual(["one", "two", "three"]);
+    expect(carol.s.stats.undecryptable).toBe(0);
+  });
 });
