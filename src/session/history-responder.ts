@@ -18,6 +18,12 @@ export const HISTORY_SLOT_MS = 20;
  */
 export const HISTORY_ANSWER_GAP_MS = 1000;
 export const HISTORY_REQUESTER_GAP_MS = 10_000;
+/**
+ * One answer holds at most this many messages and bytes (payload): a joiner wants context, not
+ * an archive, and one 51-byte request must not cost more than ~32 KiB.
+ */
+export const HISTORY_ANSWER_MAX = 50;
+export const HISTORY_ANSWER_MAX_BYTES = 32 * 1024;
 /** Requesters remembered for HISTORY_REQUESTER_GAP_MS, at most. */
 const MAX_REQUESTERS = 1024;
 /** Request ids remembered (answered once each). */
@@ -107,6 +113,6 @@ export class HistoryResponder {
     const { count } = this.pending;
     this.pending = undefined;
     this.lastAnswer = now;
-    return count;
+    return Math.min(count, HISTORY_ANSWER_MAX);
   }
 }

@@ -19,8 +19,8 @@ export class HoldBudget {
   /** Fragments not held because the budget (or a peer's share) was full. */
   refused = 0;
   constructor(
-    readonly max = 32768,
-    readonly perPeer = 8192,
+    readonly max = 16384,
+    readonly perPeer = 4096,
   ) {}
 }
 
@@ -94,6 +94,8 @@ export class Peer {
   private accounted = 0;
   /** The address:port it was first heard from: only frames from there speak for it. */
   readonly origin: string;
+  /** When it was first heard (monotonic ms). */
+  readonly firstSeen: number;
 
   constructor(
     readonly id: string,
@@ -101,6 +103,7 @@ export class Peer {
     private readonly clock: PeerClock,
   ) {
     this.lastSeen = clock.now();
+    this.firstSeen = this.lastSeen;
     this.origin = from;
     this.budget = clock.budget ?? new HoldBudget();
   }

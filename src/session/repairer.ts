@@ -129,16 +129,19 @@ export class Repairer {
 
   /**
    * A NACK addressed to us (its `target` is our instance id) asks for these ranges, from
-   * `requester` (an instance id; its budget applies when given).
+   * `requester` (an instance id; its budget applies when given). Seqs up to `floor` are not
+   * repaired (sent before the requester could have heard them).
    */
-  onNack(ranges: readonly SeqRange[], requester?: string): void {
+  onNack(ranges: readonly SeqRange[], requester?: string, floor?: number): void {
     this.stats.nacks++;
     const now = this.opts.now();
     this.pruneRecent(now);
     const budget = requester === undefined ? undefined : this.budgetOf(requester, now);
     const { held, gone } = this.buffer.classify(ranges);
     for (const seq of held) {
-      if (this.queue.has(seq) || this.recentlyRepaired.has(seq)) {
+      if (floor !== undefined && seqDiff(seq, floor) <= 0) {
+        this.stats.refused++; // sent before the requester could have been listening
+      } else if (this.queue.has(seq) || this.recentlyRepaired.has(seq)) {
         this.stats.merged++;
       } else if (this.queue.size >= this.maxQueue) {
         this.stats.dropped++;

@@ -36,9 +36,17 @@ export class RoomLog {
     }
   }
 
-  /** The last `n` messages, oldest first. */
-  recent(n: number): MessageFrame[][] {
-    return n <= 0 ? [] : this.messages.slice(-n);
+  /** The last `n` messages, oldest first, at most `maxBytes` of text together. */
+  recent(n: number, maxBytes = Number.POSITIVE_INFINITY): MessageFrame[][] {
+    const out: MessageFrame[][] = [];
+    let bytes = 0;
+    for (let i = this.messages.length - 1; i >= 0 && out.length < n; i--) {
+      const m = this.messages[i] as MessageFrame[];
+      bytes += m.reduce((a, f) => a + f.payload.length, 0);
+      if (bytes > maxBytes && out.length > 0) break;
+      out.push(m);
+    }
+    return out.reverse();
   }
 }
 

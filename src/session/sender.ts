@@ -23,9 +23,18 @@ export interface SenderOutput {
  * Our side as a sender: sequence numbers, the repair buffer and its NACK answers, the
  * heartbeat schedule.
  */
+/** How often the sender notes its tail, for tailAt() (ms), and how many notes it keeps. */
+const TAIL_NOTE_MS = 100;
+const TAIL_NOTES = 1200;
+
 export class SenderState {
   /** Highest seq used; instances start at 0, so "nothing sent" is 0xFFFFFFFF. */
   tail = 0xffffffff;
+  /**
+   * One note per TAIL_NOTE_MS of sending, oldest first (~2 min of sending): the tail after the
+   * last send in it, and when that send was.
+   */
+  private readonly notes: { since: number; at: number; tail: number }[] = [];
   readonly buffer: RepairBuffer;
   readonly repairer: Repairer;
   private readonly hb: HeartbeatSchedule;
@@ -40,7 +49,36 @@ export class SenderState {
   allocate(n: number): number {
     const first = seqAdd(this.tail, 1);
     this.tail = seqAdd(this.tail, n);
+    const now = this.o.now();
+    const last = this.notes[this.notes.length - 1];
+    if (last && now - last.since < TAIL_NOTE_MS) {
+      last.at = now;
+      last.tail = this.tail;
+    } else {
+      if (this.notes.length >= TAIL_NOTES) this.notes.shift();
+      this.notes.push({ since: now, at: now, tail: this.tail });
+    }
     return first;
+  }
+
+  /**
+   * A tail we had at time `t`: every seq up to it was sent by then (it may be up to
+   * TAIL_NOTE_MS older than the true one: that only rules out less). Undefined if we sent nothing
+   * by `t`, or `t` is older than our notes (then we cannot tell: nothing is ruled out).
+   */
+  tailAt(t: number): number | undefined {
+    let found: number | undefined;
+    for (let i = this.notes.length - 1; i >= 0; i--) {
+      const n = this.notes[i] as { at: number; tail: number };
+      if (n.at <= t) {
+        found = n.tail;
+        break;
+      }
+    }
+    if (found === undefined) return undefined;
+    if (this.notes.length >= TAIL_NOTES && (this.notes[0] as { at: number }).at > t)
+      return undefined;
+    return found;
   }
 
   /** Keep a sent fragment for repairs. */
@@ -63,9 +101,12 @@ export class SenderState {
     this.hb.soon(this.o.now() + delayMs);
   }
 
-  /** A NACK for our seqs from `requester` (an instance id). */
-  onNack(ranges: SeqRange[], requester?: string): void {
-    this.repairer.onNack(ranges, requester);
+  /**
+   * A NACK for our seqs from `requester` (an instance id); seqs up to `floor` (sent before the
+   * requester could have been listening) are not repaired for it.
+   */
+  onNack(ranges: SeqRange[], requester?: string, floor?: number): void {
+    this.repairer.onNack(ranges, requester, floor);
   }
 
   poll(): SenderOutput {

@@ -15,7 +15,7 @@ import { EventBus } from "./event-bus.ts";
 import { ownMessage, type SessionEvent } from "./events.ts";
 import { FlowControl } from "./flow-control.ts";
 import { HistoryCollector } from "./history.ts";
-import { HistoryResponder } from "./history-responder.ts";
+import { HISTORY_ANSWER_MAX_BYTES, HistoryResponder } from "./history-responder.ts";
 import { LegacyBridge } from "./legacy-bridge.ts";
 import { legacyLine, legacyMessage, sendLegacyText } from "./legacy-text.ts";
 import { messageFrames } from "./message-frames.ts";
@@ -396,7 +396,7 @@ export class Session implements RoomSession {
         this.counters.nacksHeard++;
         // Only a member that announced itself gets repairs (made-up ids make no work).
         if (frame.target === this.id) {
-          if (p.present) this.sender.onNack(frame.ranges, p.id);
+          if (p.present) this.sender.onNack(frame.ranges, p.id, this.repairFloor(p));
         } else {
           const target = this.peers.get(frame.target);
           target?.onNackHeard(frame.ranges);
@@ -427,6 +427,18 @@ export class Session implements RoomSession {
         return;
       }
     }
+  }
+
+  /**
+   * The newest of our seqs `p` cannot have missed: those we sent more than one member timeout
+   * (3 heartbeat intervals) before we first heard it — a member silent that long would have
+   * timed out. A member that was there before us may ask for anything; a made-up id announced
+   * a moment ago only for what we sent since, so NACK floods from fresh ids cannot make us
+   * resend our history.
+   */
+  private repairFloor(p: Peer): number | undefined {
+    const since = p.firstSeen - this.peers.timeoutMs;
+    return since <= this.startedAt ? undefined : this.sender.tailAt(since);
   }
 
   /** Turn a peer's in-order deliveries (whole messages) and losses into events. */
@@ -562,7 +574,7 @@ export class Session implements RoomSession {
     if (answer !== undefined) {
       // A heartbeat first: the joiner knows nobody yet and takes history only from a member.
       this.fire(this.sendControl("heartbeat"));
-      for (const parts of this.log.recent(answer)) {
+      for (const parts of this.log.recent(answer, HISTORY_ANSWER_MAX_BYTES)) {
         for (const f of parts) this.fire(this.sendFrame({ ...f, history: true, repair: false }));
       }
     }
