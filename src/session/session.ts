@@ -48,6 +48,9 @@ export function createSession(opts: SessionOptions): RoomSession {
  * from a file, 0 reports heard).
  */
 const YIELD_EVERY_SENDS = 16;
+/** See repairFloor (ms). */
+const REPAIR_EARLY_MS = 1500;
+const REPAIR_GRACE_MS = 2000;
 /** BYE frames sent when leaving (copies of one another). */
 const BYE_COPIES = 3;
 /** A sender waiting for reports sends a REPORT-WANTED heartbeat this soon (ms). */
@@ -430,15 +433,15 @@ export class Session implements RoomSession {
   }
 
   /**
-   * The newest of our seqs `p` cannot have missed: those we sent more than one member timeout
-   * (3 heartbeat intervals) before we first heard it — a member silent that long would have
-   * timed out. A member that was there before us may ask for anything; a made-up id announced
-   * a moment ago only for what we sent since, so NACK floods from fresh ids cannot make us
-   * resend our history.
+   * The newest of our seqs `p` cannot have missed. A member that was in the room before us is
+   * heard within REPAIR_EARLY_MS of our start (it answers our HELLO) and may ask for anything.
+   * One heard later joined after us: it is owed what we sent from REPAIR_GRACE_MS before we
+   * first heard it (its HELLO may have been lost; its quick heartbeats follow within a second).
+   * So a made-up id announced now cannot make us resend our history.
    */
   private repairFloor(p: Peer): number | undefined {
-    const since = p.firstSeen - this.peers.timeoutMs;
-    return since <= this.startedAt ? undefined : this.sender.tailAt(since);
+    if (p.firstSeen <= this.startedAt + REPAIR_EARLY_MS) return undefined;
+    return this.sender.tailAt(p.firstSeen - REPAIR_GRACE_MS);
   }
 
   /** Turn a peer's in-order deliveries (whole messages) and losses into events. */
