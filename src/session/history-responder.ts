@@ -13,17 +13,18 @@
 export const HISTORY_SLOT_MS = 20;
 /**
  * A member answers at most one request per this many ms, and one requester at most once per
- * HISTORY_REQUESTER_GAP_MS: a flood of requests (51 bytes each, answered with up to 200
- * messages) costs one answer a second, not one per request.
+ * HISTORY_REQUESTER_GAP_MS: a flood of requests (51 bytes each) costs one bounded answer every
+ * 5 s, not one per request (a second joiner within 5 s is answered by the member whose turn
+ * comes next).
  */
-export const HISTORY_ANSWER_GAP_MS = 1000;
-export const HISTORY_REQUESTER_GAP_MS = 10_000;
+export const HISTORY_ANSWER_GAP_MS = 5000;
+export const HISTORY_REQUESTER_GAP_MS = 30_000;
 /**
  * One answer holds at most this many messages and bytes (payload): a joiner wants context, not
- * an archive, and one 51-byte request must not cost more than ~32 KiB.
+ * an archive, and one 51-byte request must not cost more than ~16 KiB.
  */
 export const HISTORY_ANSWER_MAX = 50;
-export const HISTORY_ANSWER_MAX_BYTES = 32 * 1024;
+export const HISTORY_ANSWER_MAX_BYTES = 16 * 1024;
 /** Requesters remembered for HISTORY_REQUESTER_GAP_MS, at most. */
 const MAX_REQUESTERS = 1024;
 /** Request ids remembered (answered once each). */
