@@ -3,7 +3,7 @@
  * For tests that need frames mcchat itself would never send (e.g. a nick full of
  * escape sequences, which the CLI refuses). Run it only inside a lab host:
  *
- *   bun test/helpers/frame_sender.ts GROUP PORT < frames.json
+ *   bun test/helpers/frame_sender.ts GROUP PORT [SOURCE_PORT] < frames.json
  *
  * stdin: a JSON array of frames as `encode` takes them, except that a "message" frame
  * gives `text` (a string, sent as UTF-8) instead of `payload`, and its flags default to
@@ -30,7 +30,7 @@ try {
   die(`cannot check the network namespace: ${(e as Error).message}`);
 }
 
-const [group, portText] = process.argv.slice(2);
+const [group, portText, sourcePortText] = process.argv.slice(2);
 const port = Number(portText);
 if (!group || !/^239\.\d+\.\d+\.\d+$/.test(group)) die("GROUP must be in 239.0.0.0/8");
 if (!Number.isInteger(port) || port < 1 || port > 65535) die("bad PORT");
@@ -64,8 +64,12 @@ const datagrams = specs.map((s) => {
   return bytes;
 });
 
-const sock = dgram.createSocket("udp4");
-await new Promise<void>((resolve) => sock.bind(0, resolve));
+// A fixed source port (optional third argument) makes the frames of several runs come from one
+// "member": mcchat believes frames for an instance only from where it was first heard.
+const sourcePort = sourcePortText === undefined ? 0 : Number(sourcePortText);
+if (!Number.isInteger(sourcePort) || sourcePort < 0 || sourcePort > 65535) die("bad SOURCE_PORT");
+const sock = dgram.createSocket({ type: "udp4", reuseAddr: true });
+await new Promise<void>((resolve) => sock.bind(sourcePort, resolve));
 sock.setMulticastTTL(1);
 for (const d of datagrams) {
   await new Promise<void>((resolve, reject) =>

@@ -69,6 +69,8 @@ describeLab("chat room on a terminal (tmux)", () => {
           await t.keys("Enter"); // UTF-8
           await t.waitFor(/◆ {2}Are classic \(legacy\) chat programs in this room\?[\s\S]*● No/);
           await t.keys("Enter"); // no (the default)
+          await t.waitFor(/◆ {2}Passphrase for a private room \(empty: open room\)/);
+          await t.keys("Enter"); // empty: an open room
           await t.waitFor(/◆ {2}Nickname \(up to 32 bytes\)/);
           await t.keys("C-u");
           await t.type("alice");
@@ -108,6 +110,8 @@ describeLab("chat room on a terminal (tmux)", () => {
           await t2.keys("Enter");
           await t2.waitFor(/◆ {2}Are classic \(legacy\) chat programs/);
           await t2.keys("Enter");
+          await t2.waitFor(/◆ {2}Passphrase for a private room/);
+          await t2.keys("Enter"); // still an open room
           screen = await t2.waitFor(/◆ {2}Nickname/);
           expect(screen).toContain("alice█");
           await t2.keys("Enter");

@@ -120,9 +120,13 @@ function nickChangeAndByes() {
   ];
 }
 
-/** Frames go to the room's companion port (room port + 1), where members listen for them. */
+/**
+ * Frames go to the room's companion port (room port + 1), where members listen for them, always
+ * from one source port: members believe an instance's frames only from where it was first heard.
+ */
+const FRAME_SOURCE_PORT = 40_321;
 async function sendFrames(host: Host, port: number, frames: unknown[]): Promise<void> {
-  await host.exec([...FRAME_SENDER, GROUP, String(port + 1)], {
+  await host.exec([...FRAME_SENDER, GROUP, String(port + 1), String(FRAME_SOURCE_PORT)], {
     stdin: JSON.stringify(frames),
     timeoutMs: 10_000,
   });
