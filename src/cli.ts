@@ -308,7 +308,9 @@ export function formatStats(s: SessionStats, room: { encrypted?: boolean } = {})
     `(repairs sent ${s.repairsSent}), NACKs sent ${s.nacksSent} / heard ${s.nacksHeard} / ` +
     `suppressed ${s.nacksSuppressed}, duplicates dropped ${s.duplicates}, lost ${s.lost}, ` +
     `malformed ${s.malformed}, receive buffer ${kib} KiB, reports sent ${s.reportsSent} / ` +
-    `heard ${s.reportsHeard}, window waits ${s.flowWaits}, bridged to legacy ${s.bridged}${sealed}`
+    `heard ${s.reportsHeard}, window waits ${s.flowWaits}, bridged to legacy ${s.bridged}, ` +
+    `spoofed ${s.spoofed}, refused: members ${s.peersRefused} / held ${s.holdRefused} / ` +
+    `repairs ${s.repairsRefused} / history ${s.historyRefused}${sealed}`
   );
 }
 
