@@ -40,7 +40,7 @@ test("--stats line names every counter", () => {
 test("--stats in an encrypted room adds what the transport dropped", () => {
   const s = { ...emptyStats(), undecryptable: 4, replayed: 2, plaintextDropped: 9 };
   expect(formatStats(s, { encrypted: true })).toEndWith(
-    ", history 0, encrypted room: undecryptable 4, replayed 2, plaintext dropped 9",
+    " / history 0, encrypted room: undecryptable 4, replayed 2, plaintext dropped 9",
   );
   expect(formatStats(s)).toEndWith(", refused: members 0 / held 0 / repairs 0 / history 0");
 });
