@@ -10,25 +10,12 @@
  * false. `"now"` as `time` means Date.now(). Exit 0 when all were sent.
  */
 import dgram from "node:dgram";
-import { readFileSync, readlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { encode, type Frame } from "../../src/protocol/index.ts";
+import { type Die, labOnly } from "./lab-only.ts";
 
-function die(msg: string, code = 2): never {
-  process.stderr.write(`frame_sender: ${msg}\n`);
-  process.exit(code);
-}
-
-// Guard: only inside a lab host, i.e. the test runner's private namespace tree
-// (MCCHAT_TEST_NETNS=1) and a network namespace of its own (not that of PID 1,
-// which is the runner's loopback-only namespace, or the real one outside a run).
-if (process.env.MCCHAT_TEST_NETNS !== "1") die("refusing to run outside the test runner");
-try {
-  if (readlinkSync("/proc/self/ns/net") === readlinkSync("/proc/1/ns/net")) {
-    die("refusing to run outside a lab host (same network namespace as PID 1)");
-  }
-} catch (e) {
-  die(`cannot check the network namespace: ${(e as Error).message}`);
-}
+// Only inside a lab host (test/helpers/lab-only.ts).
+const die: Die = labOnly("frame_sender");
 
 const [group, portText, sourcePortText] = process.argv.slice(2);
 const port = Number(portText);

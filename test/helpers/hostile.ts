@@ -29,25 +29,11 @@
  * (bytes = UDP payload bytes). Exit 0 when done.
  */
 import dgram from "node:dgram";
-import { readlinkSync } from "node:fs";
 import { encode, type Frame, MAX_RANGES, type SeqRange, seqAdd } from "../../src/protocol/index.ts";
+import { type Die, labOnly } from "./lab-only.ts";
 
-function die(msg: string, code = 2): never {
-  process.stderr.write(`hostile: ${msg}\n`);
-  process.exit(code);
-}
-
-// Guard: only inside a lab host, i.e. the test runner's private namespace tree
-// (MCCHAT_TEST_NETNS=1) and a network namespace of its own (not that of PID 1, which is the
-// runner's loopback-only namespace, or the real one outside a run).
-if (process.env.MCCHAT_TEST_NETNS !== "1") die("refusing to run outside the test runner");
-try {
-  if (readlinkSync("/proc/self/ns/net") === readlinkSync("/proc/1/ns/net")) {
-    die("refusing to run outside a lab host (same network namespace as PID 1)");
-  }
-} catch (e) {
-  die(`cannot check the network namespace: ${(e as Error).message}`);
-}
+// Only inside a lab host (test/helpers/lab-only.ts).
+const die: Die = labOnly("hostile");
 
 // ---- arguments ----------------------------------------------------------------------------
 
@@ -144,6 +130,10 @@ const fullSpace: SeqRange[] = Array.from({ length: MAX_RANGES }, (_, i) => ({
 }));
 const payload = (n: number, fill = 0x61) => new Uint8Array(n).fill(fill);
 const enc = new TextEncoder();
+/** A MESSAGE frame without the action, repair and history flags. */
+const message = (
+  f: Omit<Extract<Frame, { type: "message" }>, "type" | "action" | "repair" | "history">,
+): Frame => ({ type: "message", ...f, action: false, repair: false, history: false });
 
 /** Valid frames of every type, the raw material of `truncated`. */
 function sampleFrames(): Frame[] {
@@ -153,18 +143,14 @@ function sampleFrames(): Frame[] {
     { type: "hello", ...base, nick: "mallory", age: 1234 },
     { type: "heartbeat", ...base, nick: "mallory", age: 1234 },
     { type: "bye", ...base, nick: "mallory", age: 1234 },
-    {
-      type: "message",
+    message({
       ...base,
       nick: "mallory",
       time: Date.now(),
       fragIndex: 1,
       fragCount: 3,
-      action: false,
-      repair: false,
-      history: false,
       payload: payload(200),
-    },
+    }),
     { type: "nack", ...base, target: fakeId(7), ranges: fullSpace.slice(0, 3) },
     { type: "gone", ...base, ranges: fullSpace.slice(0, 3) },
     { type: "history_req", ...base, count: 65535, requestId: randInt(2 ** 32) },
@@ -211,6 +197,17 @@ function lie(bytes: Uint8Array): Uint8Array {
 const hello = (k: number) =>
   encode({ type: "hello", id: fakeId(k), seq: 0xffffffff, nick: `req${k}`, age: 60_000 });
 
+/**
+ * `count` datagrams: frame `make(i)` for i = 0..count-1, each after a HELLO of made-up
+ * requester i when `announced` (--announce 1).
+ */
+function* each(make: (i: number) => Frame, announced = false): Generator<Uint8Array> {
+  for (let i = 0; i < count; i++) {
+    if (announced) yield hello(i);
+    yield encode(make(i));
+  }
+}
+
 /** Yields the attack's datagrams, at most `count` of them (ids for fragbomb/presence). */
 function* datagrams(): Generator<Uint8Array> {
   const now = Date.now();
@@ -256,100 +253,86 @@ function* datagrams(): Generator<Uint8Array> {
       for (let k = 0; k < count; k++) {
         const id = fakeId(k);
         for (let i = 0; i < 63; i++) {
-          yield encode({
-            type: "message",
-            id,
-            seq: i,
-            nick: `bomb${k}`,
-            time: now,
-            fragIndex: i,
-            fragCount: 64,
-            action: false,
-            repair: false,
-            history: false,
-            payload: payload(1200, 0x61 + (k % 26)),
-          });
+          yield encode(
+            message({
+              id,
+              seq: i,
+              nick: `bomb${k}`,
+              time: now,
+              fragIndex: i,
+              fragCount: 64,
+              payload: payload(1200, 0x61 + (k % 26)),
+            }),
+          );
         }
         yield encode({ type: "heartbeat", id, seq: 62, nick: `bomb${k}`, age: 60_000 });
       }
       return;
     case "nack":
-      for (let i = 0; i < count; i++) {
-        if (announce) yield hello(i);
-        yield encode({
+      yield* each(
+        (i) => ({
           type: "nack",
           id: fakeId(i),
           seq: 0xffffffff,
           target: victim as string,
           ranges: fullSpace,
-        });
-      }
+        }),
+        announce,
+      );
       return;
     case "presence":
-      for (let k = 0; k < count; k++) {
-        yield encode({
-          type: k % 2 ? "heartbeat" : "hello",
-          id: fakeId(k),
-          seq: 4095,
-          nick: `p${k}`,
-          age: 0,
-        });
-      }
+      yield* each((k) => ({
+        type: k % 2 ? "heartbeat" : "hello",
+        id: fakeId(k),
+        seq: 4095,
+        nick: `p${k}`,
+        age: 0,
+      }));
       return;
     case "history":
-      for (let i = 0; i < count; i++) {
-        if (announce) yield hello(i);
-        yield encode({
+      yield* each(
+        (i) => ({
           type: "history_req",
           id: fakeId(i),
           seq: 0xffffffff,
           count: 65535,
           requestId: randInt(2 ** 32),
-        });
-      }
+        }),
+        announce,
+      );
       return;
     case "bye":
-      for (let i = 0; i < count; i++) {
-        yield encode({ type: "bye", id: victim as string, seq: tail, nick, age: 3_600_000 });
-      }
+      yield* each(() => ({ type: "bye", id: victim as string, seq: tail, nick, age: 3_600_000 }));
       return;
     case "gone":
-      for (let i = 0; i < count; i++) {
-        yield encode({
-          type: "gone",
-          id: victim as string,
-          seq: seqAdd(tail, 5), // a GONE's header carries the sender's tail: 5 "sent" and gone
-          ranges: [{ start: seqAdd(tail, 1), count: 5 }],
-        });
-      }
+      yield* each(() => ({
+        type: "gone",
+        id: victim as string,
+        seq: seqAdd(tail, 5), // a GONE's header carries the sender's tail: 5 "sent" and gone
+        ranges: [{ start: seqAdd(tail, 1), count: 5 }],
+      }));
       return;
     case "tailjump":
-      for (let i = 0; i < count; i++) {
-        yield encode({
-          type: "heartbeat",
-          id: victim as string,
-          seq: seqAdd(tail, 0x7fffffff),
-          nick,
-          age: 3_600_000,
-        });
-      }
+      yield* each(() => ({
+        type: "heartbeat",
+        id: victim as string,
+        seq: seqAdd(tail, 0x7fffffff),
+        nick,
+        age: 3_600_000,
+      }));
       return;
     case "inject":
-      for (let i = 0; i < count; i++) {
-        yield encode({
-          type: "message",
+      yield* each(() =>
+        message({
           id: victim as string,
           seq: seqAdd(tail, 1),
           nick,
           time: now,
           fragIndex: 0,
           fragCount: 1,
-          action: false,
-          repair: false,
-          history: false,
           payload: enc.encode(text),
-        });
-      }
+        }),
+      );
       return;
   }
 }
