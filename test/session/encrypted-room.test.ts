@@ -51,8 +51,27 @@ function room(seed = 1, jitter = true) {
   return { vc, hub, member, members, rng };
 }
 
+/** bob (--listen) starts first, then alice; both have met (300 ms). */
+async function listenerThenSender(r: ReturnType<typeof room>, key: Uint8Array) {
+  const bob = r.member("bob", key, { listen: true });
+  await bob.s.start();
+  const alice = r.member("alice", key);
+  await alice.s.start();
+  await r.vc.run(300);
+  return { bob, alice };
+}
+
 const texts = (m: Member) =>
   m.events.flatMap((e) => (e.type === "message" && !e.self ? [e.text] : []));
+/** Messages shown as history (flagged), in order. */
+const historyTexts = (m: Member) =>
+  m.events.flatMap((e) => (e.type === "message" && e.history ? [e.text] : []));
+/** The nicks `m` lists as present, sorted. */
+const nicks = (m: Member) =>
+  m.s
+    .members()
+    .map((x) => x.nick)
+    .sort();
 const warnings = (m: Member) => m.events.flatMap((e) => (e.type === "warning" ? [e.text] : []));
 const contains = (hay: Uint8Array, needle: string) =>
   Buffer.from(hay).includes(Buffer.from(needle, "utf8"));
@@ -72,12 +91,7 @@ describe("encrypted room on the real Session", () => {
     await r.vc.run(1000);
     expect(texts(bob)).toEqual(["the secret plan"]);
     expect(texts(alice)).toEqual(["agreed, 大家好"]);
-    expect(
-      alice.s
-        .members()
-        .map((m) => m.nick)
-        .sort(),
-    ).toEqual(["alice", "bob"]);
+    expect(nicks(alice)).toEqual(["alice", "bob"]);
     expect(alice.s.encrypted).toBe(true);
     // The outsider and the open member see nothing: no join, no text.
     for (const m of [eve, open]) {
@@ -147,11 +161,7 @@ describe("encrypted room on the real Session", () => {
   test("a datagram replayed after the sender restarted is not shown", async () => {
     const r = room(3);
     const key = randomBytes(32);
-    const bob = r.member("bob", key, { listen: true });
-    await bob.s.start();
-    const alice = r.member("alice", key);
-    await alice.s.start();
-    await r.vc.run(300);
+    const { bob, alice } = await listenerThenSender(r, key);
     const before = r.hub.sent.length;
     await alice.s.send("from the first run");
     await r.vc.run(500);
@@ -192,24 +202,14 @@ describe("encrypted room on the real Session", () => {
     r.hub.drop = () => false; // history answers are not repaired: no loss for this part
     await carol.s.start();
     await r.vc.run(2000);
-    const hist = carol.events.flatMap((e) => (e.type === "message" && e.history ? [e.text] : []));
-    expect(hist).toEqual(lines.slice(-5));
-    expect(
-      carol.s
-        .members()
-        .map((m) => m.nick)
-        .sort(),
-    ).toEqual(["alice", "bob", "carol"]);
+    expect(historyTexts(carol)).toEqual(lines.slice(-5));
+    expect(nicks(carol)).toEqual(["alice", "bob", "carol"]);
   });
 
   test("history survives its sender: another member re-sends its messages (their ids) sealed", async () => {
     const r = room(5, false);
     const key = randomBytes(32);
-    const bob = r.member("bob", key, { listen: true });
-    await bob.s.start();
-    const alice = r.member("alice", key);
-    await alice.s.start();
-    await r.vc.run(300);
+    const { alice } = await listenerThenSender(r, key);
     for (const l of ["one", "two", "three"]) await alice.s.send(l);
     await r.vc.run(500);
     await alice.s.close();
@@ -217,8 +217,7 @@ describe("encrypted room on the real Session", () => {
     const carol = r.member("carol", key, { listen: true, history: 3 });
     await carol.s.start();
     await r.vc.run(2000);
-    const hist = carol.events.flatMap((e) => (e.type === "message" && e.history ? [e.text] : []));
-    expect(hist).toEqual(["one", "two", "three"]);
+    expect(historyTexts(carol)).toEqual(["one", "two", "three"]);
     expect(carol.s.stats.undecryptable).toBe(0);
   });
 });
