@@ -144,6 +144,43 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
     const datagrams = (cap: Proc) => cap.json<Datagram>();
     const fromH = (cap: Proc, host: Host) =>
       datagrams(cap).filter((d) => fromHost(host).test(d.from));
+    /** The listener LIS: --listen, the passphrase from the environment. */
+    const listener = (h: Host, port: number) =>
+      h.spawn([...mcchat, ...room(port), "--listen", "-n", LIS], { env: withPass });
+    /** The sender SND: lines from its stdin, the passphrase from the environment. */
+    const sender = (h: Host, port: number) =>
+      h.spawn([...mcchat, ...room(port), "-n", SND], { env: withPass, stdin: "pipe" });
+    /** A late listener with the passphrase asking for `--history N` (and `extra` options). */
+    const lateJoiner = (h: Host, port: number, history: number, extra: string[] = []) =>
+      h.spawn(
+        [
+          ...mcchat,
+          ...room(port),
+          "--listen",
+          "-n",
+          "late",
+          "--history",
+          String(history),
+          ...extra,
+        ],
+        { env: withPass },
+      );
+    /** The listener on h1 and the sender on h0, once they have seen each other join. */
+    async function pair(h0: Host, h1: Host, port: number, what: string) {
+      const lis = listener(h1, port);
+      const snd = sender(h0, port);
+      const all = [lis, snd];
+      await waitForJoins(
+        [
+          [lis, [SND]],
+          [snd, [LIS]],
+        ],
+        10_000,
+        what,
+        all,
+      );
+      return { lis, snd, all, sndId: joinedId(lis, SND) };
+    }
 
     when(
       "(1) members with the passphrase talk; no passphrase or a wrong one shows nothing and is told once; the capture holds no text or nick in the clear",
@@ -283,9 +320,8 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         const port = base + 2;
         const open = await opener(port);
         const capComp = await capture(h4, port + 1);
-        const lis = h1.spawn([...mcchat, ...room(port), "--listen", "-n", LIS], { env: withPass });
-        const start = () =>
-          h0.spawn([...mcchat, ...room(port), "-n", SND], { env: withPass, stdin: "pipe" });
+        const lis = listener(h1, port);
+        const start = () => sender(h0, port);
         // The listener's socket is open (its HELLO is on the wire) before the sender starts,
         // so it hears every datagram of the sender: a replay of one it never heard would be
         // its first copy, not a replay.
@@ -413,24 +449,12 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         const port = base + 4;
         try {
           await h1.setLoss(20);
-          const lis = h1.spawn([...mcchat, ...room(port), "--listen", "-n", LIS], {
-            env: withPass,
-          });
-          const snd = h0.spawn([...mcchat, ...room(port), "-n", SND], {
-            env: withPass,
-            stdin: "pipe",
-          });
-          const all = [lis, snd];
-          await waitForJoins(
-            [
-              [lis, [SND]],
-              [snd, [LIS]],
-            ],
-            10_000,
+          const { lis, snd, all, sndId } = await pair(
+            h0,
+            h1,
+            port,
             "the members see each other at 20% loss",
-            all,
           );
-          const sndId = joinedId(lis, SND);
           const lines = Array.from(
             { length: 300 },
             (_, i) => `sealed ${String(i + 1).padStart(3, "0")}`,
@@ -439,12 +463,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
           await waitFor(() => messages(lis).length >= 300, 20_000, "lis shows 300 lines", all);
 
           // A late joiner (no loss on its host) asks for the last 5.
-          const late = h2.spawn(
-            [...mcchat, ...room(port), "--listen", "-n", "late", "--history", "5"],
-            {
-              env: withPass,
-            },
-          );
+          const late = lateJoiner(h2, port, 5);
           all.push(late);
           await waitFor(() => messages(late).length >= 5, 10_000, "the late joiner's history", all);
           await waitEvent(late, (e) => e.type === "join" && e.id === sndId, "late sees snd");
@@ -503,10 +522,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
           const file = join(dir, "passphrase");
           writeFileSync(file, `${PASS}\n`);
           chmodSync(file, 0o600);
-          const a = h0.spawn([...mcchat, ...room(port), "-n", SND], {
-            env: withPass,
-            stdin: "pipe",
-          });
+          const a = sender(h0, port);
           const b = h1.spawn(
             [...mcchat, ...room(port), "--listen", "-n", LIS, "--passphrase-file", file],
             {
@@ -559,24 +575,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         // (the sender's instance id inside its own sealed datagrams).
         const [h0, h1, h2] = await lab();
         const port = base + 8;
-        const lis = h1.spawn([...mcchat, ...room(port), "--listen", "-n", LIS], {
-          env: withPass,
-        });
-        const snd = h0.spawn([...mcchat, ...room(port), "-n", SND], {
-          env: withPass,
-          stdin: "pipe",
-        });
-        const all = [lis, snd];
-        await waitForJoins(
-          [
-            [lis, [SND]],
-            [snd, [LIS]],
-          ],
-          10_000,
-          "the members see each other",
-          all,
-        );
-        const sndId = joinedId(lis, SND);
+        const { lis, snd, all, sndId } = await pair(h0, h1, port, "the members see each other");
         const lines = ["history one", "history two", "history three"];
         snd.write(`${lines.join("\n")}\n`);
         await waitFor(() => messages(lis).length >= 3, 8000, "lis shows the lines", all);
@@ -585,10 +584,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         await waitEvent(lis, (e) => e.type === "leave" && e.id === sndId, "lis sees snd leave");
 
         // --timeout without --count: exit 0 after 3 s, long after the 0.7 s history wait.
-        const late = h2.spawn(
-          [...mcchat, ...room(port), "--listen", "-n", "late", "--history", "3", "--timeout", "3"],
-          { env: withPass },
-        );
+        const late = lateJoiner(h2, port, 3, ["--timeout", "3"]);
         all.push(late);
         expect(await late.waitForExit(10_000)).toBe(0);
         await lis.stop(3000);
