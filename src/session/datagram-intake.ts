@@ -20,6 +20,16 @@ const MAX_WARNED = 256;
  */
 export class DatagramIntake {
   private readonly warned = new Set<string>();
+  /** The last source seen and its "address:port" (a burst comes from one sender). */
+  private last = { address: "", port: -1, from: "" };
+
+  private fromOf(address: string, port: number): string {
+    const l = this.last;
+    if (l.port !== port || l.address !== address) {
+      this.last = { address, port, from: formatFrom(address, port) };
+    }
+    return this.last.from;
+  }
   private warnedSealed = false;
 
   constructor(
@@ -29,7 +39,7 @@ export class DatagramIntake {
 
   take(d: Datagram): Intake {
     if (d.self) return { kind: "drop" };
-    const from = formatFrom(d.address, d.port);
+    const from = this.fromOf(d.address, d.port);
     if (!isFramed(d.data)) {
       if (d.channel === "framed") {
         this.onMalformed();

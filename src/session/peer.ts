@@ -235,8 +235,9 @@ export class Peer {
     const h = this.window ? undefined : this.holdUntil;
     const b = this.byeAt !== undefined ? this.byeAt + BYE_GRACE_MS : undefined;
     const p = this.partial.length > 0 ? this.partialAt + PARTIAL_IDLE_MS : undefined;
-    const all = [w, h, b, p].filter((x): x is number => x !== undefined);
-    return all.length ? Math.min(...all) : undefined;
+    let at: number | undefined;
+    for (const t of [w, h, b, p]) if (t !== undefined && (at === undefined || t < at)) at = t;
+    return at;
   }
 
   /** Creates the window once the start point is known, and replays held fragments. */

@@ -8,7 +8,8 @@ import type { MessageFrame } from "../protocol/index.ts";
  */
 export class RoomLog {
   private readonly messages: MessageFrame[][] = [];
-  private readonly keys = new Set<string>();
+  /** Seqs held per instance id (cheaper than an "id/seq" string per message). */
+  private readonly keys = new Map<string, Set<number>>();
   private bytes = 0;
 
   constructor(
@@ -22,18 +23,30 @@ export class RoomLog {
 
   add(parts: MessageFrame[]): void {
     const head = parts[0];
-    if (!head || this.keys.has(key(head))) return;
+    if (!head || this.has(head)) return;
     this.messages.push(parts);
-    this.keys.add(key(head));
+    let seqs = this.keys.get(head.id);
+    if (!seqs) {
+      seqs = new Set();
+      this.keys.set(head.id, seqs);
+    }
+    seqs.add(head.seq);
     this.bytes += weight(parts);
     while (
       this.messages.length > this.maxMessages ||
       (this.bytes > this.maxBytes && this.messages.length > 1)
     ) {
       const old = this.messages.shift() as MessageFrame[];
-      this.keys.delete(key(old[0] as MessageFrame));
+      const first = old[0] as MessageFrame;
+      const seqs = this.keys.get(first.id);
+      seqs?.delete(first.seq);
+      if (seqs?.size === 0) this.keys.delete(first.id);
       this.bytes -= weight(old);
     }
+  }
+
+  private has(f: MessageFrame): boolean {
+    return this.keys.get(f.id)?.has(f.seq) === true;
   }
 
   /** The last `n` messages, oldest first, at most `maxBytes` of text together. */
@@ -48,10 +61,6 @@ export class RoomLog {
     }
     return out.reverse();
   }
-}
-
-function key(f: MessageFrame): string {
-  return `${f.id}/${f.seq}`;
 }
 
 function weight(parts: MessageFrame[]): number {

@@ -122,7 +122,8 @@ export class SenderState {
 
   /** Earliest time poll() has work. */
   nextDeadline(): number {
-    const all = [this.hb.nextAt(), this.repairer.nextDeadline()];
-    return Math.min(...all.filter((x): x is number => x !== undefined));
+    const r = this.repairer.nextDeadline();
+    const h = this.hb.nextAt();
+    return r !== undefined && r < h ? r : h;
   }
 }

@@ -519,21 +519,22 @@ export class Session implements RoomSession {
    */
   private rearm(local = false, only?: Peer): void {
     if (this.closed || !this.started) return;
-    const candidates = [
-      this.sender.nextDeadline(),
-      this.history?.deadline,
-      this.responder.deadline,
-      this.reports.deadline,
-      this.bridge.deadline,
-    ];
-    if (local) {
-      candidates.push(only?.nextDeadline());
-    } else {
-      candidates.push(this.peers.nextTimeout(), this.flow.nextStall());
-      for (const p of this.peers.values()) candidates.push(p.nextDeadline());
-    }
     let at = Number.POSITIVE_INFINITY;
-    for (const c of candidates) if (c !== undefined && c < at) at = c;
+    const take = (t: number | undefined) => {
+      if (t !== undefined && t < at) at = t;
+    };
+    take(this.sender.nextDeadline());
+    take(this.history?.deadline);
+    take(this.responder.deadline);
+    take(this.reports.deadline);
+    take(this.bridge.deadline);
+    if (local) {
+      take(only?.nextDeadline());
+    } else {
+      take(this.peers.nextTimeout());
+      take(this.flow.nextStall());
+      for (const p of this.peers.values()) take(p.nextDeadline());
+    }
     if (at < Number.POSITIVE_INFINITY) this.alarm.arm(at);
   }
 

@@ -45,6 +45,9 @@ export const FLUSH_STALL_MS = 5000;
  * reporting it (writableLength stays 0) and process.exit drops what is still queued,
  * so we count the write callbacks instead.
  */
+/** Lines joined into one write at most (a long burst is written in pieces of this size). */
+const WRITE_BATCH_LINES = 4096;
+
 export function trackedWriter(stream: Writable): {
   write(s: string): void;
   /**
@@ -57,19 +60,41 @@ export function trackedWriter(stream: Writable): {
   let pending = 0;
   let progress = 0;
   let waiters: (() => void)[] = [];
+  /** Lines written since the last flush: joined into one write per turn of the event loop. */
+  let batch: string[] = [];
+  let scheduled = false;
   const done = () => {
     progress++;
     if (--pending > 0) return;
     for (const w of waiters) w();
     waiters = [];
   };
+  const writeBatch = () => {
+    const text = batch.join("");
+    batch = [];
+    try {
+      stream.write(text, done);
+    } catch {
+      done();
+    }
+  };
   return {
     write(s) {
-      pending++;
-      try {
-        stream.write(s, done);
-      } catch {
-        done();
+      // One write (one system call) per turn of the event loop instead of one per line: a
+      // receiver prints tens of thousands of lines a second. The scheduled batch counts as
+      // pending from the first line on, so flushed() waits for it.
+      batch.push(s);
+      if (!scheduled) {
+        scheduled = true;
+        pending++;
+        setImmediate(() => {
+          scheduled = false;
+          if (batch.length > 0) writeBatch();
+          else done();
+        });
+      } else if (batch.length >= WRITE_BATCH_LINES) {
+        pending++;
+        writeBatch();
       }
     },
     flushed(stallMs = FLUSH_STALL_MS) {

@@ -79,7 +79,8 @@ test("does not resolve before a slow reader has taken every line", async () => {
   });
   for (let i = 0; i < 50; i++) s.emit(msg(`m${i}`));
   expect(await done).toBe(0);
-  expect(written).toHaveLength(50);
+  // Lines are written in batches (one write per turn): every one of them was taken.
+  expect(written.join("")).toBe(Array.from({ length: 50 }, (_, i) => `m${i}\n`).join(""));
   expect(s.closed).toBe(true);
 });
 
@@ -186,10 +187,29 @@ describe("every way out is bounded", () => {
       },
     });
     const v = trackedWriter(slow);
-    for (let i = 0; i < 10; i++) v.write(`${i}\n`);
+    for (let i = 0; i < 10; i++) {
+      v.write(`${i}\n`);
+      await new Promise((r) => setImmediate(r)); // one batch (one write) per turn
+    }
     await v.flushed(50); // 10 x 20 ms = 200 ms > 50 ms, but never 50 ms without progress
     expect(taken).toHaveLength(10);
+    expect(taken.join("")).toBe("0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n");
   });
+});
+
+test("lines written in one turn go out in one write, in order", async () => {
+  const chunks: string[] = [];
+  const out = new Writable({
+    write(c, _e, cb) {
+      chunks.push(String(c));
+      cb();
+    },
+  });
+  const w = trackedWriter(out);
+  for (let i = 0; i < 1000; i++) w.write(`${i}\n`);
+  await w.flushed();
+  expect(chunks).toHaveLength(1);
+  expect(chunks[0]).toBe(Array.from({ length: 1000 }, (_, i) => `${i}\n`).join(""));
 });
 
 describe("leaving after EOF", () => {
