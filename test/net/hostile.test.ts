@@ -192,6 +192,10 @@ describe.skipIf(!canCreateLab())(`(a) forged frames with a victim's id${skipReas
     return { h0, port, listener, victim, id, tail };
   }
 
+  /** Runs `name` from h0 against the victim (its id and tail), with `extra` options. */
+  const forge = (r: Awaited<ReturnType<typeof room>>, name: string, extra: string[] = []) =>
+    attack(r.h0, r.port, name, ["--victim", r.id, "--tail", String(r.tail), ...extra]);
+
   /** The victim says `lines`; whether the listener shows all of them (bounded). */
   async function victimSays(
     r: Awaited<ReturnType<typeof room>>,
@@ -205,7 +209,7 @@ describe.skipIf(!canCreateLab())(`(a) forged frames with a victim's id${skipReas
     "forged BYE from another host does not remove the member",
     recorded("forged BYE", async (row, c) => {
       const r = await room();
-      await attack(r.h0, r.port, "bye", ["--victim", r.id, "--tail", String(r.tail)]);
+      await forge(r, "bye");
       const lines = ["after-bye-1", "after-bye-2", "after-bye-3"];
       c.check(await victimSays(r, lines), "the victim's later messages are not all shown");
       c.check(leftEvents(r.listener, r.id).length === 0, "the listener showed the victim leave");
@@ -219,7 +223,7 @@ describe.skipIf(!canCreateLab())(`(a) forged frames with a victim's id${skipReas
     "forged GONE from another host does not erase the member's messages",
     recorded("forged GONE (tail+1..+5)", async (row, c) => {
       const r = await room();
-      await attack(r.h0, r.port, "gone", ["--victim", r.id, "--tail", String(r.tail)]);
+      await forge(r, "gone");
       const lines = Array.from({ length: 5 }, (_, i) => `after-gone-${i + 1}`);
       c.check(await victimSays(r, lines), "the victim's next 5 messages are not all shown");
       const lost = lostEvents(r.listener, r.id);
@@ -236,7 +240,7 @@ describe.skipIf(!canCreateLab())(`(a) forged frames with a victim's id${skipReas
     "forged HEARTBEAT with tail + 0x7FFFFFFF: no lost storm, later messages arrive",
     recorded("forged HEARTBEAT tail+0x7FFFFFFF", async (row, c) => {
       const r = await room();
-      await attack(r.h0, r.port, "tailjump", ["--victim", r.id, "--tail", String(r.tail)]);
+      await forge(r, "tailjump");
       const lines = ["after-jump-1", "after-jump-2", "after-jump-3"];
       c.check(await victimSays(r, lines), "the victim's later messages are not all shown");
       const lost = lostEvents(r.listener, r.id);
@@ -254,14 +258,7 @@ describe.skipIf(!canCreateLab())(`(a) forged frames with a victim's id${skipReas
     "injected MESSAGE at the victim's tail + 1 is not shown; the real one is",
     recorded("injected MESSAGE at tail+1", async (row, c) => {
       const r = await room();
-      await attack(r.h0, r.port, "inject", [
-        "--victim",
-        r.id,
-        "--tail",
-        String(r.tail),
-        "--text",
-        "FORGED-by-h0",
-      ]);
+      await forge(r, "inject", ["--text", "FORGED-by-h0"]);
       c.check(
         await victimSays(r, ["real-next"]),
         "the victim's real message with that seq is not shown",
@@ -433,66 +430,54 @@ describe.skipIf(!canCreateLab())(`(b) floods against live members${skipReason}`,
     c.done();
   }
 
-  test(
-    "100,000 random datagrams, then truncated headers and lying lengths",
-    recorded("random 100k + truncated/lying 5k", (row, c) =>
-      flood(row, c, [
+  /** Each flood: the test's name, its row in the results table, the attacks in order. */
+  const floods: { name: string; row: string; attacks: [string, string[]][] }[] = [
+    {
+      name: "100,000 random datagrams, then truncated headers and lying lengths",
+      row: "random 100k + truncated/lying 5k",
+      attacks: [
         ["random", ["--count", "100000", "--rate", "20000"]],
         ["truncated", ["--count", "5000", "--rate", "10000"]],
-      ]),
-    ),
-    60_000,
-  );
-
-  test(
-    "fragment bombs: fragments 0..62 of 64 from 2,000 ids",
-    recorded("fragment bombs 2,000 ids x 63 x 1,200 B", (row, c) =>
-      flood(row, c, [["fragbomb", ["--count", "2000", "--rate", "20000", "--max-seconds", "12"]]]),
-    ),
-    60_000,
-  );
-
-  test(
-    "HELLO/HEARTBEAT flood from 100,000 made-up ids (tail 4095)",
-    recorded("HELLO/HEARTBEAT 100k ids", (row, c) =>
-      flood(row, c, [
-        ["presence", ["--count", "100000", "--rate", "10000", "--max-seconds", "12"]],
-      ]),
-    ),
-    60_000,
-  );
-
-  test(
-    "NACK flood: 32 ranges x 65,535 naming the victim",
-    recorded("NACK flood 25 x (32 x 65,535)", (row, c) =>
-      flood(row, c, [["nack", ["--victim", "VICTIM", "--count", "25", "--rate", "5"]]]),
-    ),
-    60_000,
-  );
-
-  test(
-    "NACK flood from announced requesters (each says HELLO first)",
-    recorded("NACK flood 25 x (HELLO + NACK 32 x 65,535)", (row, c) =>
-      flood(row, c, [
+      ],
+    },
+    {
+      name: "fragment bombs: fragments 0..62 of 64 from 2,000 ids",
+      row: "fragment bombs 2,000 ids x 63 x 1,200 B",
+      attacks: [["fragbomb", ["--count", "2000", "--rate", "20000", "--max-seconds", "12"]]],
+    },
+    {
+      name: "HELLO/HEARTBEAT flood from 100,000 made-up ids (tail 4095)",
+      row: "HELLO/HEARTBEAT 100k ids",
+      attacks: [["presence", ["--count", "100000", "--rate", "10000", "--max-seconds", "12"]]],
+    },
+    {
+      name: "NACK flood: 32 ranges x 65,535 naming the victim",
+      row: "NACK flood 25 x (32 x 65,535)",
+      attacks: [["nack", ["--victim", "VICTIM", "--count", "25", "--rate", "5"]]],
+    },
+    {
+      name: "NACK flood from announced requesters (each says HELLO first)",
+      row: "NACK flood 25 x (HELLO + NACK 32 x 65,535)",
+      attacks: [
         ["nack", ["--victim", "VICTIM", "--count", "25", "--rate", "10", "--announce", "1"]],
-      ]),
-    ),
-    60_000,
-  );
-
-  test(
-    "HISTORY_REQ flood: count 65,535",
-    recorded("HISTORY_REQ flood 25 x 65,535", (row, c) =>
-      flood(row, c, [["history", ["--count", "25", "--rate", "5"]]]),
-    ),
-    60_000,
-  );
-
-  test(
-    "HISTORY_REQ flood from announced requesters (each says HELLO first)",
-    recorded("HISTORY_REQ flood 25 x (HELLO + 65,535)", (row, c) =>
-      flood(row, c, [["history", ["--count", "25", "--rate", "10", "--announce", "1"]]]),
-    ),
-    60_000,
-  );
+      ],
+    },
+    {
+      name: "HISTORY_REQ flood: count 65,535",
+      row: "HISTORY_REQ flood 25 x 65,535",
+      attacks: [["history", ["--count", "25", "--rate", "5"]]],
+    },
+    {
+      name: "HISTORY_REQ flood from announced requesters (each says HELLO first)",
+      row: "HISTORY_REQ flood 25 x (HELLO + 65,535)",
+      attacks: [["history", ["--count", "25", "--rate", "10", "--announce", "1"]]],
+    },
+  ];
+  for (const f of floods) {
+    test(
+      f.name,
+      recorded(f.row, (row, c) => flood(row, c, f.attacks)),
+      60_000,
+    );
+  }
 });
