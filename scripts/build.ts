@@ -35,6 +35,10 @@ function build(target: string | undefined, outfile: string): void {
     process.execPath,
     "build",
     "--compile",
+    // One chunk per dynamic import: the entry loads only what parsing the arguments needs.
+    // Without it every module's node: imports are linked at start-up, and @clack/core's
+    // `import { stdout, stdin } from "process"` alone costs ~9 ms (--version: 12 ms -> 5).
+    "--splitting",
     "--minify",
     "--bytecode",
     "--format=esm",

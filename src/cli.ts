@@ -1,31 +1,18 @@
+/**
+ * The command line. Start-up is on the clock (`mcchat --version` should cost little more
+ * than a compiled hello-world): the arguments are parsed with only cac and the small
+ * modules below loaded; everything else (config, iconv-lite tables, network, session, UI)
+ * is imported by the command that needs it. --help, --version and the usage errors
+ * cac finds answer without touching process.stdin/stdout/stderr either: in Bun the first
+ * access to one of them costs ~9 ms (console.* and Bun.write do not).
+ */
 import type { Readable, Writable } from "node:stream";
 import { cac } from "cac";
 import pkg from "../package.json" with { type: "json" };
-import {
-  DEFAULTS,
-  type NetInterface,
-  parseIntIn,
-  type RawOptions,
-  validateOptions,
-} from "./config/options.ts";
-import {
-  choosePassphrase,
-  describeSource,
-  explicitPassphrase,
-  PASSPHRASE_ENV,
-  refusePassphraseArgument,
-} from "./config/passphrase.ts";
-import { configPath, loadConfig, type SavedConfig, saveConfig } from "./config/store.ts";
+import type { NetInterface, RawOptions } from "./config/options.ts";
+import { PASSPHRASE_ENV, refusePassphraseArgument } from "./config/passphrase.ts";
 import { CancelledError, UserError } from "./errors.ts";
-import { defaultNick, listInterfaces } from "./net/interfaces.ts";
-import { sealTransport } from "./net/sealed-transport.ts";
-import type { Transport } from "./net/transport.ts";
-import { openUdpTransport } from "./net/udp-transport.ts";
-import { deriveRoomKey } from "./protocol/sealed.ts";
-import { createSession, type SessionStats } from "./session/session.ts";
-import { makeColors } from "./ui/colors.ts";
-import { formatJson, formatPlain } from "./ui/format.ts";
-import { runPipe } from "./ui/pipe.ts";
+import type { SessionStats } from "./session/session.ts";
 
 /** Receive buffer to ask for: a burst of a few thousand datagrams fits. */
 const RECV_BUFFER = 8 * 1024 * 1024;
@@ -128,6 +115,18 @@ async function settle(
   wizard: boolean,
   signal: AbortSignal | undefined,
 ): Promise<{ raw: RawOptions; interfaces: NetInterface[] }> {
+  const [
+    { DEFAULTS },
+    { choosePassphrase, explicitPassphrase },
+    store,
+    { defaultNick, listInterfaces },
+  ] = await Promise.all([
+    import("./config/options.ts"),
+    import("./config/passphrase.ts"),
+    import("./config/store.ts"),
+    import("./net/interfaces.ts"),
+  ]);
+  const { configPath, loadConfig, saveConfig } = store;
   const interfaces = listInterfaces();
   const path = configPath(io.env);
   const explicit = await explicitPassphrase(flags.passphraseFile, io.env, (text) =>
@@ -161,7 +160,10 @@ async function settle(
   const { passphrase: answered, savePassphrase, ...rest } = answers;
   // Save the interface by name: addresses change (DHCP), names rarely do.
   const ifName = interfaces.find((i) => i.address === rest.interface)?.name;
-  const toSave: SavedConfig = { ...rest, interface: ifName ?? rest.interface };
+  const toSave: import("./config/store.ts").SavedConfig = {
+    ...rest,
+    interface: ifName ?? rest.interface,
+  };
   // Saved only when asked to; an explicit passphrase (not asked for) leaves the saved one be.
   const keep = askPassphrase ? (savePassphrase ? answered : undefined) : savedPassphrase;
   if (keep !== undefined) toSave.passphrase = keep;
@@ -179,6 +181,10 @@ function definedOnly(o: RawOptions): RawOptions {
 }
 
 async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<number> {
+  const [{ parseIntIn, validateOptions }, { defaultNick }] = await Promise.all([
+    import("./config/options.ts"),
+    import("./net/interfaces.ts"),
+  ]);
   const interactive = io.stdin.isTTY === true && io.stdout.isTTY === true;
   const { raw, interfaces } = await settle(
     flags,
@@ -196,6 +202,23 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
       : undefined;
   // Derived before the socket opens: nothing to close if it fails. ~0.3 s (scrypt).
   const roomKey = opts.passphrase ? await roomKeyFor(opts.passphrase.value, opts) : undefined;
+  // Only what this run uses: no chat UI (readline) in a pipe, no wizard, no sealing code in
+  // an open room. The UI too is loaded before the session starts: an event (a member
+  // joining) may come as soon as it has, and must find its listener.
+  const [{ openUdpTransport }, { createSession }, { makeColors }, { describeSource }] =
+    await Promise.all([
+      import("./net/udp-transport.ts"),
+      import("./session/session.ts"),
+      import("./ui/colors.ts"),
+      import("./config/passphrase.ts"),
+    ]);
+  const ui = chat
+    ? { kind: "chat" as const, ...(await import("./ui/chat.ts")) }
+    : {
+        kind: "pipe" as const,
+        ...(await import("./ui/pipe.ts")),
+        ...(await import("./ui/format.ts")),
+      };
   const udp = await openUdpTransport({
     group: opts.group,
     port: opts.port,
@@ -207,8 +230,11 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
     localAddresses: ["0.0.0.0", ...interfaces.map((i) => i.address)],
   });
   udp.onError((err) => io.stderr.write(`mcchat: socket error: ${err.message}\n`));
-  const transport: Transport = roomKey
-    ? sealTransport(udp, { roomKey, allowPlaintext: opts.allowPlaintext })
+  const transport: import("./net/transport.ts").Transport = roomKey
+    ? (await import("./net/sealed-transport.ts")).sealTransport(udp, {
+        roomKey,
+        allowPlaintext: opts.allowPlaintext,
+      })
     : udp;
   const small = recvBufferWarning(udp.recvBufferSize, RECV_BUFFER);
   if (small) io.stderr.write(`mcchat: warning: ${small}\n`);
@@ -231,9 +257,8 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
     : "";
   const joined = `joined ${opts.group}:${opts.port}${where}, ${kind}${sealed}, encoding ${opts.encoding}`;
   let code: number;
-  if (chat) {
-    const { runChat } = await import("./ui/chat.ts");
-    code = await runChat({
+  if (ui.kind === "chat") {
+    code = await ui.runChat({
       session,
       input: io.stdin as unknown as Readable,
       output: io.stdout as unknown as Writable,
@@ -243,7 +268,8 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
     });
   } else {
     if (io.stderr.isTTY) io.stderr.write(`mcchat: ${joined}\n`);
-    code = await runPipe({
+    const { formatJson, formatPlain } = ui;
+    code = await ui.runPipe({
       session,
       input: opts.listen ? null : (io.stdin as unknown as Readable),
       output: io.stdout as unknown as Writable,
@@ -267,6 +293,7 @@ async function roomKeyFor(
   passphrase: string,
   room: { group: string; port: number },
 ): Promise<Uint8Array> {
+  const { deriveRoomKey } = await import("./protocol/sealed.ts");
   try {
     return await deriveRoomKey(passphrase, room.group, room.port);
   } catch (err) {
@@ -281,6 +308,7 @@ async function setup(flags: RawOptions, io: Io, signal: AbortSignal): Promise<nu
     throw new UserError("setup needs a terminal (stdin and stdout)");
   }
   await settle(flags, io, true, signal);
+  const { configPath } = await import("./config/store.ts");
   io.stdout.write(`saved ${configPath(io.env)}\n`);
   return 0;
 }
@@ -314,16 +342,24 @@ export function formatStats(s: SessionStats, room: { encrypted?: boolean } = {})
   );
 }
 
-/** Parse argv and run; resolves with the exit status. Throws UserError on bad usage. */
-export async function run(argv: readonly string[], io: Io, signal: AbortSignal): Promise<number> {
+/** What the command line asks for, once cac has accepted it. */
+export type Command =
+  | { name: "help" } // printed while parsing
+  | { name: "version" }
+  | { name: "none" } // no command matched: nothing to do
+  | { name: "join" | "setup"; options: RawOptions };
+
+/**
+ * Parse argv (nothing else is loaded or touched: no config, no network, no standard
+ * streams). --help is printed here, by cac (console.info). Throws on bad usage: a
+ * UserError, or cac's CACError for an unknown option or a missing value.
+ */
+export function parseCommand(argv: readonly string[]): Command {
   refusePassphraseArgument(argv.slice(2));
   const cli = buildCli();
   const parsed = cli.parse([...argv], { run: false });
-  if (parsed.options.help) return 0;
-  if (parsed.options.version) {
-    io.stdout.write(`mcchat ${pkg.version}\n`);
-    return 0;
-  }
+  if (parsed.options.help) return { name: "help" };
+  if (parsed.options.version) return { name: "version" };
   const args = argv.slice(2);
   const raw: RawOptions = { ...parsed.options };
   for (const [key, names] of Object.entries(STRING_OPTIONS)) {
@@ -333,16 +369,37 @@ export async function run(argv: readonly string[], io: Io, signal: AbortSignal):
   if (parsed.args.length > 0 && cli.matchedCommandName === undefined) {
     throw new UserError(`unexpected argument "${parsed.args[0]}" (see mcchat --help)`);
   }
-  // Let cac reject unknown options (and run no action).
-  let result: number | undefined;
-  cli.commands[0]?.action(async () => {
-    result = await join(raw, io, signal);
+  // Let cac reject unknown options (then it runs no action); the action only says which.
+  let name: "join" | "setup" | undefined;
+  cli.commands[0]?.action(() => {
+    name = "join";
   });
-  cli.commands[1]?.action(async () => {
-    result = await setup(raw, io, signal);
+  cli.commands[1]?.action(() => {
+    name = "setup";
   });
-  await cli.runMatchedCommand();
-  return result ?? 0;
+  cli.runMatchedCommand();
+  return name === undefined ? { name: "none" } : { name, options: raw };
+}
+
+/** Run a parsed command; resolves with the exit status. */
+export async function execute(command: Command, io: Io, signal: AbortSignal): Promise<number> {
+  switch (command.name) {
+    case "help":
+    case "none":
+      return 0;
+    case "version":
+      io.stdout.write(`mcchat ${pkg.version}\n`);
+      return 0;
+    case "join":
+      return await join(command.options, io, signal);
+    case "setup":
+      return await setup(command.options, io, signal);
+  }
+}
+
+/** Parse argv and run; resolves with the exit status. Throws UserError on bad usage. */
+export async function run(argv: readonly string[], io: Io, signal: AbortSignal): Promise<number> {
+  return await execute(parseCommand(argv), io, signal);
 }
 
 /** Why the process was asked to stop: a signal, the terminal went away, or stdout's reader did. */
@@ -437,6 +494,19 @@ export async function main(argv: readonly string[] = process.argv): Promise<neve
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(sig, () => guard.stop(sig));
   }
+  // --help, --version and bad usage answer through console.*: the first touch of
+  // process.stdin/stdout/stderr costs more than all the rest of this path.
+  let command: Command;
+  try {
+    command = parseCommand(argv);
+  } catch (err) {
+    process.exit(report(err, CONSOLE_STDERR));
+  }
+  if (command.name === "help" || command.name === "none") process.exit(0);
+  if (command.name === "version") {
+    console.log(`mcchat ${pkg.version}`);
+    process.exit(0);
+  }
   // Without an 'error' listener Bun dies on EPIPE with a stack trace.
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
     guard.stop(err.code === "EPIPE" ? "epipe" : "hangup");
@@ -463,7 +533,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<neve
   };
   let code: number;
   try {
-    code = await run(argv, io, guard.signal);
+    code = await execute(command, io, guard.signal);
   } catch (err) {
     // A wizard (or any step) cut short by a stop request: its status, and no message.
     const cutShort = err instanceof CancelledError || !(err instanceof UserError);
@@ -476,8 +546,18 @@ export async function main(argv: readonly string[] = process.argv): Promise<neve
   process.exit(code);
 }
 
+/** Where report() writes. */
+export interface LineSink {
+  write(text: string): unknown;
+}
+
+/** stderr without process.stderr (console.error adds the newline back). */
+const CONSOLE_STDERR: LineSink = {
+  write: (text) => console.error("%s", text.replace(/\n$/, "")),
+};
+
 /** One line for a user error, a stack trace only for a bug. */
-export function report(err: unknown, stderr: NodeJS.WritableStream): number {
+export function report(err: unknown, stderr: LineSink): number {
   if (err instanceof UserError) {
     if (err.message && err.exitCode !== 130) stderr.write(`mcchat: ${err.message}\n`);
     return err.exitCode;
