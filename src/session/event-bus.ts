@@ -1,16 +1,32 @@
 import type { SessionEvent } from "./events.ts";
 
-/** The session's listeners: subscribe, emit. Rendering is somebody else's job (ui/). */
+/** Events kept for the first listener, at most (what a session emits before the UI subscribes). */
+const MAX_EARLY = 1024;
+
+/**
+ * The session's listeners: subscribe, emit. Rendering is somebody else's job (ui/).
+ * Events emitted before anyone listens (a member's join heard while the session was
+ * starting, before the chat room or pipe subscribed) are kept, bounded, and given to
+ * the first listener.
+ */
 export class EventBus {
   private readonly listeners = new Set<(e: SessionEvent) => void>();
+  private early: SessionEvent[] | undefined = [];
 
   /** Subscribe; returns an unsubscribe function. */
   on(listener: (e: SessionEvent) => void): () => void {
     this.listeners.add(listener);
+    const early = this.early;
+    this.early = undefined;
+    if (early) for (const e of early) listener(e);
     return () => this.listeners.delete(listener);
   }
 
   emit(e: SessionEvent): void {
+    if (this.early) {
+      if (this.early.length < MAX_EARLY) this.early.push(e);
+      return;
+    }
     for (const l of this.listeners) l(e);
   }
 }

@@ -1,0 +1,26 @@
+import { expect, test } from "bun:test";
+import { EventBus } from "../../src/session/event-bus.ts";
+import type { SessionEvent } from "../../src/session/events.ts";
+
+const warning = (text: string): SessionEvent => ({ type: "warning", time: new Date(0), text });
+
+test("events emitted before anyone listens go to the first listener, in order, then live", () => {
+  const bus = new EventBus();
+  bus.emit(warning("a"));
+  bus.emit(warning("b"));
+  const first: string[] = [];
+  const second: string[] = [];
+  bus.on((e) => first.push(e.type === "warning" ? e.text : ""));
+  bus.on((e) => second.push(e.type === "warning" ? e.text : ""));
+  bus.emit(warning("c"));
+  expect(first).toEqual(["a", "b", "c"]);
+  expect(second).toEqual(["c"]);
+});
+
+test("what waits for the first listener is bounded", () => {
+  const bus = new EventBus();
+  for (let i = 0; i < 5000; i++) bus.emit(warning(String(i)));
+  const got: SessionEvent[] = [];
+  bus.on((e) => got.push(e));
+  expect(got.length).toBe(1024);
+});
