@@ -5,7 +5,7 @@
  * bench/results.json (kept out of git: bench/ is in .gitignore — results belong to a machine
  * and a moment, not to the source).
  *
- *   npm run bench                       full run (about 3–4 minutes on a 2-core machine)
+ *   npm run bench                       full run (about 3 minutes on a 2-core machine)
  *   npm run bench -- --quick            smoke run: 1 run per figure, 10,000 lines
  *   options: --runs N (5; the lossy flood and the latency take at most 3)  --lines L (100,000)
  *            --bin PATH (default dist/mcchat, built if missing)  --build (rebuild dist/mcchat
@@ -301,6 +301,7 @@ const results: Record<string, unknown> = {};
 try {
   // ---- 1. baseline (each run just before the pipe run of 2 with the same number) ----
   const baseRuns: { rate: number; loss: number; perReceiver: unknown[]; sender: unknown }[] = [];
+  const baseByRun = new Map<number, number>();
   const baselineRun = async (run: number) => {
     const r = await measure(`baseline run ${run}`, async () => {
       const p = port() + 1;
@@ -344,7 +345,10 @@ try {
       );
       return { rate, loss, perReceiver: per, sender: sent };
     });
-    if (r) baseRuns.push(r);
+    if (r) {
+      baseRuns.push(r);
+      baseByRun.set(run, r.rate);
+    }
   };
 
   // ---- 2. and 3.: floods ----
@@ -390,6 +394,7 @@ try {
           peaks = sampler.stop();
         }
         const rate = LINES / result.allSeconds;
+        const base = key === "pipe" ? baseByRun.get(run) : undefined;
         const rssPeak = Math.max(0, ...rx.map((h) => peaks.get(h.name) ?? 0));
         const nacks = result.receivers.reduce(
           (a, x) => a + statNum(x.stats, /NACKs sent (\d+)/),
@@ -400,7 +405,7 @@ try {
           (x) => x.distinct !== LINES || x.outOfOrder || x.duplicates,
         );
         log(
-          `run ${run} ${key}: ${fmtInt(rate)} msg/s to all ${rx.length} (input read at ${fmtInt(LINES / result.inputSeconds)}/s), ${result.ok ? "all delivered, in order, once" : `INCOMPLETE (${bad.map((x) => `${x.nick} ${x.distinct}/${LINES}, ${x.outOfOrder} out of order, ${x.duplicates} dup`).join("; ")}; sender exit ${result.senderExit})`}, NACKs ${nacks}, repairs sent ${repairsSent}, peak RSS rx ${fmtMB(rssPeak)}`,
+          `run ${run} ${key}: ${fmtInt(rate)} msg/s to all ${rx.length} (input read at ${fmtInt(LINES / result.inputSeconds)}/s), ${result.ok ? "all delivered, in order, once" : `INCOMPLETE (${bad.map((x) => `${x.nick} ${x.distinct}/${LINES}, ${x.outOfOrder} out of order, ${x.duplicates} dup`).join("; ")}; sender exit ${result.senderExit})`}, NACKs ${nacks}, repairs sent ${repairsSent}, peak RSS rx ${fmtMB(rssPeak)}${base ? `; ${fmtX(rate / base)} this run's baseline` : ""}`,
         );
         return { rate, ok: result.ok, rssPeak, nacks, repairsSent, result };
       });
