@@ -63,7 +63,7 @@ const MAX_HELD_BEFORE_START = 4096;
  * make us hold thousands of missing slots and NACK them. A real sender proves itself with its
  * first message (or its first repair), and its later tails are believed in full.
  */
-export const UNPROVEN_TAIL_SPAN = 256;
+export const UNPROVEN_TAIL_SPAN = 64;
 /** A message whose fragments stopped arriving (no gap is known) is dropped after this (ms). */
 export const PARTIAL_IDLE_MS = 30_000;
 
