@@ -23,6 +23,8 @@ import {
 import { ReplayWindow } from "./replay-window.ts";
 import type { Channel, Datagram, RoomSecurity, Transport } from "./transport.ts";
 
+/** Own sent frames kept to recognise their loopback copies (a window's worth and more). */
+const OWN_SENT_KEPT = 4096;
 /** Key salts (sending runs) remembered at once; the least recently verified is forgotten first. */
 export const MAX_KEY_SALTS = 1024;
 /** Failures (undecryptable datagrams or plaintext frames) before the one-time warning. */
@@ -67,6 +69,8 @@ export function sealTransport(
   if (salt.length !== KEY_SALT_LENGTH) throw new RangeError("random() gave a short key salt");
   const sendKey = deriveSendKey(roomKey, salt);
   let counter = 0n;
+  /** Our last sealed frames by counter, to hand our own looped-back datagrams on unopened. */
+  const ownSent = new Map<bigint, Uint8Array>();
 
   const senders = new Map<string, SenderKey>();
   const counts = { undecryptable: 0, replayed: 0, plaintextDropped: 0 };
@@ -171,12 +175,20 @@ export function sealTransport(
       } catch (e) {
         return Promise.reject(e);
       }
+      if (ownSent.size >= OWN_SENT_KEPT) ownSent.delete(ownSent.keys().next().value as bigint);
+      ownSent.set(counter, data);
       counter++; // never reused, even if this send fails
       return inner.send(sealed, "framed");
     },
     onDatagram(handler: (d: Datagram) => void): void {
       inner.onDatagram((d) => {
         const { data } = d;
+        // Our own datagrams looped back: we know what we sealed, so a sender does not decrypt
+        // everything it sent a second time.
+        if (d.self && isSealed(data)) {
+          const mine = ownSent.get(readSealedHeader(data).counter);
+          if (mine) return handler({ ...d, data: mine });
+        }
         // "legacy" = the room port; unset = the transport cannot tell: go by the content.
         const legacy = d.channel === "legacy" || (d.channel === undefined && !isFramed(data));
         if (legacy) {

@@ -7,6 +7,18 @@ import { utf8Encoder } from "./utf8.ts";
  * Control characters are NOT rejected here; renderers must neutralise them.
  */
 export function nickBytes(nick: string): Uint8Array {
+  // Every frame carries the nick, and it is encoded for its length and for its bytes: the
+  // last one is kept (callers only read the bytes).
+  if (nick === last.nick) return last.bytes;
+  const bytes = checkedNickBytes(nick);
+  last.nick = nick;
+  last.bytes = bytes;
+  return bytes;
+}
+
+const last: { nick: string; bytes: Uint8Array } = { nick: "", bytes: new Uint8Array(0) };
+
+function checkedNickBytes(nick: string): Uint8Array {
   if (typeof nick !== "string" || !nick.isWellFormed()) {
     throw new Error("nick must be a well-formed Unicode string");
   }
