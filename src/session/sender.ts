@@ -23,6 +23,9 @@ export interface SenderOutput {
  * Our side as a sender: sequence numbers, the repair buffer and its NACK answers, the
  * heartbeat schedule.
  */
+/** See floorFor (ms). */
+const REPAIR_EARLY_MS = 1500;
+const REPAIR_GRACE_MS = 2000;
 /** How often the sender notes its tail, for tailAt() (ms), and how many notes it keeps. */
 const TAIL_NOTE_MS = 100;
 const TAIL_NOTES = 1200;
@@ -39,7 +42,11 @@ export class SenderState {
   readonly repairer: Repairer;
   private readonly hb: HeartbeatSchedule;
 
+  /** When we started (monotonic ms). */
+  private readonly startedAt: number;
+
   constructor(private readonly o: SenderOptions) {
+    this.startedAt = o.now();
     this.buffer = new RepairBuffer(o.buffer);
     this.hb = new HeartbeatSchedule(o.now(), { ambientMs: o.ambientMs });
     this.repairer = new Repairer(this.buffer, { now: o.now });
@@ -102,11 +109,25 @@ export class SenderState {
   }
 
   /**
-   * A NACK for our seqs from `requester` (an instance id); seqs up to `floor` (sent before the
-   * requester could have been listening) are not repaired for it.
+   * A NACK for our seqs from `requester` (an instance id), first heard at `firstSeen`: seqs it
+   * cannot have missed (floorFor) are not repaired for it.
    */
-  onNack(ranges: SeqRange[], requester?: string, floor?: number): void {
+  onNack(ranges: SeqRange[], requester?: string, firstSeen?: number): void {
+    const floor = firstSeen === undefined ? undefined : this.floorFor(firstSeen);
     this.repairer.onNack(ranges, requester, floor);
+  }
+
+  /**
+   * The newest of our seqs a member first heard at `firstSeen` cannot have missed. A member
+   * that was in the room before us is heard within REPAIR_EARLY_MS of our start (it answers
+   * our HELLO) and may ask for anything. One heard later joined after us: it is owed what we
+   * sent from REPAIR_GRACE_MS before we first heard it (its HELLO may have been lost; its quick
+   * heartbeats follow within a second). So a made-up id announced now cannot make us resend
+   * our history.
+   */
+  floorFor(firstSeen: number): number | undefined {
+    if (firstSeen <= this.startedAt + REPAIR_EARLY_MS) return undefined;
+    return this.tailAt(firstSeen - REPAIR_GRACE_MS);
   }
 
   poll(): SenderOutput {

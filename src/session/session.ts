@@ -48,9 +48,6 @@ export function createSession(opts: SessionOptions): RoomSession {
  * from a file, 0 reports heard).
  */
 const YIELD_EVERY_SENDS = 16;
-/** See repairFloor (ms). */
-const REPAIR_EARLY_MS = 1500;
-const REPAIR_GRACE_MS = 2000;
 /** BYE frames sent when leaving (copies of one another). */
 const BYE_COPIES = 3;
 /** A sender waiting for reports sends a REPORT-WANTED heartbeat this soon (ms). */
@@ -402,7 +399,7 @@ export class Session implements RoomSession {
         this.counters.nacksHeard++;
         // Only a member that announced itself gets repairs (made-up ids make no work).
         if (frame.target === this.id) {
-          if (p.present) this.sender.onNack(frame.ranges, p.id, this.repairFloor(p));
+          if (p.present) this.sender.onNack(frame.ranges, p.id, p.firstSeen);
         } else {
           const target = this.peers.get(frame.target);
           target?.onNackHeard(frame.ranges);
@@ -433,18 +430,6 @@ export class Session implements RoomSession {
         return;
       }
     }
-  }
-
-  /**
-   * The newest of our seqs `p` cannot have missed. A member that was in the room before us is
-   * heard within REPAIR_EARLY_MS of our start (it answers our HELLO) and may ask for anything.
-   * One heard later joined after us: it is owed what we sent from REPAIR_GRACE_MS before we
-   * first heard it (its HELLO may have been lost; its quick heartbeats follow within a second).
-   * So a made-up id announced now cannot make us resend our history.
-   */
-  private repairFloor(p: Peer): number | undefined {
-    if (p.firstSeen <= this.startedAt + REPAIR_EARLY_MS) return undefined;
-    return this.sender.tailAt(p.firstSeen - REPAIR_GRACE_MS);
   }
 
   /** Turn a peer's in-order deliveries (whole messages) and losses into events. */
