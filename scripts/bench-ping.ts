@@ -19,21 +19,10 @@
  * Both stop their mcchat (stdin closed, then SIGTERM, then SIGKILL) on SIGTERM/SIGINT, and by
  * themselves after --max-seconds (default 60). Lab hosts only, like scripts/bench-udp.ts.
  */
-import { readlinkSync } from "node:fs";
+import { type Die, labOnly } from "../test/helpers/lab-only.ts";
+import { PingSeries } from "./ping-series.ts";
 
-function die(msg: string, code = 2): never {
-  process.stderr.write(`bench-ping: ${msg}\n`);
-  process.exit(code);
-}
-
-if (process.env.MCCHAT_TEST_NETNS !== "1") die("refusing to run outside the bench/test runner");
-try {
-  if (readlinkSync("/proc/self/ns/net") === readlinkSync("/proc/1/ns/net")) {
-    die("refusing to run outside a lab host (same network namespace as PID 1)");
-  }
-} catch (e) {
-  die(`cannot check the network namespace: ${(e as Error).message}`);
-}
+const die: Die = labOnly("bench-ping");
 
 const argv = process.argv.slice(2);
 const sep = argv.indexOf("--");
@@ -120,77 +109,22 @@ if (mode === "responder") {
   const rate = num("--rate", 1000);
   const count = num("--count", 3000);
   const warmup = num("--warmup", 200);
-  const sentAt = new Float64Array(count + 1);
-  const rtt = new Float64Array(count + 1).fill(Number.NaN);
+  const series = new PingSeries({ count, rate, warmup });
   let joined = false;
-  let probeAnswered = false;
   void readEvents((e, at) => {
     if (e.type === "join" && e.nick === peer) joined = true;
     if (e.type !== "message" || !e.text) return;
     const m = /^pong (\d+)$/.exec(e.text);
-    if (!m) return;
-    const n = Number(m[1]);
-    if (n === 0) probeAnswered = true;
-    else if (n <= count && Number.isNaN(rtt[n] as number)) rtt[n] = at - (sentAt[n] as number);
+    if (m) series.pong(Number(m[1]), at);
   }).then(() => {
     if (!stopping) {
       process.stderr.write("bench-ping: mcchat ended early\n");
       void stop(1);
     }
   });
-  // Readiness: the peer is present and answers (bounded: --max-seconds stops us).
+  // Readiness: the peer is present (the series then probes until it answers; bounded:
+  // --max-seconds stops us).
   while (!joined) await Bun.sleep(10);
-  while (!probeAnswered) {
-    write("ping 0");
-    for (let i = 0; i < 20 && !probeAnswered; i++) await Bun.sleep(10);
-  }
-  await Bun.sleep(200); // let the probe's heartbeats settle before the measured series
-  const interval = 1000 / rate;
-  const t0 = performance.now();
-  let next = 1;
-  while (next <= count) {
-    const t = performance.now();
-    while (next <= count && t0 + (next - 1) * interval <= t) {
-      sentAt[next] = performance.now();
-      write(`ping ${next}`);
-      next++;
-    }
-    const wait = t0 + (next - 1) * interval - performance.now();
-    if (wait > 0) await Bun.sleep(wait);
-  }
-  const elapsed = (performance.now() - t0) / 1000;
-  const lastSent = performance.now();
-  const pending = () => {
-    for (let i = 1; i <= count; i++) if (Number.isNaN(rtt[i] as number)) return true;
-    return false;
-  };
-  while (pending() && performance.now() - lastSent < 2000) await Bun.sleep(20);
-  const xs: number[] = [];
-  let answered = 0;
-  for (let i = 1; i <= count; i++) {
-    const v = rtt[i] as number;
-    if (Number.isNaN(v)) continue;
-    answered++;
-    if (i > warmup) xs.push(v);
-  }
-  xs.sort((a, b) => a - b);
-  const q = (p: number) =>
-    xs.length ? (xs[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)] as number) : Number.NaN;
-  const r3 = (x: number) => Math.round(x * 1000) / 1000;
-  console.log(
-    JSON.stringify({
-      sent: count,
-      answered,
-      lost: count - answered,
-      warmup,
-      measured: xs.length,
-      p50: r3(q(0.5)),
-      p90: r3(q(0.9)),
-      p99: r3(q(0.99)),
-      max: r3(xs.at(-1) ?? Number.NaN),
-      mean: r3(xs.reduce((a, b) => a + b, 0) / (xs.length || 1)),
-      rate: Math.round(count / elapsed),
-    }),
-  );
+  console.log(JSON.stringify(await series.run(write)));
   await stop(0);
 }

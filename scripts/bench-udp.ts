@@ -22,21 +22,10 @@
  * (performance.timeOrigin + performance.now()), so the bench can compare them across processes.
  */
 import dgram from "node:dgram";
-import { readlinkSync } from "node:fs";
+import { type Die, labOnly } from "../test/helpers/lab-only.ts";
+import { PingSeries } from "./ping-series.ts";
 
-function die(msg: string, code = 2): never {
-  process.stderr.write(`bench-udp: ${msg}\n`);
-  process.exit(code);
-}
-
-if (process.env.MCCHAT_TEST_NETNS !== "1") die("refusing to run outside the bench/test runner");
-try {
-  if (readlinkSync("/proc/self/ns/net") === readlinkSync("/proc/1/ns/net")) {
-    die("refusing to run outside a lab host (same network namespace as PID 1)");
-  }
-} catch (e) {
-  die(`cannot check the network namespace: ${(e as Error).message}`);
-}
+const die: Die = labOnly("bench-udp");
 
 const now = () => performance.timeOrigin + performance.now();
 const [mode, group, portText, ...rest] = process.argv.slice(2);
@@ -146,61 +135,13 @@ if (mode === "send") {
     const rate = opt("--rate", 1000);
     const count = opt("--count", 3000);
     const warmup = opt("--warmup", 200);
-    const sentAt = new Float64Array(count + 1);
-    const rtt = new Float64Array(count + 1).fill(Number.NaN);
-    let probeAnswered = false;
+    const series = new PingSeries({ count, rate, warmup });
     sock.on("message", (msg) => {
       const at = performance.now();
       const text = msg.toString();
-      if (!text.startsWith("pong ")) return;
-      const n = Number(text.slice(5));
-      if (n === 0) probeAnswered = true;
-      else if (n <= count && Number.isNaN(rtt[n] as number)) rtt[n] = at - (sentAt[n] as number);
+      if (text.startsWith("pong ")) series.pong(Number(text.slice(5)), at);
     });
-    while (!probeAnswered) {
-      send("ping 0");
-      for (let i = 0; i < 20 && !probeAnswered; i++) await Bun.sleep(10);
-    }
-    await Bun.sleep(200);
-    const interval = 1000 / rate;
-    const t0 = performance.now();
-    let next = 1;
-    while (next <= count) {
-      const t = performance.now();
-      while (next <= count && t0 + (next - 1) * interval <= t) {
-        sentAt[next] = performance.now();
-        send(`ping ${next}`);
-        next++;
-      }
-      const wait = t0 + (next - 1) * interval - performance.now();
-      if (wait > 0) await Bun.sleep(wait);
-    }
-    const elapsed = (performance.now() - t0) / 1000;
-    const lastSent = performance.now();
-    const answered = () => rtt.reduce((a, v, i) => (i > 0 && !Number.isNaN(v) ? a + 1 : a), 0);
-    while (answered() < count && performance.now() - lastSent < 2000) await Bun.sleep(20);
-    const xs = Array.from(rtt.subarray(warmup + 1)).filter((v) => !Number.isNaN(v));
-    xs.sort((a, b) => a - b);
-    const q = (p: number) =>
-      xs.length
-        ? (xs[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)] as number)
-        : Number.NaN;
-    const r3 = (x: number) => Math.round(x * 1000) / 1000;
-    const got = answered();
-    console.log(
-      JSON.stringify({
-        sent: count,
-        answered: got,
-        lost: count - got,
-        warmup,
-        measured: xs.length,
-        p50: r3(q(0.5)),
-        p90: r3(q(0.9)),
-        p99: r3(q(0.99)),
-        max: r3(xs.at(-1) ?? Number.NaN),
-        rate: Math.round(count / elapsed),
-      }),
-    );
+    console.log(JSON.stringify(await series.run(send)));
     process.exit(0);
   }
 } else {

@@ -61,7 +61,7 @@ import {
   LAB_SKIP_REASON,
   type Proc,
 } from "../test/helpers/netns.ts";
-import { inPrivateNetns } from "./private-netns.ts";
+import { rerunInPrivateNetns } from "./private-netns.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -124,17 +124,7 @@ if (process.env.MCCHAT_TEST_NETNS !== "1") {
     console.error(`bench: ${BIN} does not exist`);
     process.exit(2);
   }
-  const child = Bun.spawn({
-    cmd: inPrivateNetns([BUN, import.meta.path, ...args], { root: true }),
-    env: { ...process.env, MCCHAT_TEST_NETNS: "1" },
-    stdin: "ignore",
-    stdout: "inherit",
-    stderr: "inherit",
-  });
-  const stop = () => child.kill("SIGTERM");
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  process.exit(await child.exited);
+  process.exit(await rerunInPrivateNetns(import.meta.path, args));
 }
 
 // ---- inside the private namespace ----

@@ -26,7 +26,7 @@ import {
   isRealRoot,
   LAB_SKIP_REASON,
 } from "../test/helpers/netns.ts";
-import { inPrivateNetns } from "./private-netns.ts";
+import { rerunInPrivateNetns } from "./private-netns.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
@@ -35,20 +35,8 @@ if (process.env.MCCHAT_TEST_NETNS !== "1") {
     console.error(`lab-flood: ${LAB_SKIP_REASON}`);
     process.exit(2);
   }
-  const child = Bun.spawn({
-    cmd: inPrivateNetns([process.execPath, import.meta.path, ...process.argv.slice(2)], {
-      root: true,
-    }),
-    env: { ...process.env, MCCHAT_TEST_NETNS: "1" },
-    stdin: "ignore",
-    stdout: "inherit",
-    stderr: "inherit",
-  });
   // The inner run stops after its current run on the first signal, at once on the second.
-  const stop = () => child.kill("SIGTERM");
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  process.exit(await child.exited);
+  process.exit(await rerunInPrivateNetns(import.meta.path, process.argv.slice(2)));
 }
 
 assertPrivateNetns();

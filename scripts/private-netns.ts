@@ -39,3 +39,22 @@ export function inPrivateNetns(argv: string[], { root }: { root: boolean }): str
     ...argv,
   ];
 }
+
+/**
+ * Runs this script again (`script` with `args`) inside a fresh private network namespace as
+ * root, with MCCHAT_TEST_NETNS=1, its output passed through; SIGINT/SIGTERM are forwarded
+ * as SIGTERM (the inner run decides how to stop). Resolves with the inner run's exit status.
+ */
+export async function rerunInPrivateNetns(script: string, args: string[]): Promise<number> {
+  const child = Bun.spawn({
+    cmd: inPrivateNetns([process.execPath, script, ...args], { root: true }),
+    env: { ...process.env, MCCHAT_TEST_NETNS: "1" },
+    stdin: "ignore",
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  const stop = () => child.kill("SIGTERM");
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  return await child.exited;
+}
