@@ -72,7 +72,7 @@ export class PeerTable {
    */
   heard(id: string, from: string): Peer | Refusal {
     let p = this.peers.get(id);
-    if (p && p.origin !== from) return "spoofed";
+    if (p && p.from !== from) return "spoofed";
     if (!p) {
       if (this.peers.size >= MAX_PEERS && !this.evictOne()) return "full";
       p = new Peer(id, from, this.clock);
@@ -118,7 +118,7 @@ export class PeerTable {
     this.retired.suppressed += w?.suppressed ?? 0;
     p.release();
     this.peers.delete(p.id);
-    if (this.byOrigin.get(p.origin) === p) this.byOrigin.delete(p.origin);
+    if (this.byOrigin.get(p.from) === p) this.byOrigin.delete(p.from);
     this.onForget?.(p.id);
   }
 

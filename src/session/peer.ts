@@ -92,19 +92,17 @@ export class Peer {
   private readonly budget: HoldBudget;
   /** Fragments of ours counted in the budget. */
   private accounted = 0;
-  /** The address:port it was first heard from: only frames from there speak for it. */
-  readonly origin: string;
   /** When it was first heard (monotonic ms). */
   readonly firstSeen: number;
 
   constructor(
     readonly id: string,
-    public from: string,
+    /** The address:port it was first heard from: only frames from there speak for it. */
+    readonly from: string,
     private readonly clock: PeerClock,
   ) {
     this.lastSeen = clock.now();
     this.firstSeen = this.lastSeen;
-    this.origin = from;
     this.budget = clock.budget ?? new HoldBudget();
   }
 
