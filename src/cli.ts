@@ -50,7 +50,7 @@ export interface Io {
   env: Record<string, string | undefined>;
 }
 
-function buildCli() {
+export function buildCli() {
   const cli = cac("mcchat");
   cli
     .option("-g, --group <addr>", "Multicast group (default 239.1.100.1)")
@@ -89,13 +89,18 @@ function buildCli() {
     .option(
       "--heartbeat <ms>",
       "Ambient heartbeat interval; silent 3 intervals = gone (default 2000)",
-    );
+    )
+    .option("--source <addr>", "Source-specific multicast: hear only this sender")
+    .option("--log <file>", "Append every event to FILE as a JSON line (mode 0600)");
   cli.option("-v, --version", "Print the version");
   cli.usage(
     "[options]\n\n  A text conference over IP multicast. On a terminal: a chat room. With stdin piped:\n  each input line is one message. Received messages go to stdout.",
   );
   cli.command("", "Join the room (pipe lines in to send them; received messages go to stdout)");
   cli.command("setup", "Run the setup wizard and save the answers");
+  cli.command("doctor", "Check this host's multicast set-up for the room, with fixes");
+  cli.command("replay <file>", "Print a transcript written by --log as the room showed it");
+  cli.command("completion <shell>", "Print a shell completion script (bash, zsh or fish)");
   cli.help((sections) =>
     sections
       .filter((s) => !s.title?.startsWith("Commands") && !s.title?.startsWith("For more info"))
@@ -347,7 +352,9 @@ export type Command =
   | { name: "help" } // printed while parsing
   | { name: "version" }
   | { name: "none" } // no command matched: nothing to do
-  | { name: "join" | "setup"; options: RawOptions };
+  | { name: "join" | "setup" | "doctor"; options: RawOptions }
+  | { name: "replay"; file: string; options: RawOptions }
+  | { name: "completion"; shell: string };
 
 /**
  * Parse argv (nothing else is loaded or touched: no config, no network, no standard
@@ -370,15 +377,25 @@ export function parseCommand(argv: readonly string[]): Command {
     throw new UserError(`unexpected argument "${parsed.args[0]}" (see mcchat --help)`);
   }
   // Let cac reject unknown options (then it runs no action); the action only says which.
-  let name: "join" | "setup" | undefined;
-  cli.commands[0]?.action(() => {
-    name = "join";
+  let command: Command = { name: "none" };
+  const [joinCmd, setupCmd, doctorCmd, replayCmd, completionCmd] = cli.commands;
+  joinCmd?.action(() => {
+    command = { name: "join", options: raw };
   });
-  cli.commands[1]?.action(() => {
-    name = "setup";
+  setupCmd?.action(() => {
+    command = { name: "setup", options: raw };
+  });
+  doctorCmd?.action(() => {
+    command = { name: "doctor", options: raw };
+  });
+  replayCmd?.action((file: unknown) => {
+    command = { name: "replay", file: String(file), options: raw };
+  });
+  completionCmd?.action((shell: unknown) => {
+    command = { name: "completion", shell: String(shell) };
   });
   cli.runMatchedCommand();
-  return name === undefined ? { name: "none" } : { name, options: raw };
+  return command;
 }
 
 /** Run a parsed command; resolves with the exit status. */
@@ -394,6 +411,15 @@ export async function execute(command: Command, io: Io, signal: AbortSignal): Pr
       return await join(command.options, io, signal);
     case "setup":
       return await setup(command.options, io, signal);
+    case "doctor":
+      return await (await import("./doctor/doctor.ts")).runDoctor(command.options, io, signal);
+    case "replay":
+      return await (await import("./ui/replay.ts")).runReplay(command.file, command.options, io);
+    case "completion":
+      io.stdout.write(
+        (await import("./ui/completion.ts")).completionScript(command.shell, buildCli()),
+      );
+      return 0;
   }
 }
 
