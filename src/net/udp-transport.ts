@@ -1,4 +1,5 @@
-import dgram from "node:dgram";
+import { isIPv4, isIPv6 } from "node:net";
+import type { NetInterface } from "../config/options.ts";
 import { UserError } from "../errors.ts";
 import type { Channel, Datagram, Transport } from "./transport.ts";
 
@@ -8,20 +9,79 @@ export const MAX_PORT = 65535;
 /** The companion port that carries a framed room's frames (PROTOCOL.md "Ports"). */
 export const framedPort = (roomPort: number) => roomPort + 1;
 
+/** Receive buffer a room asks the kernel for (each receiving socket), in bytes. */
+export const ROOM_RECV_BUFFER = 8 * 1024 * 1024;
+
+/** A local interface to join or send on: its name, an address in the group's family, its index. */
+export interface TransportInterface {
+  name: string;
+  address: string;
+  /** Interface index: needed for IPv6 on Windows and macOS (`::%<index>`). */
+  index?: number;
+}
+
+/** What the transport needs of a datagram socket (node:dgram's Socket has it; tests pass fakes). */
+export interface DgramSocketLike {
+  bind(
+    options: { port: number; address?: string; exclusive?: boolean },
+    callback: () => void,
+  ): unknown;
+  on(event: "error", listener: (err: Error) => void): unknown;
+  on(
+    event: "message",
+    listener: (msg: Uint8Array, rinfo: { address: string; port: number }) => void,
+  ): unknown;
+  once(event: "error", listener: (err: Error) => void): unknown;
+  off(event: "error", listener: (err: Error) => void): unknown;
+  addMembership(group: string, iface?: string): void;
+  dropMembership(group: string, iface?: string): void;
+  addSourceSpecificMembership(source: string, group: string, iface?: string): void;
+  dropSourceSpecificMembership(source: string, group: string, iface?: string): void;
+  setMulticastInterface(iface: string): void;
+  setMulticastTTL(ttl: number): unknown;
+  setMulticastLoopback(on: boolean): unknown;
+  setRecvBufferSize(size: number): void;
+  getRecvBufferSize(): number;
+  address(): { address: string; port: number };
+  send(msg: Uint8Array, port: number, address: string, callback: (err: Error | null) => void): void;
+  close(): void;
+}
+
+export type CreateSocket = (o: { type: "udp4" | "udp6"; reuseAddr: boolean }) => DgramSocketLike;
+
 export interface UdpTransportOptions {
+  /** IPv4 (224.0.0.0/4) or IPv6 (ff00::/8) group: IPv6 groups use udp6 sockets. */
   group: string;
   /** The room port P: legacy text. Framed members also use P+1 for frames. */
   port: number;
   /** Pure legacy member: only the room port, both channels sent there. Default false. */
   raw?: boolean;
-  /** IPv4 address of the interface to join and send on; undefined = system default. */
+  /** Source-specific (SSM) join: hear only datagrams from this unicast address (the group's family). */
+  source?: string;
+  /**
+   * Interfaces to join on: one membership per interface on each receiving socket.
+   * Absent or empty: one membership on the interface the system chooses.
+   */
+  joinOn?: readonly TransportInterface[];
+  /** Interface to send on (setMulticastInterface); undefined = the system's choice. */
+  sendOn?: TransportInterface;
+  /**
+   * Before issue 10: one IPv4 interface address to join and send on. Used only when
+   * neither joinOn nor sendOn is given.
+   * @deprecated use joinOn and sendOn
+   */
   interfaceAddress?: string;
+  /** Multicast TTL / hop limit on the wire, 1..255. */
   ttl: number;
   loopback: boolean;
   /** Receive buffer to ask the kernel for, in bytes (each receiving socket). */
   recvBufferSize?: number;
   /** Local addresses of this host, to recognise our own looped-back datagrams. */
   localAddresses?: readonly string[];
+  /** The platform whose socket rules apply; default process.platform (tests inject others). */
+  platform?: NodeJS.Platform;
+  /** Makes the sockets; default node:dgram's createSocket (tests inject fakes). */
+  createSocket?: CreateSocket;
 }
 
 export interface UdpTransport extends Transport {
@@ -32,11 +92,16 @@ export interface UdpTransport extends Transport {
    * a raw member). Linux reports twice the usable size.
    */
   readonly recvBufferSize: number;
+  /** The interface we send on, as text to show ("eth0 (198.18.0.1)"); undefined = the system's choice. */
+  readonly sendInterface?: string;
+  /** The interfaces joined on, as text ("eth0 (198.18.0.1)"); empty = the system's choice. */
+  readonly joinedOn: readonly string[];
   /** Socket errors after start-up go here (default: ignored). */
   onError(handler: (err: Error) => void): void;
 }
 
 function explain(err: unknown, what: string): UserError {
+  if (err instanceof UserError) return err;
   const e = err as NodeJS.ErrnoException;
   const code = e?.code ?? "";
   const hints: Record<string, string> = {
@@ -46,6 +111,7 @@ function explain(err: unknown, what: string): UserError {
     ENODEV: "no such device",
     ENETUNREACH: "no route to the group (is there a multicast route or default route?)",
     EINVAL: "invalid argument",
+    ENOPROTOOPT: "not supported by this system",
   };
   const why = hints[code] ?? e?.message ?? String(err);
   return new UserError(
@@ -54,7 +120,7 @@ function explain(err: unknown, what: string): UserError {
   );
 }
 
-function bindSocket(sock: dgram.Socket, port: number, address?: string): Promise<void> {
+function bindSocket(sock: DgramSocketLike, port: number, address?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     sock.once("error", onError);
@@ -65,18 +131,86 @@ function bindSocket(sock: dgram.Socket, port: number, address?: string): Promise
   });
 }
 
+/** "eth0 (198.18.0.1)", or the address alone when the name is the address. */
+export function describeInterface(i: TransportInterface): string {
+  return i.name === i.address || !i.name ? i.address : `${i.name} (${i.address})`;
+}
+
+/**
+ * Where receiving sockets bind. Linux: the group address, which keeps out other groups
+ * joined on the same port by any socket of the host (IP_MULTICAST_ALL). Windows cannot
+ * bind a multicast address, and on macOS a socket bound to the group misses datagrams
+ * looped back from sibling processes (Bun): both bind the wildcard.
+ */
+export function receiveBindAddress(group: string, platform: NodeJS.Platform): string {
+  if (platform === "linux") return group;
+  return isIPv6(group) ? "::" : "0.0.0.0";
+}
+
+/**
+ * The interface argument of add/dropMembership, the SSM calls and setMulticastInterface.
+ * IPv4: the interface's address on every platform (Bun silently ignores names). IPv6:
+ * `::%<name>` on Linux; `::%<index>` on Windows and macOS, which take only numeric scopes.
+ */
+export function interfaceArgument(
+  i: TransportInterface,
+  family: "IPv4" | "IPv6",
+  platform: NodeJS.Platform,
+): string {
+  if (family === "IPv4") {
+    if (!isIPv4(i.address)) {
+      throw new UserError(`interface ${i.name} has no IPv4 address to join an IPv4 group with`);
+    }
+    return i.address;
+  }
+  if (platform === "linux") return `::%${i.name}`;
+  if (i.index === undefined) {
+    throw new UserError(
+      `interface ${i.name}: its index is unknown, and IPv6 multicast on ${platform} needs it`,
+    );
+  }
+  return `::%${i.index}`;
+}
+
 /** A receiving socket of the room and the channel it hears. */
 interface Receiver {
-  sock: dgram.Socket;
+  sock: DgramSocketLike;
   port: number;
   channel: Channel;
-  joined: boolean;
+  /** Interface arguments joined on (undefined = the system's choice), to drop on close. */
+  joined: (string | undefined)[];
+}
+
+/** One entry per interface: joining one interface twice fails (EADDRINUSE). */
+function distinctInterfaces(
+  list: readonly TransportInterface[],
+  family: "IPv4" | "IPv6",
+): TransportInterface[] {
+  const seen = new Set<string>();
+  const out: TransportInterface[] = [];
+  for (const i of list) {
+    const key = family === "IPv4" ? i.address : i.name;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(i);
+  }
+  return out;
+}
+
+let defaultCreateSocket: CreateSocket | undefined;
+async function nodeCreateSocket(): Promise<CreateSocket> {
+  if (!defaultCreateSocket) {
+    const dgram = (await import("node:dgram")).default;
+    defaultCreateSocket = (o) => dgram.createSocket(o) as unknown as DgramSocketLike;
+  }
+  return defaultCreateSocket;
 }
 
 /**
  * Open the room. Receiving sockets, each bound with SO_REUSEADDR (so any number of
- * copies, and legacy programs, share the port) and joined to the group: the room port P
- * (legacy text) and, unless `raw`, the companion port P+1 (frames). One separate
+ * copies, and legacy programs, share the port) and joined to the group on each of
+ * `joinOn` (or where the system chooses), source-specifically with `source`: the room
+ * port P (legacy text) and, unless `raw`, the companion port P+1 (frames). One separate
  * sending socket with TTL, loopback and outgoing interface set sends both channels, so
  * frames and bridged legacy text come from one source address:port.
  */
@@ -88,38 +222,82 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
       2,
     );
   }
+  const family: "IPv4" | "IPv6" = isIPv6(opts.group) ? "IPv6" : "IPv4";
+  if (family === "IPv4" && !isIPv4(opts.group)) {
+    throw new UserError(`group must be an IP multicast address, not "${opts.group}"`, 2);
+  }
+  if (opts.source !== undefined) {
+    const ok = family === "IPv6" ? isIPv6(opts.source) : isIPv4(opts.source);
+    if (!ok) {
+      throw new UserError(
+        `source ${opts.source} must be an ${family} address like the group ${opts.group}`,
+        2,
+      );
+    }
+  }
+  if (!Number.isInteger(opts.ttl) || opts.ttl < 1 || opts.ttl > 255) {
+    throw new UserError(`multicast TTL on the wire must be from 1 to 255, not ${opts.ttl}`, 2);
+  }
+  const platform = opts.platform ?? process.platform;
+  const legacyIface =
+    opts.joinOn === undefined && opts.sendOn === undefined && opts.interfaceAddress
+      ? { name: opts.interfaceAddress, address: opts.interfaceAddress }
+      : undefined;
+  const joinOn = distinctInterfaces(opts.joinOn ?? (legacyIface ? [legacyIface] : []), family);
+  const sendOn = opts.sendOn ?? legacyIface;
+  // Interface arguments first: a missing index is a UserError before any socket exists.
+  const joinArgs: (string | undefined)[] = joinOn.length
+    ? joinOn.map((i) => interfaceArgument(i, family, platform))
+    : [undefined];
+  const sendArg = sendOn ? interfaceArgument(sendOn, family, platform) : undefined;
+  const createSocket = opts.createSocket ?? (await nodeCreateSocket());
+  const type = family === "IPv6" ? "udp6" : "udp4";
+
   let handler: (d: Datagram) => void = () => {};
   let errorHandler: (err: Error) => void = () => {};
   // Always an 'error' listener: an unhandled socket error would kill the process.
   const onSocketError = (err: Error) => errorHandler(err);
   const make = (reuseAddr: boolean) => {
-    const s = dgram.createSocket({ type: "udp4", reuseAddr });
+    const s = createSocket({ type, reuseAddr });
     s.on("error", onSocketError);
     return s;
   };
   const receivers: Receiver[] = [
-    { sock: make(true), port: opts.port, channel: "legacy", joined: false },
+    { sock: make(true), port: opts.port, channel: "legacy", joined: [] },
   ];
   if (!raw) {
     receivers.push({
       sock: make(true),
       port: framedPort(opts.port),
       channel: "framed",
-      joined: false,
+      joined: [],
     });
   }
   const send = make(false);
   const all = [...receivers.map((r) => r.sock), send];
   let closed = false;
 
+  const join = (sock: DgramSocketLike, iface: string | undefined) => {
+    if (opts.source !== undefined) {
+      if (iface === undefined) sock.addSourceSpecificMembership(opts.source, opts.group);
+      else sock.addSourceSpecificMembership(opts.source, opts.group, iface);
+    } else if (iface === undefined) sock.addMembership(opts.group);
+    else sock.addMembership(opts.group, iface);
+  };
+  const leave = (sock: DgramSocketLike, iface: string | undefined) => {
+    if (opts.source !== undefined) {
+      if (iface === undefined) sock.dropSourceSpecificMembership(opts.source, opts.group);
+      else sock.dropSourceSpecificMembership(opts.source, opts.group, iface);
+    } else if (iface === undefined) sock.dropMembership(opts.group);
+    else sock.dropMembership(opts.group, iface);
+  };
   const dropMemberships = () => {
     for (const r of receivers) {
-      if (!r.joined) continue;
-      r.joined = false;
-      try {
-        if (opts.interfaceAddress) r.sock.dropMembership(opts.group, opts.interfaceAddress);
-        else r.sock.dropMembership(opts.group);
-      } catch {}
+      for (const iface of r.joined.splice(0)) {
+        try {
+          leave(r.sock, iface);
+        } catch {}
+      }
     }
   };
   const closeAll = () => {
@@ -131,31 +309,44 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
     }
   };
 
+  const what =
+    opts.source !== undefined
+      ? `join group ${opts.group} from source ${opts.source}`
+      : `join group ${opts.group}`;
   try {
-    // Linux: binding to the group address keeps out other groups joined on this port
-    // (IP_MULTICAST_ALL). Windows cannot bind a multicast address.
-    const bindAddr = process.platform === "win32" ? undefined : opts.group;
+    const bindAddr = receiveBindAddress(opts.group, platform);
     for (const r of receivers) {
-      const what =
+      const bindWhat =
         r.channel === "framed"
           ? `bind UDP port ${r.port} (the framed companion of room port ${opts.port})`
           : `bind UDP port ${r.port}`;
+      // Bun: bind before joining.
       await bindSocket(r.sock, r.port, bindAddr).catch((e) => {
-        throw explain(e, what);
+        throw explain(e, bindWhat);
       });
-      try {
-        if (opts.interfaceAddress) r.sock.addMembership(opts.group, opts.interfaceAddress);
-        else r.sock.addMembership(opts.group);
-        r.joined = true;
-      } catch (e) {
-        throw explain(e, `join group ${opts.group}`);
-      }
+      joinArgs.forEach((arg, n) => {
+        try {
+          join(r.sock, arg);
+          r.joined.push(arg);
+        } catch (e) {
+          const on = joinOn[n] ? ` on ${describeInterface(joinOn[n])}` : "";
+          throw explain(e, `${what}${on}`);
+        }
+      });
     }
-    await bindSocket(send, 0, opts.interfaceAddress).catch((e) => {
+    // IPv4: bound to the sending interface's address, so datagrams carry it as their
+    // source. IPv6: the wildcard (a link-local address would need its scope); the kernel
+    // takes the source address from the outgoing interface.
+    const sendBind = family === "IPv4" ? sendOn?.address : undefined;
+    await bindSocket(send, 0, sendBind).catch((e) => {
       throw explain(e, "open the sending socket");
     });
     try {
-      if (opts.interfaceAddress) send.setMulticastInterface(opts.interfaceAddress);
+      if (sendArg !== undefined) send.setMulticastInterface(sendArg);
+    } catch (e) {
+      throw explain(e, `send on ${sendOn ? describeInterface(sendOn) : "the interface"}`);
+    }
+    try {
       send.setMulticastTTL(opts.ttl);
       send.setMulticastLoopback(opts.loopback);
     } catch (e) {
@@ -183,7 +374,10 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
     const channel = r.channel;
     r.sock.on("message", (msg, rinfo) => {
       if (closed) return;
-      const self = rinfo.port === sendPort && local.has(rinfo.address);
+      // IPv6 link-local sources come with their scope ("fe80::1%eth0").
+      const pct = rinfo.address.indexOf("%");
+      const from = pct < 0 ? rinfo.address : rinfo.address.slice(0, pct);
+      const self = rinfo.port === sendPort && local.has(from);
       handler({
         data: new Uint8Array(msg),
         address: rinfo.address,
@@ -201,6 +395,8 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
   return {
     sendPort,
     recvBufferSize,
+    sendInterface: sendOn ? describeInterface(sendOn) : undefined,
+    joinedOn: joinOn.map(describeInterface),
     onDatagram(h) {
       handler = h;
     },
@@ -227,4 +423,81 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
       inFlight.clear();
     },
   };
+}
+
+/**
+ * What roomTransportOptions reads of the validated options (src/config/options.ts Options
+ * has all of it). `iface` is the single interface of mcchat before issue 10, used when
+ * `ifaces` is absent.
+ */
+export interface RoomTransportInput {
+  group: string;
+  port: number;
+  raw: boolean;
+  ttl: number;
+  loopback: boolean;
+  source?: string;
+  ifaces?: readonly TransportInterface[];
+  sendIface?: TransportInterface;
+  hostOnly?: boolean;
+  iface?: { name: string; address: string };
+}
+
+/** True for an interface-local IPv6 group (ff01::/16, and ff11::/16, ff31::/16 …): never leaves the host. */
+export function isInterfaceLocalGroup(group: string): boolean {
+  return isIPv6(group) && /^ff[0-9a-f]1:/i.test(group);
+}
+
+/**
+ * The transport options of a room (used by `mcchat` joining a room and by `mcchat doctor`).
+ * Pure. TTL 0 ("this host only") is TTL 1 on the wire on the interfaces options.ts chose
+ * (the loopback). IPv6 multicast does not pass through Linux's lo, so an IPv6 host-only
+ * room must use an interface-local group (ff01::…, which the kernel loops back and never
+ * transmits), joined and sent on the first (by name) non-loopback interface with an IPv6
+ * address.
+ */
+export function roomTransportOptions(
+  opts: RoomTransportInput,
+  interfaces: readonly NetInterface[],
+): UdpTransportOptions {
+  let joinOn: readonly TransportInterface[] =
+    opts.ifaces ?? (opts.iface ? [{ name: opts.iface.name, address: opts.iface.address }] : []);
+  let sendOn: TransportInterface | undefined =
+    opts.ifaces !== undefined ? opts.sendIface : (opts.sendIface ?? joinOn[0]);
+  const hostOnly = opts.hostOnly ?? opts.ttl === 0;
+  if (hostOnly && isIPv6(opts.group)) {
+    if (!isInterfaceLocalGroup(opts.group)) {
+      throw new UserError(
+        `--ttl 0 (this host only) with an IPv6 group needs an interface-local group (ff01::/16), not ${opts.group}: IPv6 multicast cannot be kept on the loopback`,
+        2,
+      );
+    }
+    const carrier = interfaces
+      .filter((i) => i.family === "IPv6" && !i.internal)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))[0];
+    if (!carrier) {
+      throw new UserError(
+        `group ${opts.group} (this host only) needs a network interface with an IPv6 address; this host has none besides the loopback`,
+        1,
+      );
+    }
+    const withIndex = carrier as NetInterface & { index?: number };
+    const i: TransportInterface = { name: carrier.name, address: carrier.address };
+    if (withIndex.index !== undefined) i.index = withIndex.index;
+    joinOn = [i];
+    sendOn = i;
+  }
+  const out: UdpTransportOptions = {
+    group: opts.group,
+    port: opts.port,
+    raw: opts.raw,
+    joinOn,
+    ttl: hostOnly ? 1 : opts.ttl,
+    loopback: opts.loopback,
+    recvBufferSize: ROOM_RECV_BUFFER,
+    localAddresses: ["0.0.0.0", "::", ...interfaces.map((i) => i.address)],
+  };
+  if (opts.source !== undefined) out.source = opts.source;
+  if (sendOn) out.sendOn = sendOn;
+  return out;
 }
