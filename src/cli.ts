@@ -13,6 +13,7 @@ import type { NetInterface, RawOptions } from "./config/options.ts";
 import { PASSPHRASE_ENV, refusePassphraseArgument } from "./config/passphrase.ts";
 import { CancelledError, UserError } from "./errors.ts";
 import type { SessionStats } from "./session/session.ts";
+import { VERSION_LINE } from "./version.ts";
 
 /** Receive buffer to ask for: a burst of a few thousand datagrams fits. */
 const RECV_BUFFER = 8 * 1024 * 1024;
@@ -405,7 +406,7 @@ export async function execute(command: Command, io: Io, signal: AbortSignal): Pr
     case "none":
       return 0;
     case "version":
-      io.stdout.write(`mcchat ${pkg.version}\n`);
+      io.stdout.write(`${VERSION_LINE}\n`);
       return 0;
     case "join":
       return await join(command.options, io, signal);
@@ -530,7 +531,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<neve
   }
   if (command.name === "help" || command.name === "none") process.exit(0);
   if (command.name === "version") {
-    console.log(`mcchat ${pkg.version}`);
+    console.log(VERSION_LINE);
     process.exit(0);
   }
   // Without an 'error' listener Bun dies on EPIPE with a stack trace.
