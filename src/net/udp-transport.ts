@@ -201,7 +201,7 @@ let defaultCreateSocket: CreateSocket | undefined;
 async function nodeCreateSocket(): Promise<CreateSocket> {
   if (!defaultCreateSocket) {
     const dgram = (await import("node:dgram")).default;
-    defaultCreateSocket = (o) => dgram.createSocket(o) as unknown as DgramSocketLike;
+    defaultCreateSocket = (o) => dgram.createSocket(o);
   }
   return defaultCreateSocket;
 }
