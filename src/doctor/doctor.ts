@@ -1,12 +1,260 @@
+/**
+ * `mcchat doctor`: check this host's multicast set-up for the room, with a verdict and a
+ * concrete fix per check. The static checks (checks.ts) read the host through an
+ * injectable platform; the live part joins the room with the room's own transport, checks
+ * that our own datagram loops back, and lists whom it hears for a few seconds (census.ts).
+ * Exit 0 when no check fails, 1 otherwise.
+ */
 import type { Io } from "../cli.ts";
-import type { RawOptions } from "../config/options.ts";
-import { UserError } from "../errors.ts";
+import type { NetInterface, Options, RawOptions } from "../config/options.ts";
+import type { Datagram } from "../net/transport.ts";
+import type { UdpTransportOptions } from "../net/udp-transport.ts";
+import { encode, randomInstanceId } from "../protocol/index.ts";
+import { Census, type CensusResult, checkRoom } from "./census.ts";
+import {
+  type Check,
+  checkInterfaces,
+  checkJoin,
+  checkLoopback,
+  checkMembership,
+  checkRecvBuffer,
+  checkRoute,
+  type DoctorRoom,
+  describeInterfaces,
+  type IfaceInfo,
+  type LoopbackResult,
+  WANTED_RECV_BUFFER,
+} from "./checks.ts";
+import { type DoctorPlatform, hostPlatform } from "./platform.ts";
+import { renderHuman, renderJson } from "./render.ts";
 
-/** `mcchat doctor`: check this host's multicast set-up for the room. (Being written: issue 10.) */
+/** Default listening time, seconds. */
+export const DEFAULT_LISTEN_SECONDS = 3;
+/** Interval between loop-back probes, ms. */
+const PROBE_INTERVAL_MS = 250;
+
+/** The part of the room's transport doctor uses. */
+export interface DoctorTransport {
+  send(data: Uint8Array, channel?: "framed" | "legacy"): Promise<void>;
+  onDatagram(handler: (d: Datagram) => void): void;
+  close(): Promise<void>;
+  readonly recvBufferSize?: number;
+  readonly sendInterface?: string;
+  onError?(handler: (err: Error) => void): void;
+}
+
+export interface DoctorDeps {
+  platform?: DoctorPlatform;
+  interfaces?: readonly NetInterface[];
+  /** Opens the room (default: the room's UDP transport, as `mcchat` joins). */
+  openTransport?: (opts: Options, interfaces: readonly NetInterface[]) => Promise<DoctorTransport>;
+}
+
+/** Everything doctor found: printed as text or as one JSON document. */
+export interface DoctorReport {
+  room: DoctorRoom & { framedPort: number };
+  platform: string;
+  interfaces: IfaceInfo[];
+  checks: Check[];
+  heard?: CensusResult;
+  listenedSeconds: number;
+  ok: boolean;
+}
+
 export async function runDoctor(
-  _flags: RawOptions,
-  _io: Io,
-  _signal: AbortSignal,
+  flags: RawOptions,
+  io: Io,
+  signal: AbortSignal,
+  deps: DoctorDeps = {},
 ): Promise<number> {
-  throw new UserError("doctor is not implemented yet", 1);
+  const [{ validateOptions }, { listInterfaces }, store] = await Promise.all([
+    import("../config/options.ts"),
+    import("../net/interfaces.ts"),
+    import("../config/store.ts"),
+  ]);
+  const interfaces = deps.interfaces ?? deps.platform?.interfaces ?? listInterfaces();
+  const platform = deps.platform ?? hostPlatform(interfaces);
+  // The room `mcchat -y` would join: flags, then the saved config, then defaults.
+  const saved = await store.loadConfig(store.configPath(io.env));
+  const pick = (k: "group" | "port" | "interface" | "ttl") => flags[k] ?? saved[k];
+  const raw: RawOptions = {
+    group: pick("group"),
+    port: pick("port"),
+    interface: pick("interface"),
+    ttl: pick("ttl"),
+    timeout: flags.timeout,
+    source: (flags as { source?: unknown }).source,
+  } as RawOptions;
+  for (const k of Object.keys(raw) as (keyof RawOptions)[]) if (raw[k] === undefined) delete raw[k];
+  const opts = validateOptions(raw, { interfaces, defaultNick: "doctor" });
+  const room = doctorRoom(opts);
+  const seconds = opts.timeoutSeconds ?? DEFAULT_LISTEN_SECONDS;
+
+  const checks: Check[] = [checkInterfaces(room, platform), checkRoute(room, platform)];
+  const live = await listen(room, opts, interfaces, platform, seconds * 1000, signal, deps);
+  checks.push(
+    checkJoin(room, live.joinError, live.sendInterface),
+    live.membership,
+    checkRecvBuffer(platform, live.recvBuffer),
+    checkLoopback(room, live.loopback),
+    checkRoom(room, live.heard, seconds),
+  );
+  const report: DoctorReport = {
+    room: { ...room, framedPort: room.port + 1 },
+    platform: platform.name,
+    interfaces: describeInterfaces(platform),
+    checks,
+    heard: live.heard,
+    listenedSeconds: seconds,
+    ok: checks.every((c) => c.status !== "fail"),
+  };
+  if (flags.json) io.stdout.write(`${renderJson(report)}\n`);
+  else {
+    const { makeColors } = await import("../ui/colors.ts");
+    const colors = makeColors({ env: io.env, isTTY: io.stdout.isTTY === true });
+    io.stdout.write(`${renderHuman(report, colors).join("\n")}\n`);
+  }
+  return report.ok ? 0 : 1;
+}
+
+/**
+ * The room from the validated options. Written against both shapes of Options (the single
+ * `iface` of 0.x and the `ifaces`/`family`/`hostOnly` of issue 10) while they change.
+ */
+export function doctorRoom(opts: Options): DoctorRoom {
+  const o = opts as Options & {
+    family?: "IPv4" | "IPv6";
+    ifaces?: { name: string; address: string }[];
+    iface?: { name: string; address: string };
+    hostOnly?: boolean;
+  };
+  const ifaces = o.ifaces ?? (o.iface ? [o.iface] : []);
+  return {
+    group: o.group,
+    family: o.family ?? (o.group.includes(":") ? "IPv6" : "IPv4"),
+    port: o.port,
+    ttl: o.ttl,
+    ifaces: ifaces.map((i) => ({ name: i.name, address: i.address })),
+    hostOnly: o.hostOnly ?? o.ttl === 0,
+  };
+}
+
+/** The room's transport as `mcchat` opens it, with loop-back on (doctor must hear itself). */
+async function openRoomTransport(
+  opts: Options,
+  interfaces: readonly NetInterface[],
+): Promise<DoctorTransport> {
+  const udp = await import("../net/udp-transport.ts");
+  const mapper = (
+    udp as unknown as {
+      roomTransportOptions?: (o: Options, i: readonly NetInterface[]) => UdpTransportOptions;
+    }
+  ).roomTransportOptions;
+  const base: UdpTransportOptions = mapper
+    ? mapper(opts, interfaces)
+    : ({
+        group: opts.group,
+        port: opts.port,
+        interfaceAddress: doctorRoom(opts).ifaces[0]?.address,
+        ttl: Math.max(1, opts.ttl),
+        loopback: true,
+        localAddresses: ["0.0.0.0", ...interfaces.map((i) => i.address)],
+      } as unknown as UdpTransportOptions);
+  return await udp.openUdpTransport({
+    ...base,
+    raw: false,
+    loopback: true,
+    recvBufferSize: WANTED_RECV_BUFFER,
+  });
+}
+
+interface LiveResult {
+  joinError?: string;
+  sendInterface?: string;
+  recvBuffer?: number;
+  membership: Check;
+  loopback?: LoopbackResult;
+  heard?: CensusResult;
+}
+
+/**
+ * Join, read the memberships while joined, send loop-back probes until one comes back,
+ * and listen for `ms` (less if `signal` aborts). The probe is a REPORT frame from a fresh
+ * instance id about itself: members ignore it (no join line, no repairs).
+ */
+async function listen(
+  room: DoctorRoom,
+  opts: Options,
+  interfaces: readonly NetInterface[],
+  platform: DoctorPlatform,
+  ms: number,
+  signal: AbortSignal,
+  deps: DoctorDeps,
+): Promise<LiveResult> {
+  let transport: DoctorTransport;
+  try {
+    transport = await (deps.openTransport ?? openRoomTransport)(opts, interfaces);
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    return {
+      joinError: text.replace(/^cannot /, ""),
+      membership: checkMembership(room, platform, false),
+    };
+  }
+  const id = randomInstanceId();
+  const census = new Census(id);
+  const probe = encode({ type: "report", id, seq: 0xffffffff, entries: [{ target: id, next: 0 }] });
+  const loop: LoopbackResult = { sent: 0, errors: [], waitedMs: 0 };
+  const start = performance.now();
+  let firstSent: number | undefined;
+  let wake: () => void = () => {};
+  transport.onError?.((err) => {
+    if (loop.errors.length < 5) loop.errors.push(err.message);
+  });
+  transport.onDatagram((d) => {
+    if (census.take(d) && loop.ms === undefined) {
+      loop.ms = performance.now() - (firstSent ?? start);
+    }
+  });
+  const sendProbe = () => {
+    loop.sent++;
+    firstSent ??= performance.now();
+    transport.send(probe, "framed").catch((err: Error) => {
+      const e = err as NodeJS.ErrnoException;
+      const text = e.code && !e.message.includes(e.code) ? `${e.message} (${e.code})` : e.message;
+      if (loop.errors.length < 5 && !loop.errors.includes(text)) loop.errors.push(text);
+    });
+  };
+  try {
+    const membership = checkMembership(room, platform, true);
+    const deadline = start + ms;
+    const onAbort = () => wake();
+    signal.addEventListener("abort", onAbort);
+    try {
+      while (!signal.aborted) {
+        const now = performance.now();
+        if (now >= deadline) break;
+        if (loop.ms === undefined) sendProbe();
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, Math.min(PROBE_INTERVAL_MS, deadline - now));
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+    loop.waitedMs = performance.now() - start;
+    return {
+      sendInterface: transport.sendInterface,
+      recvBuffer: transport.recvBufferSize,
+      membership,
+      loopback: loop,
+      heard: census.result(),
+    };
+  } finally {
+    await transport.close();
+  }
 }
