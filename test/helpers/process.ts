@@ -6,7 +6,7 @@
 import { afterAll } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 
 /** Absolute path of the repository root. */
 export const ROOT = resolve(import.meta.dir, "../..");
@@ -333,8 +333,19 @@ export function mcchatCommand(): string[] {
   return [process.execPath, join(ROOT, "src/main.ts")];
 }
 
-/** Path of the compiled binary (it may not exist: check with binaryExists()). */
-export const BINARY = join(ROOT, "dist/mcchat");
+/**
+ * The compiled binary the "binary" implementation runs: dist/mcchat, or the file named by
+ * MCCHAT_TEST_BINARY (relative to the repository root), e.g.
+ * `MCCHAT_TEST_BINARY=dist/release/mcchat-linux-x64 bun scripts/test.ts test/net/room`
+ * runs the multi-host tests against a release binary. dist/mcchat may not exist (the
+ * tests skip it); a MCCHAT_TEST_BINARY that does not exist is an error.
+ */
+export const BINARY = process.env.MCCHAT_TEST_BINARY
+  ? resolve(ROOT, process.env.MCCHAT_TEST_BINARY)
+  : join(ROOT, "dist/mcchat");
+
+/** The binary implementation's label: "dist/mcchat", or MCCHAT_TEST_BINARY's path from the root. */
+export const BINARY_LABEL = relative(ROOT, BINARY) || BINARY;
 
 /** argv prefix that runs the compiled binary `dist/mcchat`. */
 export function binaryCommand(): string[] {
@@ -343,9 +354,15 @@ export function binaryCommand(): string[] {
 
 /** The two ways to run mcchat that tests cover; the binary only when it has been built. */
 export function implementations(): { label: string; argv: string[]; available: boolean }[] {
+  const available = existsSync(BINARY);
+  if (!available && process.env.MCCHAT_TEST_BINARY) {
+    throw new Error(
+      `MCCHAT_TEST_BINARY=${process.env.MCCHAT_TEST_BINARY}: no such file (${BINARY})`,
+    );
+  }
   return [
     { label: "source", argv: mcchatCommand(), available: true },
-    { label: "dist/mcchat", argv: binaryCommand(), available: existsSync(BINARY) },
+    { label: BINARY_LABEL, argv: binaryCommand(), available },
   ];
 }
 

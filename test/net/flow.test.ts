@@ -43,7 +43,7 @@ import { Pane, stripAnsi } from "../helpers/tmux.ts";
 assertPrivateNetns();
 afterEach(() => stopAll());
 
-const BIN = implementations().find((i) => i.label === "dist/mcchat");
+const BIN = implementations().find((i) => i.label !== "source");
 const HAVE_BIN = BIN?.available === true;
 const N = 100_000;
 
