@@ -16,7 +16,7 @@ export const ROOM_RECV_BUFFER = 8 * 1024 * 1024;
 export interface TransportInterface {
   name: string;
   address: string;
-  /** Interface index: needed for IPv6 on Windows and macOS (`::%<index>`). */
+  /** Interface index: needed for IPv6 on Windows (`::%<index>`). */
   index?: number;
 }
 
@@ -150,7 +150,9 @@ export function receiveBindAddress(group: string, platform: NodeJS.Platform): st
 /**
  * The interface argument of add/dropMembership, the SSM calls and setMulticastInterface.
  * IPv4: the interface's address on every platform (Bun silently ignores names). IPv6:
- * `::%<name>` on Linux; `::%<index>` on Windows and macOS, which take only numeric scopes.
+ * `::%<index>` on Windows, where Bun reads the scope as a number; `::%<name>` elsewhere
+ * (Linux, macOS), where Bun resolves the scope with if_nametoindex, so a number there
+ * silently means "the default interface" (checked with strace: `::%3` joins on index 0).
  */
 export function interfaceArgument(
   i: TransportInterface,
@@ -163,10 +165,10 @@ export function interfaceArgument(
     }
     return i.address;
   }
-  if (platform === "linux") return `::%${i.name}`;
+  if (platform !== "win32") return `::%${i.name}`;
   if (i.index === undefined) {
     throw new UserError(
-      `interface ${i.name}: its index is unknown, and IPv6 multicast on ${platform} needs it`,
+      `interface ${i.name}: its index is unknown, and IPv6 multicast on Windows needs it`,
     );
   }
   return `::%${i.index}`;
