@@ -73,8 +73,12 @@ export class Census {
       if (seen) seen.datagrams++;
       else if (this.legacy.size < MAX_LISTED) {
         const text = decodeText(d.data, "auto");
-        const line = sanitizeForTerminal(text, { maxLength: SAMPLE_CHARS, maxLines: 1 })[0] ?? "";
-        this.legacy.set(from, { from, datagrams: 1, sample: line });
+        const lines = sanitizeForTerminal(text.replace(/[\r\n]+$/, ""), {
+          maxLength: SAMPLE_CHARS,
+          maxLines: 3,
+        });
+        const sample = `${lines[0] ?? ""}${lines.length > 1 ? " …" : ""}`;
+        this.legacy.set(from, { from, datagrams: 1, sample });
       }
       return false;
     }

@@ -1,0 +1,158 @@
+/** runDoctor end to end over a fixture host and an in-memory transport. */
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import type { Io } from "../../src/cli.ts";
+import type { RawOptions } from "../../src/config/options.ts";
+import { type DoctorDeps, type DoctorTransport, runDoctor } from "../../src/doctor/doctor.ts";
+import { UserError } from "../../src/errors.ts";
+import type { Datagram } from "../../src/net/transport.ts";
+import { encode } from "../../src/protocol/index.ts";
+import { linuxHost, ROUTE_SUBNET_ONLY } from "./fixtures.ts";
+
+const home = mkdtempSync(join(tmpdir(), "mcchat-doctor-"));
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+function io(): Io & { out: () => string } {
+  const stdout = new PassThrough();
+  let text = "";
+  stdout.on("data", (b) => {
+    text += b.toString();
+  });
+  return {
+    stdin: new PassThrough(),
+    stdout,
+    stderr: new PassThrough(),
+    env: { XDG_CONFIG_HOME: home, NO_COLOR: "1" },
+    out: () => text,
+  };
+}
+
+/** A room where our datagrams come back (unless `deaf`) and alice and a legacy sender talk. */
+function fakeRoom(opts: { deaf?: boolean } = {}): DoctorDeps["openTransport"] {
+  return async () => {
+    let handler: (d: Datagram) => void = () => {};
+    const t: DoctorTransport = {
+      recvBufferSize: 16 << 20,
+      sendInterface: "eth0 (198.18.0.1)",
+      onDatagram(h) {
+        handler = h;
+        queueMicrotask(() => {
+          handler({
+            data: encode({
+              type: "hello",
+              id: "0123456789abcdef",
+              seq: 0xffffffff,
+              nick: "alice",
+              age: 5,
+            }),
+            address: "198.18.0.2",
+            port: 40000,
+            channel: "framed",
+          });
+          handler({
+            data: new TextEncoder().encode("hi from socat"),
+            address: "198.18.0.3",
+            port: 5555,
+            channel: "legacy",
+          });
+        });
+      },
+      async send(data) {
+        if (!opts.deaf)
+          queueMicrotask(() =>
+            handler({ data, address: "198.18.0.1", port: 33333, self: true, channel: "framed" }),
+          );
+      },
+      async close() {},
+    };
+    return t;
+  };
+}
+
+const run = (flags: RawOptions, deps: DoctorDeps) => {
+  const o = io();
+  return runDoctor({ timeout: "0.3", ...flags }, o, new AbortController().signal, deps).then(
+    (code) => ({ code, out: o.out() }),
+  );
+};
+
+test("a healthy host: exit 0, members and legacy senders listed", async () => {
+  const { code, out } = await run({}, { platform: linuxHost(), openTransport: fakeRoom() });
+  expect(code).toBe(0);
+  expect(out).toContain(
+    "mcchat doctor: room 239.1.100.1 port 25000 (frames on 25001), IPv4, ttl 1, linux",
+  );
+  expect(out).toMatch(/ok +route +239\.1\.100\.1 → 224\.0\.0\.0\/4 dev eth0/);
+  expect(out).toMatch(/ok +loopback +our own datagram came back/);
+  expect(out).toContain("alice  198.18.0.2:40000  instance 0123456789abcdef  (hello)");
+  expect(out).toContain('legacy sender  198.18.0.3:5555  1 datagram: "hi from socat"');
+  expect(out).toContain("verdict: all checks passed");
+});
+
+test("--json: one document with every check", async () => {
+  const { code, out } = await run(
+    { json: true },
+    { platform: linuxHost(), openTransport: fakeRoom() },
+  );
+  expect(code).toBe(0);
+  const r = JSON.parse(out);
+  expect(r.ok).toBe(true);
+  expect(r.checks.map((c: { id: string }) => c.id)).toEqual([
+    "interfaces",
+    "route",
+    "join",
+    "membership",
+    "recv-buffer",
+    "loopback",
+    "room",
+  ]);
+  expect(r.members[0]).toMatchObject({ nick: "alice", from: "198.18.0.2:40000" });
+  expect(r.legacy[0]).toMatchObject({ from: "198.18.0.3:5555", sample: "hi from socat" });
+  expect(r.interfaces.find((i: { name: string }) => i.name === "eth0")).toMatchObject({
+    up: true,
+    multicast: true,
+    index: 3,
+  });
+});
+
+test("no route and the join fails: exit 1 with the fix named", async () => {
+  const failing: DoctorDeps["openTransport"] = async () => {
+    throw new UserError("cannot join group 239.1.100.1: no such device (ENODEV)", 1);
+  };
+  const { code, out } = await run(
+    {},
+    { platform: linuxHost({ "/proc/net/route": ROUTE_SUBNET_ONLY }), openTransport: failing },
+  );
+  expect(code).toBe(1);
+  expect(out).toMatch(/FAIL +route +no route for 239\.1\.100\.1/);
+  expect(out).toContain(
+    "fix: add one (ip route add 224.0.0.0/4 dev eth0) or pass --interface eth0",
+  );
+  expect(out).toMatch(
+    /FAIL +join +cannot join: join group 239\.1\.100\.1: no such device \(ENODEV\)/,
+  );
+  expect(out).toContain("verdict: 2 checks failed");
+});
+
+test("our datagram never comes back: the loop-back check fails", async () => {
+  const { code, out } = await run(
+    {},
+    { platform: linuxHost(), openTransport: fakeRoom({ deaf: true }) },
+  );
+  expect(code).toBe(1);
+  expect(out).toMatch(
+    /FAIL +loopback +sent \d+ datagrams? to 239\.1\.100\.1:25001, none came back/,
+  );
+});
+
+test("bad options are one clear line (UserError)", async () => {
+  await expect(
+    run({ group: "10.0.0.1" }, { platform: linuxHost(), openTransport: fakeRoom() }),
+  ).rejects.toThrow(UserError);
+  await expect(
+    run({ timeout: "soon" }, { platform: linuxHost(), openTransport: fakeRoom() }),
+  ).rejects.toThrow(/timeout/);
+});
