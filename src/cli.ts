@@ -25,6 +25,7 @@ const STRING_OPTIONS: Record<string, string[]> = {
   interface: ["-i", "--interface"],
   encoding: ["-e", "--encoding"],
   passphraseFile: ["--passphrase-file"],
+  log: ["--log"],
 };
 
 /** The last value given for one of `names` in argv, exactly as typed. */
@@ -94,20 +95,31 @@ export function buildCli() {
     .option("--source <addr>", "Source-specific multicast: hear only this sender")
     .option("--log <file>", "Append every event to FILE as a JSON line (mode 0600)");
   cli.option("-v, --version", "Print the version");
-  cli.usage(
-    "[options]\n\n  A text conference over IP multicast. On a terminal: a chat room. With stdin piped:\n  each input line is one message. Received messages go to stdout.",
-  );
-  cli.command("", "Join the room (pipe lines in to send them; received messages go to stdout)");
+  // `mcchat --help` is the default command's help: the usage text goes there.
+  const usage =
+    "[options]\n  $ mcchat <command> [options]\n\n  A text conference over IP multicast. On a terminal: a chat room. With stdin piped:\n  each input line is one message. Received messages go to stdout.";
+  cli.usage(usage);
+  cli
+    .command("", "Join the room (pipe lines in to send them; received messages go to stdout)")
+    .usage(usage);
   cli.command("setup", "Run the setup wizard and save the answers");
   cli.command("doctor", "Check this host's multicast set-up for the room, with fixes");
   cli.command("replay <file>", "Print a transcript written by --log as the room showed it");
   cli.command("completion <shell>", "Print a shell completion script (bash, zsh or fish)");
   cli.help((sections) =>
     sections
-      .filter((s) => !s.title?.startsWith("Commands") && !s.title?.startsWith("For more info"))
+      .filter((s) => !s.title?.startsWith("For more info"))
+      .map((s) => (s.title === "Commands" ? { ...s, body: commandList(cli) } : s))
       .map((s) => ({ ...s, body: s.body.replace(" (default: true)", "").replace(/ +$/gm, "") })),
   );
   return cli;
+}
+
+/** --help's Commands section: the named commands (joining the room is the usage line). */
+function commandList(cli: ReturnType<typeof cac>): string {
+  const named = cli.commands.filter((c) => c.name !== "");
+  const width = Math.max(...named.map((c) => c.rawName.length));
+  return named.map((c) => `  ${c.rawName.padEnd(width)}  ${c.description}`).join("\n");
 }
 
 /**
@@ -125,12 +137,14 @@ async function settle(
     { DEFAULTS },
     { choosePassphrase, explicitPassphrase },
     store,
-    { defaultNick, listInterfaces },
+    { listInterfaces },
+    { defaultNick },
   ] = await Promise.all([
     import("./config/options.ts"),
     import("./config/passphrase.ts"),
     import("./config/store.ts"),
     import("./net/interfaces.ts"),
+    import("./config/default-nick.ts"),
   ]);
   const { configPath, loadConfig, saveConfig } = store;
   const interfaces = listInterfaces();
@@ -189,7 +203,7 @@ function definedOnly(o: RawOptions): RawOptions {
 async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<number> {
   const [{ parseIntIn, validateOptions }, { defaultNick }] = await Promise.all([
     import("./config/options.ts"),
-    import("./net/interfaces.ts"),
+    import("./config/default-nick.ts"),
   ]);
   const interactive = io.stdin.isTTY === true && io.stdout.isTTY === true;
   const { raw, interfaces } = await settle(
@@ -206,6 +220,8 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
     flags.heartbeat !== undefined
       ? parseIntIn(flags.heartbeat, "heartbeat", 50, 600000)
       : undefined;
+  // --log: opened before the socket (a path that cannot be written is refused up front).
+  const log = await openLog(flags, io);
   // Derived before the socket opens: nothing to close if it fails. ~0.3 s (scrypt).
   const roomKey = opts.passphrase ? await roomKeyFor(opts.passphrase.value, opts) : undefined;
   // Only what this run uses: no chat UI (readline) in a pipe, no wizard, no sealing code in
@@ -254,6 +270,9 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
     history,
     heartbeatMs,
   });
+  // The log listens before the session starts (it is the listener that gets the early
+  // events); the UI gets every event through it.
+  const events = log?.tap(session) ?? session;
   await session.start();
   const colors = makeColors({ env: io.env, isTTY: io.stdout.isTTY === true });
   const where = opts.iface ? ` on ${opts.iface.name} (${opts.iface.address})` : "";
@@ -265,7 +284,7 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
   let code: number;
   if (ui.kind === "chat") {
     code = await ui.runChat({
-      session,
+      session: events,
       input: io.stdin as unknown as Readable,
       output: io.stdout as unknown as Writable,
       colors,
@@ -276,7 +295,7 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
     if (io.stderr.isTTY) io.stderr.write(`mcchat: ${joined}\n`);
     const { formatJson, formatPlain } = ui;
     code = await ui.runPipe({
-      session,
+      session: events,
       input: opts.listen ? null : (io.stdin as unknown as Readable),
       output: io.stdout as unknown as Writable,
       errors: io.stderr as unknown as Writable,
@@ -291,7 +310,31 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
   if (flags.stats) {
     io.stderr.write(`${formatStats(session.stats, { encrypted: roomKey !== undefined })}\n`);
   }
+  log?.close();
   return code;
+}
+
+/**
+ * `--log FILE` (ui/transcript.ts, loaded only when asked for): warnings go to stderr
+ * until the room is shown, then into the room as warning events.
+ */
+async function openLog(flags: RawOptions, io: Io) {
+  const path = (flags as { log?: unknown }).log;
+  if (path === undefined) return undefined;
+  if (typeof path !== "string" || path === "") throw new UserError("--log needs a file name");
+  const { openTranscript, tapEvents } = await import("./ui/transcript.ts");
+  let warn = (text: string): void => {
+    io.stderr.write(`mcchat: warning: ${text}\n`);
+  };
+  const transcript = openTranscript(path, { warn: (text) => warn(text) });
+  return {
+    tap<S extends Parameters<typeof tapEvents>[0]>(session: S): S {
+      const tapped = tapEvents(session, (e) => transcript.write(e));
+      warn = (text) => tapped.inject({ type: "warning", time: new Date(), text });
+      return tapped.session;
+    },
+    close: () => transcript.close(),
+  };
 }
 
 /** The room key for a passphrase (scrypt, ~0.3 s); a failure is one line, not a stack. */

@@ -11,15 +11,3 @@ export function listInterfaces(): NetInterface[] {
   }
   return out;
 }
-
-/** A login name usable as a default nickname. */
-export function defaultNick(): string {
-  let name = "";
-  try {
-    name = os.userInfo().username;
-  } catch {
-    name = process.env.USER ?? process.env.USERNAME ?? "";
-  }
-  const clean = name.replace(/[^\p{L}\p{N}_.-]/gu, "").slice(0, 32);
-  return clean || "guest";
-}

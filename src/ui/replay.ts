@@ -1,8 +1,154 @@
+/**
+ * `mcchat replay FILE`: a transcript written by `--log` shown again, as the room showed
+ * it: the pipe's plain lines (every remote string sanitized), coloured only on a
+ * terminal; with `--json` the valid lines are passed through as they are. A line that is
+ * not a transcript event is one warning naming its line number; the rest is still shown,
+ * and the exit status is then 1.
+ */
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
 import type { Io } from "../cli.ts";
 import type { RawOptions } from "../config/options.ts";
 import { UserError } from "../errors.ts";
+import type { SessionEvent } from "../session/events.ts";
+import { makeColors } from "./colors.ts";
+import { formatPlain, type Member } from "./format.ts";
 
-/** `mcchat replay FILE`: print a --log transcript as the room showed it. (Being written: issue 10.) */
-export async function runReplay(_file: string, _flags: RawOptions, _io: Io): Promise<number> {
-  throw new UserError("replay is not implemented yet", 1);
+type Json = Record<string, unknown>;
+
+const isStr = (v: unknown): v is string => typeof v === "string";
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const optional =
+  <T>(check: (v: unknown) => v is T) =>
+  (v: unknown): v is T | undefined =>
+    v === undefined || check(v);
+const optStr = optional(isStr);
+const optInt = optional(isInt);
+const optBool = optional((v: unknown): v is boolean => typeof v === "boolean");
+
+/** Fields each event type must (or may) hold, and their checks. */
+const SHAPES: Record<SessionEvent["type"], Record<string, (v: unknown) => boolean>> = {
+  message: {
+    from: isStr,
+    text: isStr,
+    nick: optStr,
+    id: optStr,
+    seq: optInt,
+    legacy: optBool,
+    unauthenticated: optBool,
+    action: optBool,
+    history: optBool,
+    self: optBool,
+  },
+  join: { from: isStr, nick: isStr, id: isStr },
+  leave: { from: isStr, nick: isStr, id: isStr, reason: (v) => v === "bye" || v === "timeout" },
+  nick: { from: isStr, nick: isStr, id: isStr, old: isStr },
+  lost: { from: isStr, nick: isStr, id: isStr, seq: isInt, count: isInt, messages: isInt },
+  warning: { text: isStr },
+};
+
+/** One transcript line → the event, or why it is not one. */
+export function parseTranscriptLine(line: string): SessionEvent | { error: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return { error: line.trim() === "" ? "empty line" : "not JSON" };
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    return { error: "not a JSON object" };
+  }
+  const o = v as Json;
+  const type = o.type;
+  if (!isStr(type) || !Object.hasOwn(SHAPES, type)) {
+    return { error: `unknown event type ${JSON.stringify(type ?? null)}` };
+  }
+  const time = isStr(o.time) ? new Date(o.time) : undefined;
+  if (time === undefined || Number.isNaN(time.getTime())) return { error: "no valid time" };
+  for (const [field, check] of Object.entries(SHAPES[type as SessionEvent["type"]])) {
+    if (!check(o[field])) {
+      return { error: `${type} event with ${o[field] === undefined ? "no" : "a bad"} ${field}` };
+    }
+  }
+  return { ...o, time } as SessionEvent;
+}
+
+/**
+ * Who was present as the transcript goes, so that two members with one nick are told
+ * apart (nick#id) as the chat room did. Ourselves too, once a message of ours is seen.
+ */
+export class Presence {
+  private readonly present = new Map<string, string>();
+
+  /** Update with an event; returns the members present for formatting it. */
+  see(e: SessionEvent): Member[] {
+    if (e.type === "join" || e.type === "nick") this.present.set(e.id, e.nick);
+    if (e.type === "message" && e.self && e.id !== undefined && e.nick !== undefined) {
+      this.present.set(e.id, e.nick);
+    }
+    const members = [...this.present].map(([id, nick]) => ({ id, nick }));
+    if (e.type === "leave") this.present.delete(e.id);
+    return members;
+  }
+}
+
+/** Bad lines warned about one by one; beyond that, one count at the end. */
+const MAX_WARNINGS = 20;
+
+/** Output is written in chunks of about this many characters. */
+const CHUNK = 64 * 1024;
+
+export async function runReplay(file: string, flags: RawOptions, io: Io): Promise<number> {
+  const stream = createReadStream(file);
+  await new Promise<void>((resolve, reject) => {
+    stream.once("open", () => resolve());
+    stream.once("error", (err: NodeJS.ErrnoException) => {
+      const why = err.code === "ENOENT" ? "no such file" : (err.code ?? err.message);
+      reject(new UserError(`cannot read ${file}: ${why}`, 1));
+    });
+  });
+  const json = flags.json === true;
+  const colors = makeColors({ env: io.env, isTTY: io.stdout.isTTY === true });
+  const presence = new Presence();
+  let out = "";
+  const flush = async () => {
+    if (out === "") return;
+    const text = out;
+    out = "";
+    if (!io.stdout.write(text)) {
+      await new Promise<void>((resolve) => io.stdout.once("drain", () => resolve()));
+    }
+  };
+  let lineNo = 0;
+  let bad = 0;
+  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const line of lines) {
+      lineNo++;
+      const e = parseTranscriptLine(line);
+      if ("error" in e) {
+        if (++bad <= MAX_WARNINGS) {
+          await flush(); // the warning lands between the lines around it
+          io.stderr.write(`mcchat: warning: ${file}:${lineNo}: ${e.error}, skipped\n`);
+        }
+        continue;
+      }
+      if (json) out += `${line}\n`;
+      else for (const l of formatPlain(e, colors, { members: presence.see(e) })) out += `${l}\n`;
+      if (out.length >= CHUNK) await flush();
+    }
+  } catch (err) {
+    await flush();
+    const e = err as NodeJS.ErrnoException;
+    throw new UserError(`cannot read ${file}: ${e.code ?? e.message}`, 1);
+  } finally {
+    stream.destroy();
+  }
+  await flush();
+  if (bad > MAX_WARNINGS) {
+    io.stderr.write(
+      `mcchat: warning: ${file}: ${bad - MAX_WARNINGS} more lines skipped (${bad} of ${lineNo} in all)\n`,
+    );
+  }
+  return bad > 0 ? 1 : 0;
 }
