@@ -177,6 +177,34 @@ if (existsSync("scripts/build.ts")) {
 } else {
   say("== build: no scripts/build.ts yet; tests of dist/mcchat will skip");
 }
+// test/net/arm64.test.ts runs the linux-arm64 binary under qemu: build it here, where the
+// target's runtime can still be fetched (the network tests run without a network).
+if (
+  selected.some((f) => f.endsWith("/arm64.test.ts")) &&
+  Bun.which("qemu-aarch64") &&
+  !existsSync("dist/release/mcchat-linux-arm64")
+) {
+  const argv = ["--target", "bun-linux-arm64", "--outfile", "dist/test/mcchat-linux-arm64"];
+  say(`== build: bun scripts/build.ts ${argv.join(" ")}`);
+  const started = performance.now();
+  const code = await Bun.spawn({
+    cmd: [BUN, "scripts/build.ts", ...argv],
+    cwd: ROOT,
+    env: baseEnv,
+    stdin: "ignore",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).exited;
+  const seconds = (performance.now() - started) / 1000;
+  results.push({
+    name: "build arm64",
+    passed: 0,
+    failed: code === 0 ? 0 : 1,
+    skipped: 0,
+    seconds,
+    note: code === 0 ? "ok" : `exit ${code}`,
+  });
+}
 
 // ---- 2. non-network tests ----
 if (unitFiles.length) {
@@ -200,8 +228,9 @@ if (netFiles.length) {
 const sum = (k: "passed" | "failed" | "skipped") => results.reduce((n, r) => n + r[k], 0);
 say("\n== summary");
 for (const r of results) {
-  const counts =
-    r.name === "build" ? "" : `${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`;
+  const counts = r.name.startsWith("build")
+    ? ""
+    : `${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`;
   const note = r.note ? `${counts ? "; " : ""}${r.note}` : "";
   say(`${r.name.padEnd(8)} ${counts}${note} (${r.seconds.toFixed(1)} s)`);
 }
