@@ -8,7 +8,6 @@
 import type { Io } from "../cli.ts";
 import type { NetInterface, Options, RawOptions } from "../config/options.ts";
 import type { Datagram } from "../net/transport.ts";
-import type { UdpTransportOptions } from "../net/udp-transport.ts";
 import { encode, randomInstanceId } from "../protocol/index.ts";
 import { Census, type CensusResult, checkRoom } from "./census.ts";
 import {
@@ -144,24 +143,9 @@ async function openRoomTransport(
   opts: Options,
   interfaces: readonly NetInterface[],
 ): Promise<DoctorTransport> {
-  const udp = await import("../net/udp-transport.ts");
-  const mapper = (
-    udp as unknown as {
-      roomTransportOptions?: (o: Options, i: readonly NetInterface[]) => UdpTransportOptions;
-    }
-  ).roomTransportOptions;
-  const base: UdpTransportOptions = mapper
-    ? mapper(opts, interfaces)
-    : ({
-        group: opts.group,
-        port: opts.port,
-        interfaceAddress: doctorRoom(opts).ifaces[0]?.address,
-        ttl: Math.max(1, opts.ttl),
-        loopback: true,
-        localAddresses: ["0.0.0.0", ...interfaces.map((i) => i.address)],
-      } as unknown as UdpTransportOptions);
-  return await udp.openUdpTransport({
-    ...base,
+  const { openUdpTransport, roomTransportOptions } = await import("../net/udp-transport.ts");
+  return await openUdpTransport({
+    ...roomTransportOptions(opts, interfaces),
     raw: false,
     loopback: true,
     recvBufferSize: WANTED_RECV_BUFFER,

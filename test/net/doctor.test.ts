@@ -1,0 +1,224 @@
+/**
+ * `mcchat doctor` on lab hosts (issue 10), from source and as the compiled binary:
+ *
+ *   h0 198.18.0.1  mcchat doctor
+ *   h1 198.18.0.2  an mcchat member ("alice", --listen: it still sends HELLO/HEARTBEAT)
+ *   h2 198.18.0.3  a legacy sender: socat, plain text to the room port
+ *   h3 198.18.0.4  its 224.0.0.0/4 route deleted (and, like every lab host, no default route)
+ *
+ * Readiness: doctor lists whom it hears in its listening window; it is run again (bounded)
+ * until the member and the legacy sender are both listed.
+ */
+import { afterEach, expect, test } from "bun:test";
+import {
+  assertPrivateNetns,
+  describeLab,
+  type Host,
+  implementations,
+  type Proc,
+  retryUntil,
+  sharedLab,
+  stopAll,
+} from "../helpers/netns.ts";
+
+assertPrivateNetns();
+afterEach(() => stopAll());
+
+const GROUP = "239.1.100.61";
+const SOCAT = Bun.which("socat");
+
+interface JsonCheck {
+  id: string;
+  status: "ok" | "warn" | "fail" | "skip";
+  summary: string;
+  fix?: string;
+}
+interface JsonReport {
+  ok: boolean;
+  checks: JsonCheck[];
+  members: { nick?: string; from: string; id: string }[];
+  legacy: { from: string; sample: string; bridgedBy?: string }[];
+}
+
+/** The member on h1 and the socat sender on h2, for one port. */
+function startRoom(h1: Host, h2: Host, mcchat: string[], port: number): Proc[] {
+  if (!SOCAT) throw new Error("socat is not installed (Debian package socat)");
+  const member = h1.spawn([
+    ...mcchat,
+    "--listen",
+    "-y",
+    "-n",
+    "alice",
+    "-g",
+    GROUP,
+    "-p",
+    String(port),
+    "--heartbeat",
+    "300",
+    "--timeout",
+    "60",
+  ]);
+  // SYSTEM runs the loop through sh; once socat is stopped, the loop's next echo fails and
+  // `set -e` ends it (it is bounded anyway).
+  const legacy = h2.spawn([
+    SOCAT,
+    "-u",
+    "SYSTEM:set -e; for i in $(seq 300); do echo hello from socat; sleep 0.2; done",
+    `UDP4-DATAGRAM:${GROUP}:${port},ip-multicast-ttl=1`,
+  ]);
+  return [member, legacy];
+}
+
+/** doctor --json on `host`, again until `done(report)` (at most 6 runs); the last report. */
+async function doctorUntil(
+  host: Host,
+  mcchat: string[],
+  args: string[],
+  done: (r: JsonReport) => boolean,
+): Promise<{ code: number; report: JsonReport; stdout: string }> {
+  let last: { code: number; report: JsonReport; stdout: string } | undefined;
+  await retryUntil(
+    async () => {
+      const r = await host.exec([...mcchat, "doctor", "--json", "--timeout", "1.5", ...args], {
+        check: false,
+        timeoutMs: 20_000,
+      });
+      let report: JsonReport;
+      try {
+        report = JSON.parse(r.stdout) as JsonReport;
+      } catch {
+        throw new Error(
+          `doctor --json printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`,
+        );
+      }
+      last = { code: r.code, report, stdout: r.stdout };
+    },
+    () => last !== undefined && done(last.report),
+    { attempts: 6, intervalMs: 10, what: "doctor hearing the member and the legacy sender" },
+  ).catch(() => {});
+  if (!last) throw new Error("doctor never ran");
+  return last;
+}
+
+const hearsBoth = (r: JsonReport) =>
+  r.members.some((m) => m.nick === "alice") &&
+  r.legacy.some((l) => l.sample === "hello from socat");
+
+for (const [n, impl] of implementations().entries()) {
+  describeLab(`mcchat doctor (${impl.label})`, () => {
+    const lab = sharedLab(4);
+    const port = 26100 + n * 10;
+
+    test.skipIf(!impl.available)(
+      "a lab host passes every check and lists the member on another host and the legacy sender",
+      async () => {
+        const [h0, h1, h2] = await lab();
+        const [member] = startRoom(h1, h2, impl.argv, port);
+        const { code, report } = await doctorUntil(
+          h0,
+          impl.argv,
+          ["-g", GROUP, "-p", String(port)],
+          hearsBoth,
+        );
+        const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]));
+        expect(report.checks.filter((c) => c.status === "fail")).toEqual([]);
+        expect(code).toBe(0);
+        expect(report.ok).toBe(true);
+        expect(byId.interfaces).toMatchObject({
+          status: "ok",
+          summary: "1 interface can carry the room: eth0",
+        });
+        expect(byId.route).toMatchObject({
+          status: "ok",
+          summary: `${GROUP} → 224.0.0.0/4 dev eth0`,
+        });
+        expect(byId.join?.status).toBe("ok");
+        expect(byId.membership).toMatchObject({
+          status: "ok",
+          summary: `${GROUP} joined on eth0 (/proc/net/igmp)`,
+        });
+        expect(byId.loopback?.status).toBe("ok");
+        expect(byId.room?.status).toBe("ok");
+        // rmem_max is the machine's (not per namespace): ok at 8 MiB or more, else a warning.
+        expect(["ok", "warn"]).toContain(byId["recv-buffer"]?.status ?? "");
+        const alice = report.members.find((m) => m.nick === "alice");
+        expect(alice?.from).toMatch(/^198\.18\.0\.2:\d+$/);
+        expect(alice?.id).toMatch(/^[0-9a-f]{16}$/);
+        const socat = report.legacy.find((l) => l.sample === "hello from socat");
+        expect(socat?.from).toMatch(/^198\.18\.0\.3:\d+$/);
+        expect(socat?.bridgedBy).toBeUndefined();
+        // doctor's probes are not a member: alice heard socat's text, and no one joined.
+        expect(member?.stdout).toContain("hello from socat");
+        expect(member?.stdout).not.toContain("joined");
+      },
+      60_000,
+    );
+
+    test.skipIf(!impl.available)(
+      "the human report names each check and the verdict",
+      async () => {
+        const [h0] = await lab();
+        const r = await h0.exec(
+          [...impl.argv, "doctor", "-g", GROUP, "-p", String(port + 2), "--timeout", "0.5"],
+          {
+            check: false,
+            timeoutMs: 20_000,
+          },
+        );
+        expect(r.code).toBe(0);
+        expect(r.stdout).toContain(
+          `mcchat doctor: room ${GROUP} port ${port + 2} (frames on ${port + 3}), IPv4, ttl 1, linux`,
+        );
+        expect(r.stdout).toMatch(
+          /^ {2}ok {3}route {8}239\.1\.100\.61 → 224\.0\.0\.0\/4 dev eth0$/m,
+        );
+        expect(r.stdout).toMatch(/^ {2}warn room {9}heard no one in 0\.5 s/m);
+        expect(r.stdout).toMatch(/^verdict: no check failed/m);
+        expect(r.stderr).toBe("");
+      },
+      30_000,
+    );
+
+    test.skipIf(!impl.available)(
+      "a host without a multicast route and without a default route fails, naming the fix; --interface is that fix",
+      async () => {
+        const [, , , h3] = await lab();
+        await h3.exec(["ip", "route", "del", "224.0.0.0/4", "dev", "eth0"], { check: false });
+        const routes = await h3.exec(["ip", "route", "show"]);
+        expect(routes.stdout).not.toContain("224.0.0.0/4");
+        expect(routes.stdout).not.toContain("default");
+        const args = ["doctor", "-g", GROUP, "-p", String(port + 4), "--timeout", "0.5"];
+        const r = await h3.exec([...impl.argv, ...args], { check: false, timeoutMs: 20_000 });
+        expect(r.code).toBe(1);
+        expect(r.stdout).toMatch(
+          new RegExp(`FAIL route +no route for ${GROUP.replaceAll(".", "\\.")}`),
+        );
+        expect(r.stdout).toContain(
+          "fix: add one (ip route add 224.0.0.0/4 dev eth0) or pass --interface eth0",
+        );
+        expect(r.stdout).toMatch(/FAIL join +cannot join/);
+        expect(r.stdout).toMatch(/^verdict: \d checks failed/m);
+        const json = await h3.exec([...impl.argv, ...args, "--json"], {
+          check: false,
+          timeoutMs: 20_000,
+        });
+        expect(json.code).toBe(1);
+        const report = JSON.parse(json.stdout) as JsonReport;
+        expect(report.ok).toBe(false);
+        expect(report.checks.find((c) => c.id === "route")).toMatchObject({
+          status: "fail",
+          fix: "add one (ip route add 224.0.0.0/4 dev eth0) or pass --interface eth0",
+        });
+        // The fix named works: joined and sent on eth0 by address, no route needed.
+        const fixed = await h3.exec([...impl.argv, ...args, "--interface", "eth0"], {
+          check: false,
+          timeoutMs: 20_000,
+        });
+        expect(fixed.stdout).not.toContain("FAIL");
+        expect(fixed.stdout).toMatch(/ok {3}loopback/);
+        expect(fixed.code).toBe(0);
+      },
+      60_000,
+    );
+  });
+}
