@@ -414,9 +414,12 @@ export function checkMembership(room: DoctorRoom, p: DoctorPlatform, joined: boo
 /** net.core.rmem_max against the 8 MiB mcchat asks for; `given` = what the socket got. */
 export function checkRecvBuffer(p: DoctorPlatform, given?: number): Check {
   const kib = (n: number) => `${Math.round(n / 1024)} KiB`;
+  // Linux's getsockopt reports twice what it gave (the other half is bookkeeping).
   const got =
     given !== undefined && given > 0
-      ? [`the room's socket got ${kib(given)} (Linux reports twice the usable size)`]
+      ? [
+          `the room's socket got ${kib(given / 2)} (the kernel reports ${kib(given)}: it doubles the size)`,
+        ]
       : [];
   if (!isLinux(p)) {
     return {

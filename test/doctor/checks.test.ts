@@ -159,7 +159,7 @@ test("recv-buffer: rmem_max below 8 MiB warns with the sysctl", () => {
   expect(small.status).toBe("warn");
   expect(small.summary).toContain("208 KiB");
   expect(small.details).toEqual([
-    "the room's socket got 416 KiB (Linux reports twice the usable size)",
+    "the room's socket got 208 KiB (the kernel reports 416 KiB: it doubles the size)",
   ]);
   expect(small.fix).toStartWith("sudo sysctl -w net.core.rmem_max=8388608");
 });

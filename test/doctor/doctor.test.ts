@@ -10,7 +10,7 @@ import { type DoctorDeps, type DoctorTransport, runDoctor } from "../../src/doct
 import { UserError } from "../../src/errors.ts";
 import type { Datagram } from "../../src/net/transport.ts";
 import { encode } from "../../src/protocol/index.ts";
-import { linuxHost, ROUTE_SUBNET_ONLY } from "./fixtures.ts";
+import { linuxHost, otherHost, ROUTE_SUBNET_ONLY } from "./fixtures.ts";
 
 const home = mkdtempSync(join(tmpdir(), "mcchat-doctor-"));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -155,4 +155,16 @@ test("bad options are one clear line (UserError)", async () => {
   await expect(
     run({ timeout: "soon" }, { platform: linuxHost(), openTransport: fakeRoom() }),
   ).rejects.toThrow(/timeout/);
+});
+
+test("macOS: the /proc checks are listed as not available, the live checks still run", async () => {
+  const { code, out } = await run({}, { platform: otherHost("darwin"), openTransport: fakeRoom() });
+  expect(code).toBe(0);
+  expect(out).toMatch(
+    /n\/a +route +route tables are read from \/proc on Linux only \(darwin: see route -n get 239\.1\.100\.1\)/,
+  );
+  expect(out).toMatch(/ok +loopback/);
+  expect(out).toContain(
+    "verdict: all checks passed (not available here: route, membership, recv-buffer)",
+  );
 });
