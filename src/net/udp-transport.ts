@@ -136,15 +136,28 @@ export function describeInterface(i: TransportInterface): string {
   return i.name === i.address || !i.name ? i.address : `${i.name} (${i.address})`;
 }
 
+/** True for an IPv6 group of interface- or link-local scope (ffx1::, ffx2::): bound only with a scope. */
+function isScopedGroup(group: string): boolean {
+  return isIPv6(group) && /^ff[0-9a-f][12]:/i.test(group);
+}
+
 /**
  * Where receiving sockets bind. Linux: the group address, which keeps out other groups
- * joined on the same port by any socket of the host (IP_MULTICAST_ALL). Windows cannot
- * bind a multicast address, and on macOS a socket bound to the group misses datagrams
- * looped back from sibling processes (Bun): both bind the wildcard.
+ * joined on the same port by any socket of the host (IP_MULTICAST_ALL); an interface- or
+ * link-local IPv6 group cannot be bound without a scope (EINVAL), so it is bound with the
+ * one interface joined (`ff02::1%eth0`), or the wildcard when there are several or none.
+ * Windows cannot bind a multicast address, and on macOS a socket bound to the group
+ * misses datagrams looped back from sibling processes (Bun): both bind the wildcard.
  */
-export function receiveBindAddress(group: string, platform: NodeJS.Platform): string {
-  if (platform === "linux") return group;
-  return isIPv6(group) ? "::" : "0.0.0.0";
+export function receiveBindAddress(
+  group: string,
+  platform: NodeJS.Platform,
+  joinOn: readonly TransportInterface[] = [],
+): string {
+  const wildcard = isIPv6(group) ? "::" : "0.0.0.0";
+  if (platform !== "linux") return wildcard;
+  if (isScopedGroup(group)) return joinOn.length === 1 ? `${group}%${joinOn[0]?.name}` : wildcard;
+  return group;
 }
 
 /**
@@ -316,7 +329,7 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
       ? `join group ${opts.group} from source ${opts.source}`
       : `join group ${opts.group}`;
   try {
-    const bindAddr = receiveBindAddress(opts.group, platform);
+    const bindAddr = receiveBindAddress(opts.group, platform, joinOn);
     for (const r of receivers) {
       const bindWhat =
         r.channel === "framed"

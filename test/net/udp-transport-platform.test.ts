@@ -294,6 +294,15 @@ describe("socket calls per platform", () => {
     ]);
   });
 
+  test("linux, interface- and link-local IPv6 groups: bound with the one interface joined as scope, the wildcard with two", async () => {
+    await open("linux", { group: "ff02::b:1", joinOn: [ETH0_V6], raw: true });
+    expect(calls(1).filter((l) => l.includes("bind"))).toEqual(["#1 bind 25000 ff02::b:1%eth0"]);
+    await open("linux", { group: "ff01::b:1", joinOn: [ETH0_V6, ETH1_V6], raw: true });
+    expect(calls(1).filter((l) => l.includes("bind"))).toEqual(["#1 bind 25000 ::"]);
+    await open("linux", { group: "ff15::b:1", joinOn: [ETH0_V6, ETH1_V6], raw: true });
+    expect(calls(1).filter((l) => l.includes("bind"))).toEqual(["#1 bind 25000 ff15::b:1"]);
+  });
+
   test("linux, no interfaces given: memberships and sending where the system chooses, no sending interface shown", async () => {
     const t = await open("linux", {});
     expect(calls().filter((l) => /Membership|Interface|bind/.test(l))).toEqual([
