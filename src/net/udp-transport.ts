@@ -1,3 +1,4 @@
+import dgram from "node:dgram";
 import { isIPv4, isIPv6 } from "node:net";
 import type { NetInterface } from "../config/options.ts";
 import { UserError } from "../errors.ts";
@@ -212,14 +213,8 @@ function distinctInterfaces(
   return out;
 }
 
-let defaultCreateSocket: CreateSocket | undefined;
-async function nodeCreateSocket(): Promise<CreateSocket> {
-  if (!defaultCreateSocket) {
-    const dgram = (await import("node:dgram")).default;
-    defaultCreateSocket = (o) => dgram.createSocket(o);
-  }
-  return defaultCreateSocket;
-}
+/** node:dgram's sockets (Bun's). */
+const nodeCreateSocket: CreateSocket = (o) => dgram.createSocket(o);
 
 /**
  * Open the room. Receiving sockets, each bound with SO_REUSEADDR (so any number of
@@ -265,7 +260,7 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
     ? joinOn.map((i) => interfaceArgument(i, family, platform))
     : [undefined];
   const sendArg = sendOn ? interfaceArgument(sendOn, family, platform) : undefined;
-  const createSocket = opts.createSocket ?? (await nodeCreateSocket());
+  const createSocket = opts.createSocket ?? nodeCreateSocket;
   const type = family === "IPv6" ? "udp6" : "udp4";
 
   let handler: (d: Datagram) => void = () => {};
