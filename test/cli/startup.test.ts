@@ -10,7 +10,14 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { implementations, isolated, ROOT, run, stopAll } from "../helpers/process.ts";
+import {
+  implementations,
+  isolated,
+  ROOT,
+  run,
+  stopAll,
+  VERSION_OUTPUT,
+} from "../helpers/process.ts";
 
 afterAll(() => stopAll());
 
@@ -93,7 +100,11 @@ describe.each(implementations())("mcchat from $label", ({ argv: mcchat, availabl
   for (const args of [["--version"], ["-v"], ["-y", "--version"], ["--version", "--raw"]]) {
     when(`${args.join(" ")} prints the version, exit 0${skipped}`, async () => {
       const r = await mc(args);
-      expect(r).toMatchObject({ code: 0, stdout: `mcchat ${pkg.version}\n`, stderr: "" });
+      expect(r).toMatchObject({
+        code: 0,
+        stdout: expect.stringMatching(VERSION_OUTPUT),
+        stderr: "",
+      });
     });
   }
 
@@ -101,6 +112,6 @@ describe.each(implementations())("mcchat from $label", ({ argv: mcchat, availabl
     const r = await mc(["--help", "--version"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("--passphrase-file");
-    expect(r.stdout).not.toContain(`mcchat ${pkg.version}\n`);
+    expect(r.stdout).not.toContain(`mcchat ${pkg.version}`);
   });
 });

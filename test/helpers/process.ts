@@ -7,6 +7,7 @@ import { afterAll } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
 
 /** Absolute path of the repository root. */
 export const ROOT = resolve(import.meta.dir, "../..");
@@ -346,6 +347,14 @@ export const BINARY = process.env.MCCHAT_TEST_BINARY
 
 /** The binary implementation's label: "dist/mcchat", or MCCHAT_TEST_BINARY's path from the root. */
 export const BINARY_LABEL = relative(ROOT, BINARY) || BINARY;
+
+/**
+ * `mcchat --version`'s whole output: `mcchat <version>`, and in release builds (whose
+ * binary MCCHAT_TEST_BINARY may name) ` (<commit> <os>-<arch>)` after it.
+ */
+export const VERSION_OUTPUT = new RegExp(
+  `^mcchat ${pkg.version.replaceAll(".", "\\.")}( \\([0-9a-z-]+ [0-9a-z-]+\\))?\n$`,
+);
 
 /** argv prefix that runs the compiled binary `dist/mcchat`. */
 export function binaryCommand(): string[] {
