@@ -102,11 +102,15 @@ export function sysfsIsOurs(p: DoctorPlatform, names: ReadonlySet<string>): bool
   return listed.length === names.size && listed.every((n) => names.has(n));
 }
 
-/** Interfaces that can carry the room: up, multicast, not loopback, an address in the family. */
+/**
+ * Interfaces that can carry the room: up, not loopback, an address in the family. The
+ * MULTICAST flag is not required: Linux sends, joins and receives IPv4 multicast on a
+ * device without it (measured on lab hosts); it is reported as a warning.
+ */
 export function candidateInterfaces(room: DoctorRoom, p: DoctorPlatform): string[] {
   const infos = describeInterfaces(p);
   return infos
-    .filter((i) => i.up !== false && i.multicast !== false && i.loopback !== true)
+    .filter((i) => i.up !== false && i.loopback !== true)
     .filter((i) =>
       p.interfaces.some((a) => a.name === i.name && a.family === room.family && !a.internal),
     )
@@ -131,6 +135,10 @@ export function interfaceLines(infos: readonly IfaceInfo[]): string[] {
   );
 }
 
+/** Why a missing MULTICAST flag is only a warning. */
+const NO_FLAG_NOTE =
+  "Linux still carries IPv4 multicast there, but other systems, some drivers and programs that pick interfaces by the flag do not";
+
 export function checkInterfaces(room: DoctorRoom, p: DoctorPlatform): Check {
   const infos = describeInterfaces(p);
   const details = interfaceLines(infos);
@@ -140,26 +148,28 @@ export function checkInterfaces(room: DoctorRoom, p: DoctorPlatform): Check {
       ? ["(interface flags unknown: /sys/class/net shows another network namespace)"]
       : [`(interface flags are read on Linux only; this is ${p.name})`];
   if (room.ifaces.length > 0) {
-    const problems: string[] = [];
-    const fixes: string[] = [];
-    for (const want of room.ifaces) {
-      const i = infos.find((x) => x.name === want.name);
-      if (i?.up === false) {
-        problems.push(`${want.name} is down`);
-        fixes.push(`ip link set ${want.name} up`);
-      } else if (i?.multicast === false) {
-        problems.push(`${want.name} has no MULTICAST flag`);
-        fixes.push(`ip link set ${want.name} multicast on`);
-      }
-    }
+    const down = room.ifaces.filter((w) => infos.find((x) => x.name === w.name)?.up === false);
+    const noFlag = room.ifaces.filter((w) => {
+      const i = infos.find((x) => x.name === w.name);
+      return i?.multicast === false && !i.loopback;
+    });
     const names = room.ifaces.map((i) => `${i.name} (${i.address})`).join(", ");
-    if (problems.length > 0) {
+    if (down.length > 0) {
       return {
         id: "interfaces",
         status: "fail",
-        summary: `--interface ${names}: ${problems.join("; ")}`,
+        summary: `--interface ${names}: ${down.map((i) => i.name).join(", ")} is down`,
         details,
-        fix: `${fixes.join("; ")}, or pass another --interface`,
+        fix: `${down.map((i) => `ip link set ${i.name} up`).join("; ")}, or pass another --interface`,
+      };
+    }
+    if (noFlag.length > 0) {
+      return {
+        id: "interfaces",
+        status: "warn",
+        summary: `--interface ${names}: ${noFlag.map((i) => i.name).join(", ")} has no MULTICAST flag`,
+        details: [...details, NO_FLAG_NOTE],
+        fix: noFlag.map((i) => `ip link set ${i.name} multicast on`).join("; "),
       };
     }
     return {
@@ -182,9 +192,19 @@ export function checkInterfaces(room: DoctorRoom, p: DoctorPlatform): Check {
     return {
       id: "interfaces",
       status: "warn",
-      summary: `no interface is up, multicast-capable and has an ${room.family} address: only this host can be in the room`,
+      summary: `no interface but the loopback is up with an ${room.family} address: only this host can be in the room`,
       details: [...details, ...unknownFlags],
-      fix: "connect a network (ip link set <if> up; ip link set <if> multicast on), or use --ttl 0 for a room on this host only",
+      fix: "connect a network (ip link set <if> up), or use --ttl 0 for a room on this host only",
+    };
+  }
+  const noFlag = candidates.filter((c) => infos.find((i) => i.name === c)?.multicast === false);
+  if (noFlag.length > 0) {
+    return {
+      id: "interfaces",
+      status: "warn",
+      summary: `${candidates.join(", ")} can carry the room, but ${noFlag.join(", ")} has no MULTICAST flag`,
+      details: [...details, NO_FLAG_NOTE],
+      fix: noFlag.map((d) => `ip link set ${d} multicast on`).join("; "),
     };
   }
   return {
@@ -269,20 +289,17 @@ export function checkRoute(room: DoctorRoom, p: DoctorPlatform): Check {
       `multicast is sent on ${route.dev} directly; the gateway ${route.gateway} is not used`,
     );
   }
-  if (info?.up === false || info?.multicast === false) {
-    const what = info.up === false ? "is down" : "has no MULTICAST flag";
+  if (info?.up === false) {
     const other = candidates.find((c) => c !== route.dev);
     return {
       id: "route",
       status: "fail",
-      summary: `${summary}, but ${route.dev} ${what}`,
+      summary: `${summary}, but ${route.dev} is down`,
       details,
-      fix:
-        info.up === false
-          ? `ip link set ${route.dev} up${other ? `, or pass --interface ${other}` : ""}`
-          : `ip link set ${route.dev} multicast on${other ? `, or pass --interface ${other}` : ""}`,
+      fix: `ip link set ${route.dev} up${other ? `, or pass --interface ${other}` : ""}`,
     };
   }
+  // The loopback needs no MULTICAST flag; elsewhere its absence is reported by "interfaces".
   if (info?.loopback) {
     return {
       id: "route",
@@ -389,7 +406,7 @@ export function checkMembership(room: DoctorRoom, p: DoctorPlatform, joined: boo
       status: "fail",
       summary: `${room.group} is not in ${file} although the join succeeded`,
       details,
-      fix: "the kernel did not keep the membership: pass --interface, and check the interface's multicast flag",
+      fix: membershipFix(expected, p),
     };
   }
   const on = mine.map((m) => m.dev);
@@ -409,6 +426,13 @@ export function checkMembership(room: DoctorRoom, p: DoctorPlatform, joined: boo
     summary: `${room.group} joined on ${on.join(", ")} (${file})`,
     details,
   };
+}
+
+function membershipFix(expected: readonly string[], p: DoctorPlatform): string {
+  const infos = describeInterfaces(p);
+  const off = expected.filter((d) => infos.find((i) => i.name === d)?.multicast === false);
+  const flags = off.map((d) => `; ip link set ${d} multicast on`).join("");
+  return `the kernel did not keep the membership: pass --interface${flags}, and see ip maddr show`;
 }
 
 /** net.core.rmem_max against the 8 MiB mcchat asks for; `given` = what the socket got. */
@@ -487,6 +511,6 @@ export function checkLoopback(room: DoctorRoom, r: LoopbackResult | undefined): 
     details: r.errors.slice(1),
     fix: unreachable
       ? `add a route (${ipCmd(room)} route add ${range} dev <if>) or pass --interface <if>`
-      : `a firewall may drop UDP to port ${framedPort(room.port)} (nft list ruleset; iptables -L INPUT), or the interface lacks the MULTICAST flag (ip link set <if> multicast on)`,
+      : `a firewall may drop UDP to port ${framedPort(room.port)} (nft list ruleset; iptables -L INPUT); check the route and the interface (ip route get ${room.group}; ip link)`,
   };
 }

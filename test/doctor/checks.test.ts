@@ -42,17 +42,27 @@ test("interfaces: flags and index from sysfs, addresses from the system", () => 
   );
 });
 
-test("interfaces: a down or non-multicast --interface fails with the command to fix it", () => {
+test("interfaces: a down --interface fails, one without MULTICAST warns, with the command to fix it", () => {
   const down = linuxHost({ "/sys/class/net/eth0/flags": "0x1002" });
   expect(checkInterfaces(room({ ifaces: [eth0] }), down)).toMatchObject({
     status: "fail",
     fix: "ip link set eth0 up, or pass another --interface",
   });
   const noMc = linuxHost({ "/sys/class/net/eth0/flags": "0x3" });
-  expect(checkInterfaces(room({ ifaces: [eth0] }), noMc).fix).toStartWith(
-    "ip link set eth0 multicast on",
-  );
+  expect(checkInterfaces(room({ ifaces: [eth0] }), noMc)).toMatchObject({
+    status: "warn",
+    fix: "ip link set eth0 multicast on",
+  });
+  expect(checkInterfaces(room(), noMc)).toMatchObject({
+    status: "warn",
+    summary: "eth0 can carry the room, but eth0 has no MULTICAST flag",
+  });
   expect(checkInterfaces(room({ ifaces: [eth0] }), linuxHost()).status).toBe("ok");
+  // The loopback carries multicast without the flag (--ttl 0 rooms).
+  const lo = { name: "lo", address: "127.0.0.1" };
+  expect(checkInterfaces(room({ ifaces: [lo], ttl: 0, hostOnly: true }), linuxHost()).status).toBe(
+    "ok",
+  );
 });
 
 test("interfaces: only loopback is a warning (this host only), not with --ttl 0", () => {
@@ -107,14 +117,15 @@ test("route: to a loopback, down or non-multicast device", () => {
   const head = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n";
   const loRoute = `${head}lo\t000000E0\t00000000\t0001\t0\t0\t0\t000000F0\n`;
   const toLo = linuxHost({ "/proc/net/route": loRoute, "/sys/class/net/lo/flags": "0x1009" });
-  expect(checkRoute(room(), linuxHost({ "/proc/net/route": loRoute }))).toMatchObject({
-    status: "fail",
-    fix: "ip link set lo multicast on, or pass --interface eth0",
-  });
-  expect(checkRoute(room(), toLo)).toMatchObject({
-    status: "warn",
-    fix: "ip route replace 224.0.0.0/4 dev eth0, or pass --interface eth0 (or --ttl 0 if this host only is meant)",
-  });
+  for (const p of [toLo, linuxHost({ "/proc/net/route": loRoute })]) {
+    expect(checkRoute(room(), p)).toMatchObject({
+      status: "warn",
+      fix: "ip route replace 224.0.0.0/4 dev eth0, or pass --interface eth0 (or --ttl 0 if this host only is meant)",
+    });
+  }
+  // Without MULTICAST the route still works (Linux): "interfaces" warns about the flag.
+  const noMc = linuxHost({ "/sys/class/net/eth0/flags": "0x3" });
+  expect(checkRoute(room(), noMc).status).toBe("ok");
   const down = linuxHost({ "/sys/class/net/eth0/flags": "0x1002" });
   expect(checkRoute(room(), down)).toMatchObject({ status: "fail", fix: "ip link set eth0 up" });
 });
@@ -150,6 +161,14 @@ test("membership: the group on the expected interface, elsewhere, or missing", (
   });
   const missing = checkMembership(room({ group: "239.9.9.9" }), linuxHost(), true);
   expect(missing.status).toBe("fail");
+  const noMc = linuxHost({
+    "/sys/class/net/eth0/flags": "0x3",
+    "/proc/net/igmp": IGMP.replace("\t\t\t\t016401EF     2 0:00000000\t\t0\n", ""),
+  });
+  expect(checkMembership(room({ ifaces: [eth0] }), noMc, true)).toMatchObject({
+    status: "fail",
+    fix: "the kernel did not keep the membership: pass --interface; ip link set eth0 multicast on, and see ip maddr show",
+  });
   expect(checkMembership(room(), linuxHost(), false).status).toBe("skip");
 });
 

@@ -180,6 +180,41 @@ for (const [n, impl] of implementations().entries()) {
     );
 
     test.skipIf(!impl.available)(
+      "an interface without the MULTICAST flag still carries IPv4 multicast on Linux: a warning naming the flag",
+      async () => {
+        const [, , h2] = await lab();
+        await h2.exec(["ip", "link", "set", "eth0", "multicast", "off"]);
+        try {
+          const args = [
+            "doctor",
+            "--json",
+            "-g",
+            GROUP,
+            "-p",
+            String(port + 6),
+            "--timeout",
+            "0.5",
+          ];
+          const r = await h2.exec([...impl.argv, ...args], { check: false, timeoutMs: 20_000 });
+          const report = JSON.parse(r.stdout) as JsonReport;
+          const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]));
+          expect(byId.interfaces).toMatchObject({
+            status: "warn",
+            summary: "eth0 can carry the room, but eth0 has no MULTICAST flag",
+            fix: "ip link set eth0 multicast on",
+          });
+          for (const id of ["route", "join", "membership", "loopback"]) {
+            expect(byId[id]?.status).toBe("ok");
+          }
+          expect(r.code).toBe(0);
+        } finally {
+          await h2.exec(["ip", "link", "set", "eth0", "multicast", "on"]);
+        }
+      },
+      30_000,
+    );
+
+    test.skipIf(!impl.available)(
       "a host without a multicast route and without a default route fails, naming the fix; --interface is that fix",
       async () => {
         const [, , , h3] = await lab();
