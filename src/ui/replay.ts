@@ -111,12 +111,23 @@ export async function runReplay(file: string, flags: RawOptions, io: Io): Promis
   const colors = makeColors({ env: io.env, isTTY: io.stdout.isTTY === true });
   const presence = new Presence();
   let out = "";
+  // The reader went away (`mcchat replay FILE | head`): stop reading, exit 0.
+  let gone = false;
+  let wake = () => {};
+  const onOutputError = () => {
+    gone = true;
+    wake();
+  };
+  io.stdout.on?.("error", onOutputError);
   const flush = async () => {
-    if (out === "") return;
+    if (out === "" || gone) return;
     const text = out;
     out = "";
     if (!io.stdout.write(text)) {
-      await new Promise<void>((resolve) => io.stdout.once("drain", () => resolve()));
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        io.stdout.once("drain", () => resolve());
+      });
     }
   };
   let lineNo = 0;
@@ -124,6 +135,7 @@ export async function runReplay(file: string, flags: RawOptions, io: Io): Promis
   const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
   try {
     for await (const line of lines) {
+      if (gone) break;
       lineNo++;
       const e = parseTranscriptLine(line);
       if ("error" in e) {
@@ -143,8 +155,10 @@ export async function runReplay(file: string, flags: RawOptions, io: Io): Promis
     throw new UserError(`cannot read ${file}: ${e.code ?? e.message}`, 1);
   } finally {
     stream.destroy();
+    io.stdout.off?.("error", onOutputError);
   }
   await flush();
+  if (gone) return 0;
   if (bad > MAX_WARNINGS) {
     io.stderr.write(
       `mcchat: warning: ${file}: ${bad - MAX_WARNINGS} more lines skipped (${bad} of ${lineNo} in all)\n`,

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { EventEmitter } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -225,6 +226,30 @@ describe("runReplay", () => {
     expect(warnings).toHaveLength(21);
     expect(warnings[19]).toBe(`mcchat: warning: ${path}:20: not JSON, skipped`);
     expect(warnings[20]).toBe(`mcchat: warning: ${path}: 5 more lines skipped (25 of 25 in all)`);
+  });
+
+  test("the reader going away (EPIPE) ends the replay at once, exit 0", async () => {
+    const many = Array.from({ length: 5000 }, (_, i) => ({ ...(ROOM[2] as SessionEvent), seq: i }));
+    const stdout = new EventEmitter() as EventEmitter & {
+      isTTY: boolean;
+      write(s: string): boolean;
+    };
+    let writes = 0;
+    stdout.isTTY = false;
+    stdout.write = () => {
+      writes++;
+      // Full, and then the reader is gone: no 'drain' will ever come.
+      setTimeout(
+        () => stdout.emit("error", Object.assign(new Error("EPIPE"), { code: "EPIPE" })),
+        1,
+      );
+      return false;
+    };
+    const c = capture();
+    const io = { ...c.io, stdout } as unknown as Io;
+    expect(await runReplay(file(many.map(formatJson)), {}, io)).toBe(0);
+    expect(writes).toBe(1);
+    expect(stdout.listenerCount("error")).toBe(0);
   });
 
   test("an empty transcript prints nothing, exit 0", async () => {
