@@ -15,8 +15,11 @@ import { join } from "node:path";
 import { UserError } from "../../src/errors.ts";
 import { EventBus } from "../../src/session/event-bus.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
+import { createSession, type RoomSession } from "../../src/session/session.ts";
 import { formatJson } from "../../src/ui/format.ts";
 import { openTranscript, type TranscriptFs, tapEvents } from "../../src/ui/transcript.ts";
+import { MemoryHub } from "../helpers/memory-net.ts";
+import { mulberry32, VirtualClock } from "../helpers/virtual-clock.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mcchat-transcript-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -234,6 +237,46 @@ describe("tapEvents", () => {
     expect(shown).toHaveLength(1);
     expect(tapped).toHaveLength(2);
   });
+});
+
+test("a real session: a member heard while starting reaches both the log and the UI subscribing later", async () => {
+  const vc = new VirtualClock(1000);
+  const hub = new MemoryHub({ scheduler: vc, latencyMs: () => 0.5 });
+  const make = (nick: string, address: string, seed: number): RoomSession =>
+    createSession({
+      transport: hub.attach(address),
+      encoding: "utf8",
+      raw: false,
+      nick,
+      heartbeatMs: 200,
+      scheduler: vc,
+      random: mulberry32(seed),
+    });
+  const bob = make("bob", "198.18.0.2", 1);
+  const alice = make("alice", "198.18.0.1", 2);
+  try {
+    bob.on(() => {});
+    await bob.start();
+    const logged: SessionEvent[] = [];
+    const { session: ui } = tapEvents(alice, (e) => logged.push(e));
+    await alice.start();
+    // Nobody has subscribed to `ui` yet (the chat room is still being set up).
+    const heard = await vc.runUntilTrue(() => logged.some((e) => e.type === "join"), 3000);
+    expect(heard).toBe(true);
+    const shown: SessionEvent[] = [];
+    ui.on((e) => shown.push(e));
+    expect(shown.map((e) => e.type)).toContain("join");
+    expect(shown).toEqual(logged);
+    expect(
+      ui
+        .members()
+        .map((m) => m.nick)
+        .sort(),
+    ).toEqual(["alice", "bob"]);
+  } finally {
+    await alice.close();
+    await bob.close();
+  }
 });
 
 test("fd hygiene: openTranscript leaves no descriptor behind after close", () => {
