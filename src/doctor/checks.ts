@@ -21,7 +21,15 @@ import {
 export type Status = "ok" | "warn" | "fail" | "skip";
 
 export interface Check {
-  id: "interfaces" | "route" | "join" | "membership" | "recv-buffer" | "loopback" | "room";
+  id:
+    | "interfaces"
+    | "route"
+    | "rp-filter"
+    | "join"
+    | "membership"
+    | "recv-buffer"
+    | "loopback"
+    | "room";
   status: Status;
   /** One line: what was found. */
   summary: string;
@@ -331,6 +339,61 @@ export function checkRoute(room: DoctorRoom, p: DoctorPlatform): Check {
     };
   }
   return { id: "route", status: "ok", summary, details };
+}
+
+/**
+ * Reverse-path filtering (IPv4, Linux): in strict mode (1) a datagram is dropped when the
+ * route back to its sender leaves by another interface, multicast included: on a host with
+ * several interfaces, members heard on the "wrong" one vanish. The value used is the
+ * higher of conf/all and conf/<dev>.
+ */
+export function checkRpFilter(room: DoctorRoom, p: DoctorPlatform): Check {
+  if (room.family !== "IPv4" || !isLinux(p)) {
+    return {
+      id: "rp-filter",
+      status: "skip",
+      summary:
+        room.family !== "IPv4"
+          ? "reverse-path filtering is IPv4's (net.ipv4.conf.*.rp_filter)"
+          : `rp_filter is read on Linux only (${p.name})`,
+      details: [],
+    };
+  }
+  const devs =
+    room.ifaces.length > 0 ? room.ifaces.map((i) => i.name) : candidateInterfaces(room, p);
+  const read = (name: string) => {
+    const n = Number(p.readFile(`/proc/sys/net/ipv4/conf/${name}/rp_filter`)?.trim());
+    return Number.isInteger(n) ? n : undefined;
+  };
+  const all = read("all") ?? 0;
+  const modes = devs.map((d) => ({ dev: d, mode: Math.max(all, read(d) ?? 0) }));
+  const words = ["off", "strict", "loose"];
+  const details = modes.map((m) => `${m.dev}: rp_filter ${m.mode} (${words[m.mode] ?? "?"})`);
+  const strict = modes.filter((m) => m.mode === 1).map((m) => m.dev);
+  const several = candidateInterfaces(room, p).length > 1 || room.ifaces.length > 1;
+  if (strict.length > 0 && several) {
+    return {
+      id: "rp-filter",
+      status: "warn",
+      summary: `strict reverse-path filtering on ${strict.join(", ")}: members whose route back leaves by another interface are dropped`,
+      details,
+      fix: strict
+        .map((d) => `sudo sysctl -w net.ipv4.conf.${d}.rp_filter=2`)
+        .concat(all === 1 ? ["sudo sysctl -w net.ipv4.conf.all.rp_filter=2"] : [])
+        .join("; "),
+    };
+  }
+  return {
+    id: "rp-filter",
+    status: "ok",
+    summary:
+      strict.length > 0
+        ? "strict reverse-path filtering, harmless with one interface"
+        : modes.length > 0
+          ? "no strict reverse-path filtering"
+          : "no interface to check",
+    details,
+  };
 }
 
 /** The interfaces the room should be joined on: those asked for, else the route's device. */

@@ -18,6 +18,7 @@ import {
   checkMembership,
   checkRecvBuffer,
   checkRoute,
+  checkRpFilter,
   type DoctorRoom,
   describeInterfaces,
   type IfaceInfo,
@@ -89,7 +90,11 @@ export async function runDoctor(
   const room = doctorRoom(opts);
   const seconds = opts.timeoutSeconds ?? DEFAULT_LISTEN_SECONDS;
 
-  const checks: Check[] = [checkInterfaces(room, platform), checkRoute(room, platform)];
+  const checks: Check[] = [
+    checkInterfaces(room, platform),
+    checkRoute(room, platform),
+    checkRpFilter(room, platform),
+  ];
   const live = await listen(room, opts, interfaces, platform, seconds * 1000, signal, deps);
   checks.push(
     checkJoin(room, live.joinError, live.sendInterface),

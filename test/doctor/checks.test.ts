@@ -6,6 +6,7 @@ import {
   checkMembership,
   checkRecvBuffer,
   checkRoute,
+  checkRpFilter,
   type DoctorRoom,
   describeInterfaces,
 } from "../../src/doctor/checks.ts";
@@ -230,4 +231,30 @@ test("macOS and Windows: the /proc checks say they are unavailable, they do not 
     expect(i.status).toBe("ok");
     expect(i.details.at(-1)).toContain(`Linux only; this is ${name}`);
   }
+});
+
+test("rp-filter: strict on a host with several interfaces warns with the sysctl", () => {
+  const two = {
+    "/proc/sys/net/ipv4/conf/all/rp_filter": "0\n",
+    "/proc/sys/net/ipv4/conf/eth0/rp_filter": "1\n",
+  };
+  // One IPv4 interface (eth1 has none): harmless.
+  expect(checkRpFilter(room(), linuxHost(two))).toMatchObject({
+    status: "ok",
+    summary: "strict reverse-path filtering, harmless with one interface",
+  });
+  const eth1 = { name: "eth1", address: "198.19.0.1" };
+  const twoNics = linuxHost({ ...two, "/proc/sys/net/ipv4/conf/all/rp_filter": "1\n" });
+  const c = checkRpFilter(room({ ifaces: [eth0, eth1] }), twoNics);
+  expect(c.status).toBe("warn");
+  expect(c.details).toEqual(["eth0: rp_filter 1 (strict)", "eth1: rp_filter 1 (strict)"]);
+  expect(c.fix).toBe(
+    "sudo sysctl -w net.ipv4.conf.eth0.rp_filter=2; sudo sysctl -w net.ipv4.conf.eth1.rp_filter=2; sudo sysctl -w net.ipv4.conf.all.rp_filter=2",
+  );
+  const loose = linuxHost({ "/proc/sys/net/ipv4/conf/all/rp_filter": "2\n" });
+  expect(checkRpFilter(room({ ifaces: [eth0, eth1] }), loose).summary).toBe(
+    "no strict reverse-path filtering",
+  );
+  expect(checkRpFilter(v6(), linuxHost()).status).toBe("skip");
+  expect(checkRpFilter(room(), otherHost("darwin")).status).toBe("skip");
 });

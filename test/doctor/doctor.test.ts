@@ -103,6 +103,7 @@ test("--json: one document with every check", async () => {
   expect(r.checks.map((c: { id: string }) => c.id)).toEqual([
     "interfaces",
     "route",
+    "rp-filter",
     "join",
     "membership",
     "recv-buffer",
@@ -165,6 +166,6 @@ test("macOS: the /proc checks are listed as not available, the live checks still
   );
   expect(out).toMatch(/ok +loopback/);
   expect(out).toContain(
-    "verdict: all checks passed (not available here: route, membership, recv-buffer)",
+    "verdict: all checks passed (not available here: route, rp-filter, membership, recv-buffer)",
   );
 });

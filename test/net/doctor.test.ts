@@ -132,6 +132,7 @@ for (const [n, impl] of implementations().entries()) {
           status: "ok",
           summary: `${GROUP} → 224.0.0.0/4 dev eth0`,
         });
+        expect(byId["rp-filter"]?.status).toBe("ok");
         expect(byId.join?.status).toBe("ok");
         expect(byId.membership).toMatchObject({
           status: "ok",
