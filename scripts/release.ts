@@ -23,6 +23,7 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -254,7 +255,13 @@ export async function release(outDir: string, targets: readonly string[]): Promi
   const docs = ["README.md", "LICENSE"]
     .filter((n) => existsSync(path.join(ROOT, n)))
     .map((name) => ({ name, data: readFileSync(path.join(ROOT, name)) }));
-  rmSync(outDir, { recursive: true, force: true });
+  // Remove the previous release's files only (never the directory: --out could be any).
+  mkdirSync(outDir, { recursive: true });
+  for (const f of readdirSync(outDir)) {
+    if (/^mcchat-|^SHA256SUMS$|^\.stage$/.test(f)) {
+      rmSync(path.join(outDir, f), { recursive: true, force: true });
+    }
+  }
   const stage = path.join(outDir, ".stage");
   mkdirSync(stage, { recursive: true });
   console.log(
