@@ -123,6 +123,28 @@ describeLab("--log and replay", () => {
     );
 
     test.skipIf(!impl.available)(
+      `${impl.label}: a log that cannot be written (/dev/full) is one warning; the member goes on`,
+      async () => {
+        [h0, h1] = await lab();
+        const flags = roomOn(port + 2);
+        const bob = h1.spawn([...impl.argv, ...flags, "--json", "-n", "bob"], { stdin: "pipe" });
+        const me = h0.spawn([...impl.argv, ...flags, "-n", "carol", "--log", "/dev/full"], {
+          stdin: "pipe",
+        });
+        await me.waitForLine(/-- bob joined/, 10_000);
+        await me.waitForLine(/cannot write the log/, 10_000, "stderr");
+        me.write("still here 1\nstill here 2\n");
+        await waitEvent(bob, (e) => e.text === "still here 2", "bob hears carol after the failure");
+        bob.write("and bob\n");
+        await me.waitForLine(/<bob> and bob$/, 10_000);
+        expect(me.lines("stderr")).toEqual([
+          "mcchat: warning: cannot write the log /dev/full (ENOSPC): logging stopped",
+        ]);
+      },
+      60_000,
+    );
+
+    test.skipIf(!impl.available)(
       `${impl.label}: chat room: the log holds what the screen showed; replay prints the same lines`,
       async () => {
         [h0, h1] = await lab();
