@@ -413,6 +413,8 @@ export function checkJoin(
   room: DoctorRoom,
   error: string | undefined,
   sendInterface?: string,
+  /** An interface to name in the fix (the first that can carry the room). */
+  candidate = "<if>",
 ): Check {
   const ports = `ports ${room.port} (legacy text) and ${framedPort(room.port)} (frames)`;
   if (error === undefined) {
@@ -428,7 +430,7 @@ export function checkJoin(
   if (/in use|EADDRINUSE/.test(error)) {
     fix = `another program holds port ${room.port} or ${framedPort(room.port)} without SO_REUSEADDR: see ss -ulpn 'sport = :${room.port}' (or use another --port)`;
   } else if (/no such device|ENODEV|no route|ENETUNREACH/.test(error)) {
-    fix = `add a route (${ipCmd(room)} route add ${range} dev <if>) or pass --interface <if>`;
+    fix = `add a route (${ipCmd(room)} route add ${range} dev ${candidate}) or pass --interface ${candidate}`;
   } else if (/permission|EACCES|EPERM/.test(error)) {
     fix = "a firewall or security policy refused the socket; check it (nft list ruleset)";
   }

@@ -12,6 +12,7 @@ import { encode, randomInstanceId } from "../protocol/index.ts";
 import { Census, type CensusResult, checkRoom } from "./census.ts";
 import {
   type Check,
+  candidateInterfaces,
   checkInterfaces,
   checkJoin,
   checkLoopback,
@@ -97,7 +98,7 @@ export async function runDoctor(
   ];
   const live = await listen(room, opts, interfaces, platform, seconds * 1000, signal, deps);
   checks.push(
-    checkJoin(room, live.joinError, live.sendInterface),
+    checkJoin(room, live.joinError, live.sendInterface, candidateInterfaces(room, platform)[0]),
     live.membership,
     checkRecvBuffer(platform, live.recvBuffer),
     checkLoopback(room, live.loopback),

@@ -49,7 +49,7 @@ export function renderHuman(r: DoctorReport, c: Colors): string[] {
   } else {
     verdict = c.green("verdict: all checks passed");
   }
-  if (skips.length) verdict += c.dim(` (not available here: ${skips.join(", ")})`);
+  if (skips.length) verdict += c.dim(` (skipped: ${skips.join(", ")})`);
   lines.push(verdict);
   return lines;
 }

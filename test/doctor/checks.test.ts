@@ -188,10 +188,15 @@ test("join failures name a fix", () => {
   expect(checkJoin(room(), undefined, "eth0 (198.18.0.1)").summary).toBe(
     "joined 239.1.100.1 on ports 25000 (legacy text) and 25001 (frames), sending on eth0 (198.18.0.1)",
   );
-  const nodev = checkJoin(room(), "join group 239.1.100.1: no such device (ENODEV)");
+  const nodev = checkJoin(
+    room(),
+    "join group 239.1.100.1: no such device (ENODEV)",
+    undefined,
+    "eth0",
+  );
   expect(nodev).toMatchObject({
     status: "fail",
-    fix: "add a route (ip route add 224.0.0.0/4 dev <if>) or pass --interface <if>",
+    fix: "add a route (ip route add 224.0.0.0/4 dev eth0) or pass --interface eth0",
   });
   expect(
     checkJoin(

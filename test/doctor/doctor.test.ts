@@ -166,6 +166,6 @@ test("macOS: the /proc checks are listed as not available, the live checks still
   );
   expect(out).toMatch(/ok +loopback/);
   expect(out).toContain(
-    "verdict: all checks passed (not available here: route, rp-filter, membership, recv-buffer)",
+    "verdict: all checks passed (skipped: route, rp-filter, membership, recv-buffer)",
   );
 });
