@@ -73,6 +73,20 @@ export function describeLab(title: string, fn: () => void): void {
   describe.skipIf(!ok)(ok ? title : `${title} [skipped: ${LAB_SKIP_REASON}]`, fn);
 }
 
+/**
+ * Throws, with their output, if any of `procs` has exited: for the condition of a bounded
+ * wait on processes that should keep running, so one that refused its flags fails the wait
+ * at once instead of at its timeout.
+ */
+export function failIfExited(procs: readonly Proc[], what = "the wait"): void {
+  const gone = procs.filter((p) => p.exited);
+  if (gone.length > 0) {
+    throw new Error(
+      `${what}: ${gone.length} process(es) exited early\n${gone.map((p) => p.describe()).join("\n")}`,
+    );
+  }
+}
+
 /** Run a single-host process in the current (loopback-only) namespace. */
 export function spawnLocal(argv: string[], opts: SpawnOptions = {}): Proc {
   return spawnProc(argv, opts);

@@ -1,0 +1,225 @@
+/**
+ * IPv6 rooms (group ff15::/16, udp6 sockets) between lab hosts, from source and as the
+ * binary. Every lab host has a ULA on eth0 (test/helpers/netns.ts: fd00:18::1, ::2, …,
+ * no duplicate address detection) and sends IPv6 multicast out of eth0 by default.
+ *
+ *   one subnet:  h0 fd00:18::1 "alice", h1 fd00:18::2 "bob", h2 fd00:18::3 socat (legacy)
+ *   routed lab:  a0 fd00:18:1::1 "alice" ── router (smcrouted, ff15::/16) ── b0 fd00:18:2::1 "bob"
+ *
+ * A member's address in --json is "[addr]:port" for IPv6.
+ */
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { events, joinedId, waitFor } from "../helpers/events.ts";
+import {
+  assertPrivateNetns,
+  createLab,
+  createRoutedLab,
+  describeLab,
+  describeRoutedLab,
+  failIfExited,
+  type Host,
+  implementations,
+  type Lab,
+  type Proc,
+  type RoutedLab,
+  retryUntil,
+  stopAll,
+} from "../helpers/netns.ts";
+
+assertPrivateNetns();
+afterEach(() => stopAll());
+
+const GROUP = "ff15::106";
+const JOIN_MS = 20_000;
+const SOCAT = Bun.which("socat");
+
+/** Matches "[address]:port" of a datagram sent from `address`. */
+const from6 = (address: string) => new RegExp(`^\\[${address}\\]:\\d+$`);
+const got = (p: Proc, text: string) =>
+  events(p).some((e) => e.type === "message" && e.text === text);
+
+/**
+ * Two members on `x` and `y` with the given flags each: they see each other join (from
+ * their IPv6 addresses), exchange a message each way, leave with BYE and exit 0.
+ */
+async function converse(
+  mcchat: string[],
+  room: string[],
+  [x, xFlags]: [Host, string[]],
+  [y, yFlags]: [Host, string[]],
+): Promise<[Proc, Proc]> {
+  const alice = x.spawn([...mcchat, ...room, ...xFlags, "-n", "alice"], { stdin: "pipe" });
+  const bob = y.spawn([...mcchat, ...room, ...yFlags, "-n", "bob"], { stdin: "pipe" });
+  const both = [alice, bob];
+  const until = (cond: () => boolean, ms: number, what: string) =>
+    waitFor(
+      () => {
+        failIfExited(both, what);
+        return cond();
+      },
+      ms,
+      what,
+      both,
+    );
+  await until(
+    () => !!joinedId(alice, "bob") && !!joinedId(bob, "alice"),
+    JOIN_MS,
+    "alice and bob see each other join",
+  );
+  const bobJoin = events(alice).find((e) => e.type === "join" && e.nick === "bob");
+  const aliceJoin = events(bob).find((e) => e.type === "join" && e.nick === "alice");
+  expect(bobJoin?.from).toMatch(from6(y.address6));
+  expect(aliceJoin?.from).toMatch(from6(x.address6));
+
+  alice.write("hello over IPv6\n");
+  bob.write("hello back, 你好\n");
+  await until(
+    () => got(bob, "hello over IPv6") && got(alice, "hello back, 你好"),
+    10_000,
+    "a message each way",
+  );
+  expect(events(bob).find((e) => e.text === "hello over IPv6")).toMatchObject({
+    nick: "alice",
+    id: aliceJoin?.id,
+    from: aliceJoin?.from,
+  });
+
+  alice.end();
+  expect(await alice.waitForExit(20_000)).toBe(0);
+  await waitFor(
+    () => events(bob).some((e) => e.type === "leave" && e.nick === "alice" && e.reason === "bye"),
+    10_000,
+    "bob sees alice leave",
+    both,
+  );
+  bob.end();
+  expect(await bob.waitForExit(20_000)).toBe(0);
+  expect(alice.stderr + bob.stderr).toBe("");
+  return [alice, bob];
+}
+
+describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, available }) => {
+  const when = available ? test : test.skip;
+  const suffix = available ? "" : " [skipped: dist/mcchat not built]";
+  const base = label === "source" ? 25_800 : 25_840;
+  const room = (port: number) => ["-y", "-g", GROUP, "-p", String(port), "--json"];
+
+  describeLab(`an IPv6 room on one subnet${suffix}`, () => {
+    let lab: Lab | undefined;
+    afterAll(() => lab?.destroy());
+    const hosts = async () => {
+      lab ??= await createLab(3);
+      return lab.hosts as [Host, Host, Host];
+    };
+
+    when(
+      "-i eth0: two hosts see each other join and talk",
+      async () => {
+        const [h0, h1] = await hosts();
+        await converse(mcchat, room(base + 1), [h0, ["-i", "eth0"]], [h1, ["-i", "eth0"]]);
+      },
+      60_000,
+    );
+
+    when(
+      "-i <IPv6 address>: two hosts see each other join and talk",
+      async () => {
+        const [h0, h1] = await hosts();
+        await converse(
+          mcchat,
+          room(base + 3),
+          [h0, ["-i", h0.address6]],
+          [h1, ["-i", h1.address6]],
+        );
+      },
+      60_000,
+    );
+
+    when(
+      "no -i: the system's choice (the route for ff00::/8)",
+      async () => {
+        const [h0, h1] = await hosts();
+        await converse(mcchat, room(base + 5), [h0, []], [h1, []]);
+      },
+      60_000,
+    );
+
+    (SOCAT ? when : test.skip)(
+      `a legacy IPv6 peer (socat): its text reaches a member, a --legacy member's text reaches it${SOCAT ? "" : " [skipped: socat not installed]"}`,
+      async () => {
+        const [h0, , h2] = await hosts();
+        const port = base + 7;
+        const alice = h0.spawn(
+          [...mcchat, ...room(port), "-i", "eth0", "--legacy", "-n", "alice"],
+          {
+            stdin: "pipe",
+          },
+        );
+        const ear = h2.spawn([
+          SOCAT as string,
+          "-u",
+          `UDP6-RECV:${port},reuseaddr,ipv6-join-group=[${GROUP}]:eth0`,
+          "-",
+        ]);
+        // The peer speaks until alice shows it (she is listening by then).
+        const legacyText = "plain text from an IPv6 legacy program";
+        await retryUntil(
+          () =>
+            h2.exec([SOCAT as string, "-u", "-", `UDP6-SENDTO:[${GROUP}]:${port}`], {
+              stdin: legacyText,
+            }),
+          () => {
+            failIfExited([alice, ear], "the legacy text reaching alice");
+            return got(alice, legacyText);
+          },
+          { attempts: 20, intervalMs: 500, what: "the legacy text reaching alice" },
+        );
+        const shown = events(alice).find((e) => e.text === legacyText);
+        expect(shown).toMatchObject({ type: "message", legacy: true });
+        expect(shown?.from).toMatch(from6(h2.address6));
+        // alice's messages go to the legacy port as plain text too (--legacy): she speaks
+        // until the peer has one (it is listening by then).
+        await retryUntil(
+          (n) => alice.write(`to the legacy program ${n}\n`),
+          () => {
+            failIfExited([alice, ear], "alice's text reaching the socat receiver");
+            return /to the legacy program \d+/.test(ear.stdout);
+          },
+          { attempts: 20, intervalMs: 500, what: "alice's text reaching the socat receiver" },
+        );
+        expect(ear.stdout).toMatch(/^to the legacy program \d+/);
+        alice.end();
+        expect(await alice.waitForExit(20_000)).toBe(0);
+        expect(alice.stderr).toBe("");
+      },
+      60_000,
+    );
+  });
+
+  describeRoutedLab(`an IPv6 room across the router${suffix}`, () => {
+    let lab: RoutedLab | undefined;
+    afterAll(() => lab?.destroy());
+
+    when(
+      "--ttl 2 (hop limit 2): members on the two subnets see each other join and talk, through the router",
+      async () => {
+        lab ??= await createRoutedLab({ hosts: [1, 1] });
+        const [a0, b0] = [lab.subnet1[0], lab.subnet2[0]] as [Host, Host];
+        await converse(
+          mcchat,
+          room(base + 21),
+          [a0, ["-i", "eth0", "--ttl", "2"]],
+          [b0, ["-i", "eth0", "--ttl", "2"]],
+        );
+        const mroutes = (await lab.router.mroutes()).filter((m) => m.group === GROUP);
+        expect(mroutes).toContainEqual(
+          expect.objectContaining({ source: a0.address6, iif: "eth0", oifs: ["eth1"] }),
+        );
+        expect(mroutes).toContainEqual(
+          expect.objectContaining({ source: b0.address6, iif: "eth1", oifs: ["eth0"] }),
+        );
+      },
+      60_000,
+    );
+  });
+});

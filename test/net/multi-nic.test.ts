@@ -1,0 +1,157 @@
+/**
+ * A member on a host with two NICs (test/helpers/netns.ts createRoutedLab, dual-homed host),
+ * joined on both with `-i eth0 -i eth1` or `-i all`, from source and as the binary.
+ *
+ *   subnet 1 198.18.1.0/24: a0 .1 "alice"     dual-homed d0 "dora": eth0 198.18.1.101
+ *   subnet 2 198.18.2.0/24: b0 .1 "bob"                            eth1 198.18.2.101
+ *
+ * The router routes no multicast here: dora is the only member on both subnets. She hears
+ * both (one membership per interface) and sends on one interface, the first `-i` given
+ * (with `-i all`, the first by name), so only that subnet hears her. The line mcchat
+ * prints on joining names that interface; it is printed when stderr is a terminal, so the
+ * test reads it from a short run under script(1).
+ */
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { events, joinedId, waitFor } from "../helpers/events.ts";
+import {
+  assertPrivateNetns,
+  createRoutedLab,
+  describeRoutedLab,
+  failIfExited,
+  type Host,
+  implementations,
+  type Nic,
+  type Proc,
+  type RoutedLab,
+  stopAll,
+} from "../helpers/netns.ts";
+import { fromHost } from "../helpers/room.ts";
+
+assertPrivateNetns();
+afterEach(() => stopAll());
+
+const GROUP = "239.1.107.1";
+const JOIN_MS = 20_000;
+const SCRIPT = Bun.which("script") ?? "/usr/bin/script";
+
+const fromAddress = (address: string) => new RegExp(`^${address.replaceAll(".", "\\.")}:\\d+$`);
+const said = (p: Proc, nick: string) => events(p).filter((e) => e.nick === nick);
+const shq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+const VARIANTS = [
+  { flags: ["-i", "eth0", "-i", "eth1"], sendsOn: "eth0" },
+  { flags: ["-i", "eth1", "-i", "eth0"], sendsOn: "eth1" },
+  { flags: ["-i", "all"], sendsOn: "eth0" },
+] as const;
+
+describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, available }) => {
+  const when = available ? test : test.skip;
+  const suffix = available ? "" : " [skipped: dist/mcchat not built]";
+
+  describeRoutedLab(`a member on two subnets${suffix}`, () => {
+    let lab: RoutedLab | undefined;
+    afterAll(() => lab?.destroy());
+    const hosts = async () => {
+      lab ??= await createRoutedLab({ hosts: [1, 1], dualHomed: 1, routedGroups: [] });
+      return {
+        a0: lab.subnet1[0] as Host,
+        b0: lab.subnet2[0] as Host,
+        d0: lab.dualHomed[0] as Host,
+      };
+    };
+    const base = label === "source" ? 25_700 : 25_740;
+    const room = (port: number) => ["-y", "-g", GROUP, "-p", String(port), "--json"];
+
+    describe.each(VARIANTS.map((v, i) => ({ ...v, i, shown: v.flags.join(" ") })))(
+      "$shown",
+      ({ flags, sendsOn, i }) => {
+        when(
+          `hears both subnets, is heard on ${sendsOn}'s subnet only, and says it sends on ${sendsOn}`,
+          async () => {
+            const { a0, b0, d0 } = await hosts();
+            const port = base + 2 * i + 1;
+            const sendNic = d0.nics.find((n) => n.name === sendsOn) as Nic;
+            const [near, far] = sendsOn === "eth0" ? ["alice", "bob"] : ["bob", "alice"];
+
+            const alice = a0.spawn([...mcchat, ...room(port), "-n", "alice"], { stdin: "pipe" });
+            const bob = b0.spawn([...mcchat, ...room(port), "-n", "bob"], { stdin: "pipe" });
+            const dora = d0.spawn([...mcchat, ...room(port), ...flags, "-n", "dora"], {
+              stdin: "pipe",
+            });
+            const all = [alice, bob, dora];
+            const byNick = { alice, bob } as Record<string, Proc>;
+            const nearP = byNick[near] as Proc;
+            const farP = byNick[far] as Proc;
+
+            const what = `dora hears both subnets, ${near} hears dora`;
+            await waitFor(
+              () => {
+                failIfExited(all, what);
+                return (
+                  !!joinedId(dora, "alice") && !!joinedId(dora, "bob") && !!joinedId(nearP, "dora")
+                );
+              },
+              JOIN_MS,
+              what,
+              all,
+            );
+            const joins = (nick: string) =>
+              events(dora).find((e) => e.type === "join" && e.nick === nick);
+            expect(joins("alice")?.from).toMatch(fromHost(a0));
+            expect(joins("bob")?.from).toMatch(fromHost(b0));
+            const doraJoin = events(nearP).find((e) => e.type === "join" && e.nick === "dora");
+            // She sends from the address of the interface she sends on.
+            expect(doraJoin?.from).toMatch(fromAddress(sendNic.address));
+
+            alice.write("alice on subnet 1\n");
+            bob.write("bob on subnet 2\n");
+            dora.write(`dora via ${sendsOn}\n`);
+            const got = (p: Proc, text: string) =>
+              events(p).some((e) => e.type === "message" && e.text === text);
+            await waitFor(
+              () => {
+                failIfExited(all);
+                return (
+                  got(dora, "alice on subnet 1") &&
+                  got(dora, "bob on subnet 2") &&
+                  got(nearP, `dora via ${sendsOn}`)
+                );
+              },
+              10_000,
+              `dora gets both subnets' messages, ${near} gets dora's`,
+              all,
+            );
+            // dora does not forward: alice and bob never hear each other; and the far
+            // subnet does not hear dora, who sends on one interface only.
+            expect(said(alice, "bob")).toEqual([]);
+            expect(said(bob, "alice")).toEqual([]);
+            expect(said(farP, "dora")).toEqual([]);
+            // Each message once, though dora is joined twice.
+            for (const text of ["alice on subnet 1", "bob on subnet 2"]) {
+              expect(events(dora).filter((e) => e.text === text)).toHaveLength(1);
+            }
+
+            for (const p of all) p.end();
+            for (const p of all) expect(await p.waitForExit(20_000)).toBe(0);
+            for (const p of all) expect(p.stderr).toBe("");
+
+            // The joined line, as a terminal shows it: names the sending interface.
+            const tty = d0.spawn([
+              SCRIPT,
+              "-qfec",
+              [...mcchat, ...room(port + 20), ...flags, "--listen", "--timeout", "1"]
+                .map(shq)
+                .join(" "),
+              "/dev/null",
+            ]);
+            expect(await tty.waitForExit(20_000)).toBe(0);
+            const joined = tty.lines().find((l) => / joined /.test(l));
+            expect(joined).toBeDefined();
+            expect(joined).toContain(`sending on ${sendsOn} (${sendNic.address})`);
+          },
+          60_000,
+        );
+      },
+    );
+  });
+});
