@@ -98,6 +98,23 @@ async function converse(
   return [alice, bob];
 }
 
+describeLab("the lab's IPv6", () => {
+  test("every host has fd00:18::<n>/64 on eth0, usable at once, and sends ff00::/8 out of eth0", async () => {
+    const lab = await createLab(2);
+    try {
+      const [h0, h1] = lab.hosts as [Host, Host];
+      expect([h0.address6, h1.address6]).toEqual(["fd00:18::1", "fd00:18::2"]);
+      expect(h1.nics).toEqual([{ name: "eth0", address: "198.18.0.2", address6: "fd00:18::2" }]);
+      const addrs = await h1.exec(["ip", "-6", "addr", "show", "dev", "eth0"]);
+      expect(addrs.stdout).toContain("inet6 fd00:18::2/64");
+      expect(addrs.stdout).not.toContain("tentative");
+      expect((await h1.exec(["ip", "-6", "route", "get", GROUP])).stdout).toContain("dev eth0");
+    } finally {
+      await lab.destroy();
+    }
+  }, 30_000);
+});
+
 describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, available }) => {
   const when = available ? test : test.skip;
   const suffix = available ? "" : " [skipped: dist/mcchat not built]";

@@ -40,6 +40,48 @@ async function routerState(router: RoutedLab["router"]): Promise<string> {
   return `router:\n${mroutes.stdout}${vifs.stdout}${router.smcrouted?.describe() ?? ""}`;
 }
 
+describeRoutedLab("the routed lab", () => {
+  test("addresses, forwarding, multicast out of eth0 on the dual-homed host, smcrouted up until destroy()", async () => {
+    const lab = await createRoutedLab({ hosts: [1, 1], dualHomed: 1 });
+    try {
+      const [a0, b0, d0] = [lab.subnet1[0], lab.subnet2[0], lab.dualHomed[0]] as [Host, Host, Host];
+      expect([a0.address, a0.address6, b0.address, b0.address6]).toEqual([
+        "198.18.1.1",
+        "fd00:18:1::1",
+        "198.18.2.1",
+        "fd00:18:2::1",
+      ]);
+      expect(d0.nics).toEqual([
+        { name: "eth0", address: "198.18.1.101", address6: "fd00:18:1::101" },
+        { name: "eth1", address: "198.18.2.101", address6: "fd00:18:2::101" },
+      ]);
+      expect(lab.router.nics.map((n) => n.address)).toEqual(["198.18.1.254", "198.18.2.254"]);
+      expect(lab.hosts).toEqual([a0, b0, d0]);
+      const forwarding = await lab.router.exec([
+        "cat",
+        "/proc/sys/net/ipv4/ip_forward",
+        "/proc/sys/net/ipv6/conf/all/forwarding",
+      ]);
+      expect(forwarding.stdout).toBe("1\n1\n");
+      // Both NICs usable at once (no DAD); multicast without a chosen interface leaves by eth0.
+      const addrs = await d0.exec(["ip", "-6", "addr", "show"]);
+      expect(addrs.stdout).toContain("fd00:18:2::101/64");
+      expect(addrs.stdout).not.toContain("tentative");
+      expect((await d0.exec(["ip", "route", "get", GROUP])).stdout).toContain("dev eth0");
+      expect((await d0.exec(["ip", "-6", "route", "get", "ff15::1"])).stdout).toContain("dev eth0");
+      // Unicast is routed (default routes via the router): b0's address is one hop away.
+      expect((await a0.exec(["ip", "route", "get", b0.address])).stdout).toContain(
+        "via 198.18.1.254 dev eth0",
+      );
+      expect(lab.router.smcrouted?.exited).toBe(false);
+      expect(lab.router.smcrouted?.log()).toContain("Ready");
+    } finally {
+      await lab.destroy();
+    }
+    expect(lab.router.smcrouted?.exited).toBe(true);
+  }, 30_000);
+});
+
 describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, available }) => {
   const when = available ? test : test.skip;
   const suffix = available ? "" : " [skipped: dist/mcchat not built]";
