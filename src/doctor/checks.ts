@@ -412,7 +412,7 @@ export function expectedJoinDevices(room: DoctorRoom, p: DoctorPlatform): string
 export function checkJoin(
   room: DoctorRoom,
   error: string | undefined,
-  sendInterface?: string,
+  where: { sendInterface?: string; joinedOn?: readonly string[] } = {},
   /** An interface to name in the fix (the first that can carry the room). */
   candidate = "<if>",
 ): Check {
@@ -421,8 +421,15 @@ export function checkJoin(
     return {
       id: "join",
       status: "ok",
-      summary: `joined ${room.group} on ${ports}${sendInterface ? `, sending on ${sendInterface}` : ""}`,
-      details: [],
+      summary: `joined ${room.group} on ${ports}`,
+      details: [
+        where.joinedOn?.length
+          ? `joined on ${where.joinedOn.join(", ")}`
+          : "joined on the interface the system picks (the route)",
+        where.sendInterface
+          ? `sending on ${where.sendInterface}`
+          : "sending on the interface the system picks (the route)",
+      ],
     };
   }
   const range = multicastRange(room);

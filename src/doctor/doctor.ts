@@ -41,6 +41,7 @@ export interface DoctorTransport {
   close(): Promise<void>;
   readonly recvBufferSize?: number;
   readonly sendInterface?: string;
+  readonly joinedOn?: readonly string[];
   onError?(handler: (err: Error) => void): void;
 }
 
@@ -98,7 +99,7 @@ export async function runDoctor(
   ];
   const live = await listen(room, opts, interfaces, platform, seconds * 1000, signal, deps);
   checks.push(
-    checkJoin(room, live.joinError, live.sendInterface, candidateInterfaces(room, platform)[0]),
+    checkJoin(room, live.joinError, live, candidateInterfaces(room, platform)[0]),
     live.membership,
     checkRecvBuffer(platform, live.recvBuffer),
     checkLoopback(room, live.loopback),
@@ -161,6 +162,7 @@ async function openRoomTransport(
 interface LiveResult {
   joinError?: string;
   sendInterface?: string;
+  joinedOn?: readonly string[];
   recvBuffer?: number;
   membership: Check;
   loopback?: LoopbackResult;
@@ -239,6 +241,7 @@ async function listen(
     loop.waitedMs = performance.now() - start;
     return {
       sendInterface: transport.sendInterface,
+      joinedOn: transport.joinedOn,
       recvBuffer: transport.recvBufferSize,
       membership,
       loopback: loop,

@@ -185,9 +185,19 @@ test("recv-buffer: rmem_max below 8 MiB warns with the sysctl", () => {
 });
 
 test("join failures name a fix", () => {
-  expect(checkJoin(room(), undefined, "eth0 (198.18.0.1)").summary).toBe(
-    "joined 239.1.100.1 on ports 25000 (legacy text) and 25001 (frames), sending on eth0 (198.18.0.1)",
-  );
+  const ok = checkJoin(room(), undefined, {
+    sendInterface: "eth0 (198.18.0.1)",
+    joinedOn: ["eth0 (198.18.0.1)", "eth1 (198.19.0.1)"],
+  });
+  expect(ok.summary).toBe("joined 239.1.100.1 on ports 25000 (legacy text) and 25001 (frames)");
+  expect(ok.details).toEqual([
+    "joined on eth0 (198.18.0.1), eth1 (198.19.0.1)",
+    "sending on eth0 (198.18.0.1)",
+  ]);
+  expect(checkJoin(room(), undefined).details).toEqual([
+    "joined on the interface the system picks (the route)",
+    "sending on the interface the system picks (the route)",
+  ]);
   const nodev = checkJoin(
     room(),
     "join group 239.1.100.1: no such device (ENODEV)",

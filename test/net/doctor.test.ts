@@ -252,6 +252,8 @@ for (const [n, impl] of implementations().entries()) {
         });
         expect(fixed.stdout).not.toContain("FAIL");
         expect(fixed.stdout).toMatch(/ok {3}loopback/);
+        expect(fixed.stdout).toContain("joined on eth0 (198.18.0.4)");
+        expect(fixed.stdout).toContain("sending on eth0 (198.18.0.4)");
         expect(fixed.code).toBe(0);
       },
       60_000,
