@@ -338,6 +338,12 @@ export function checkRoute(room: DoctorRoom, p: DoctorPlatform): Check {
       fix: `choose: ${ipCmd(room)} route add ${range} dev <if>, or pass --interface <if> (one of ${candidates.join(", ")})`,
     };
   }
+  const elsewhere = candidates.filter((c) => c !== route.dev);
+  if (elsewhere.length > 0) {
+    details.push(
+      `${elsewhere.join(", ")} can carry multicast too, but the room is joined on ${route.dev} only: -i all joins every interface`,
+    );
+  }
   return { id: "route", status: "ok", summary, details };
 }
 

@@ -10,7 +10,14 @@ import {
   type DoctorRoom,
   describeInterfaces,
 } from "../../src/doctor/checks.ts";
-import { IGMP, linuxHost, otherHost, ROUTE_DEFAULT_ONLY, ROUTE_SUBNET_ONLY } from "./fixtures.ts";
+import {
+  IGMP,
+  INTERFACES,
+  linuxHost,
+  otherHost,
+  ROUTE_DEFAULT_ONLY,
+  ROUTE_SUBNET_ONLY,
+} from "./fixtures.ts";
 
 const room = (over: Partial<DoctorRoom> = {}): DoctorRoom => ({
   group: "239.1.100.1",
@@ -104,6 +111,18 @@ test("route: the multicast route, the default route, none", () => {
   expect(none.status).toBe("fail");
   expect(none.summary).toContain("no route for 239.1.100.1");
   expect(none.fix).toBe("add one (ip route add 224.0.0.0/4 dev eth0) or pass --interface eth0");
+});
+
+test("route: other interfaces that could carry the room are named, with -i all", () => {
+  const both = linuxHost({}, [
+    ...INTERFACES,
+    { name: "eth1", address: "198.19.0.1", family: "IPv4", internal: false },
+  ]);
+  const c = checkRoute(room(), both);
+  expect(c.status).toBe("ok");
+  expect(c.details).toEqual([
+    "eth1 can carry multicast too, but the room is joined on eth0 only: -i all joins every interface",
+  ]);
 });
 
 test("route: --interface and --ttl 0 do not need the table", () => {
