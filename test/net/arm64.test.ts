@@ -120,6 +120,7 @@ describeLab(SKIP ? `${title} [skipped: ${SKIP}]` : title, () => {
       bin ||= arm64Binary();
       const [h0, h1] = await lab();
       const room = ["-y", "-g", GROUP, "-p", PORT, "-e", "gbk", "--json"];
+      const started = performance.now();
       const arm = h0.spawn(qemu([...room, "-n", "arm"]), { stdin: "pipe" });
       const x64 = h1.spawn([...X64.argv, ...room, "-n", "x64"], { stdin: "pipe" });
       const both = [arm, x64];
@@ -132,6 +133,9 @@ describeLab(SKIP ? `${title} [skipped: ${SKIP}]` : title, () => {
         60_000,
         "the arm64 and x64 members hear each other join",
         both,
+      );
+      console.log(
+        `arm64: both members joined ${Math.round(performance.now() - started)} ms after start`,
       );
       expect(events(x64).find((e) => e.type === "join" && e.nick === "arm")?.from).toMatch(
         fromHost(h0),
