@@ -22,10 +22,15 @@ const RECV_BUFFER = 8 * 1024 * 1024;
 const STRING_OPTIONS: Record<string, string[]> = {
   nick: ["-n", "--nick"],
   group: ["-g", "--group"],
-  interface: ["-i", "--interface"],
   encoding: ["-e", "--encoding"],
   passphraseFile: ["--passphrase-file"],
   log: ["--log"],
+  source: ["--source"],
+};
+
+/** Options that may be repeated: every value is kept, in order (`-i eth0 -i eth1`). */
+const REPEATED_OPTIONS: Record<string, string[]> = {
+  interface: ["-i", "--interface"],
 };
 
 /** The last value given for one of `names` in argv, exactly as typed. */
@@ -45,6 +50,20 @@ export function rawOptionValue(
   return value;
 }
 
+/** Every value given for one of `names` in argv, exactly as typed, in order. */
+export function rawOptionValues(args: readonly string[], names: readonly string[]): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === "--") break;
+    for (const n of names) {
+      if (a === n && i + 1 < args.length) values.push(args[i + 1] as string);
+      else if (a.startsWith(`${n}=`)) values.push(a.slice(n.length + 1));
+    }
+  }
+  return values;
+}
+
 export interface Io {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -55,14 +74,20 @@ export interface Io {
 export function buildCli() {
   const cli = cac("mcchat");
   cli
-    .option("-g, --group <addr>", "Multicast group (default 239.1.100.1)")
+    .option(
+      "-g, --group <addr>",
+      "Multicast group, IPv4 or IPv6 (default 239.1.100.1; e.g. ff15::1)",
+    )
     .option("-p, --port <port>", "UDP port (default 25000)")
     .option(
       "-e, --encoding <name>",
       'Text encoding on the wire: utf8 (default), gbk, gb18030, big5, shift_jis, euc-kr, ... ; "auto" on receive = UTF-8 when valid, else GB18030',
     )
-    .option("-i, --interface <name|ip>", "Interface to join and send on (default: the system's)")
-    .option("--ttl <n>", "Multicast TTL, 0-255 (default 1: this subnet only)")
+    .option(
+      "-i, --interface <name|ip|all>",
+      "Interface to join; repeat for several, all = every multicast one; sends on the first (default: the system's)",
+    )
+    .option("--ttl <n>", "Multicast TTL, 0-255 (default 1: this subnet only; 0: this host only)")
     .option("--no-loopback", "Do not receive this host's own datagrams")
     .option("--raw", "Legacy wire format: each message one plain-text datagram")
     .option(
@@ -154,6 +179,8 @@ async function settle(
   );
   const { passphrase: savedPassphrase, ...saved } = await loadConfig(path);
   const raw: RawOptions = { ...saved, ...definedOnly(flags) };
+  // --ttl 0 keeps the room on this host: a saved interface does not apply to it.
+  if (flags.interface === undefined && String(flags.ttl).trim() === "0") delete raw.interface;
   if (!wizard) {
     const chosen = choosePassphrase({ explicit, saved: savedPassphrase });
     return { raw: { ...raw, roomPassphrase: chosen }, interfaces };
@@ -193,7 +220,11 @@ async function settle(
     wizard: { asked: askPassphrase, answer: answered },
     saved: savedPassphrase,
   });
-  return { raw: { ...raw, ...rest, roomPassphrase: chosen }, interfaces };
+  // The wizard's interface answer (none = the system's choice) replaces the saved one.
+  return {
+    raw: { ...raw, ...rest, interface: rest.interface, roomPassphrase: chosen },
+    interfaces,
+  };
 }
 
 function definedOnly(o: RawOptions): RawOptions {
@@ -227,13 +258,17 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
   // Only what this run uses: no chat UI (readline) in a pipe, no wizard, no sealing code in
   // an open room. The UI too is loaded before the session starts: an event (a member
   // joining) may come as soon as it has, and must find its listener.
-  const [{ openUdpTransport }, { createSession }, { makeColors }, { describeSource }] =
-    await Promise.all([
-      import("./net/udp-transport.ts"),
-      import("./session/session.ts"),
-      import("./ui/colors.ts"),
-      import("./config/passphrase.ts"),
-    ]);
+  const [
+    { openUdpTransport, roomTransportOptions },
+    { createSession },
+    { makeColors },
+    { describeSource },
+  ] = await Promise.all([
+    import("./net/udp-transport.ts"),
+    import("./session/session.ts"),
+    import("./ui/colors.ts"),
+    import("./config/passphrase.ts"),
+  ]);
   const ui = chat
     ? { kind: "chat" as const, ...(await import("./ui/chat.ts")) }
     : {
@@ -242,14 +277,8 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
         ...(await import("./ui/format.ts")),
       };
   const udp = await openUdpTransport({
-    group: opts.group,
-    port: opts.port,
-    raw: opts.raw,
-    interfaceAddress: opts.iface?.address,
-    ttl: opts.ttl,
-    loopback: opts.loopback,
+    ...roomTransportOptions(opts, interfaces),
     recvBufferSize: RECV_BUFFER,
-    localAddresses: ["0.0.0.0", ...interfaces.map((i) => i.address)],
   });
   udp.onError((err) => io.stderr.write(`mcchat: socket error: ${err.message}\n`));
   const transport: import("./net/transport.ts").Transport = roomKey
@@ -275,12 +304,12 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
   const events = log?.tap(session) ?? session;
   await session.start();
   const colors = makeColors({ env: io.env, isTTY: io.stdout.isTTY === true });
-  const where = opts.iface ? ` on ${opts.iface.name} (${opts.iface.address})` : "";
+  const where = joinedWhere(opts, udp);
   const kind = opts.raw ? "legacy text" : opts.legacy ? "framed and legacy text" : "framed";
   const sealed = opts.passphrase
     ? `, encrypted (passphrase ${describeSource(opts.passphrase.source)})`
     : "";
-  const joined = `joined ${opts.group}:${opts.port}${where}, ${kind}${sealed}, encoding ${opts.encoding}`;
+  const joined = `joined ${where}, ${kind}${sealed}, encoding ${opts.encoding}`;
   let code: number;
   if (ui.kind === "chat") {
     code = await ui.runChat({
@@ -312,6 +341,25 @@ async function join(flags: RawOptions, io: Io, signal: AbortSignal): Promise<num
   }
   log?.close();
   return code;
+}
+
+/**
+ * The room and where it is joined, for the joined line: "239.1.100.1:25000 on eth0
+ * (198.18.0.2), eth1 (198.19.0.2), sending on eth0 (198.18.0.2)"; IPv6 groups in brackets;
+ * "this host only" for TTL 0; the one sender heard with --source.
+ */
+export function joinedWhere(
+  opts: { group: string; port: number; hostOnly?: boolean; source?: string },
+  transport: { joinedOn?: readonly string[]; sendInterface?: string },
+): string {
+  const room = opts.group.includes(":")
+    ? `[${opts.group}]:${opts.port}`
+    : `${opts.group}:${opts.port}`;
+  const on = transport.joinedOn?.length ? ` on ${transport.joinedOn.join(", ")}` : "";
+  const scope = opts.hostOnly ? ", this host only" : "";
+  const sending = transport.sendInterface ? `, sending on ${transport.sendInterface}` : "";
+  const source = opts.source ? `, hearing only ${opts.source}` : "";
+  return `${room}${on}${scope}${sending}${source}`;
 }
 
 /**
@@ -416,6 +464,10 @@ export function parseCommand(argv: readonly string[]): Command {
   for (const [key, names] of Object.entries(STRING_OPTIONS)) {
     const v = rawOptionValue(args, names);
     if (v !== undefined) (raw as Record<string, unknown>)[key] = v;
+  }
+  for (const [key, names] of Object.entries(REPEATED_OPTIONS)) {
+    const v = rawOptionValues(args, names);
+    if (v.length > 0) (raw as Record<string, unknown>)[key] = v.length === 1 ? v[0] : v;
   }
   if (parsed.args.length > 0 && cli.matchedCommandName === undefined) {
     throw new UserError(`unexpected argument "${parsed.args[0]}" (see mcchat --help)`);

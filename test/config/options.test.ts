@@ -69,7 +69,8 @@ describe("validateOptions", () => {
       json: false,
       nick: "alice",
     });
-    expect(o.iface).toBeUndefined();
+    expect(o.ifaces).toEqual([]);
+    expect(o.sendIface).toBeUndefined();
     expect(o.count).toBeUndefined();
   });
 
