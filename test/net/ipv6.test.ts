@@ -4,24 +4,21 @@
  * no duplicate address detection) and sends IPv6 multicast out of eth0 by default.
  *
  *   one subnet:  h0 fd00:18::1 "alice", h1 fd00:18::2 "bob", h2 fd00:18::3 socat (legacy)
- *   routed lab:  a0 fd00:18:1::1 "alice" ── router (smcrouted, ff15::/16) ── b0 fd00:18:2::1 "bob"
  *
- * A member's address in --json is "[addr]:port" for IPv6.
+ * A member's address in --json is "[addr]:port" for IPv6. An IPv6 room across a router
+ * (--ttl 2 as hop limit) is in routed.test.ts.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { events, joinedId, waitFor } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
   createLab,
-  createRoutedLab,
   describeLab,
-  describeRoutedLab,
   failIfExited,
   type Host,
   implementations,
   type Lab,
   type Proc,
-  type RoutedLab,
   retryUntil,
   stopAll,
 } from "../helpers/netns.ts";
@@ -210,33 +207,6 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         alice.end();
         expect(await alice.waitForExit(20_000)).toBe(0);
         expect(alice.stderr).toBe("");
-      },
-      60_000,
-    );
-  });
-
-  describeRoutedLab(`an IPv6 room across the router${suffix}`, () => {
-    let lab: RoutedLab | undefined;
-    afterAll(() => lab?.destroy());
-
-    when(
-      "--ttl 2 (hop limit 2): members on the two subnets see each other join and talk, through the router",
-      async () => {
-        lab ??= await createRoutedLab({ hosts: [1, 1] });
-        const [a0, b0] = [lab.subnet1[0], lab.subnet2[0]] as [Host, Host];
-        await converse(
-          mcchat,
-          room(base + 21),
-          [a0, ["-i", "eth0", "--ttl", "2"]],
-          [b0, ["-i", "eth0", "--ttl", "2"]],
-        );
-        const mroutes = (await lab.router.mroutes()).filter((m) => m.group === GROUP);
-        expect(mroutes).toContainEqual(
-          expect.objectContaining({ source: a0.address6, iif: "eth0", oifs: ["eth1"] }),
-        );
-        expect(mroutes).toContainEqual(
-          expect.objectContaining({ source: b0.address6, iif: "eth1", oifs: ["eth0"] }),
-        );
       },
       60_000,
     );

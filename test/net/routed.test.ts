@@ -4,8 +4,10 @@
  *
  *   subnet 1 198.18.1.0/24: a0 .1, a1 .2  ── router eth0 .254 / eth1 .254 ──  subnet 2 198.18.2.0/24: b0 .1, b1 .2
  *
- * The kernel forwards a multicast datagram only when its TTL is above 1, so `--ttl 2`
- * crosses the router and `--ttl 1` (the default) stays on its subnet. Silence is only
+ * Both families: IPv4 group 239.1.106.1, and IPv6 group ff15::106 (fd00:18:1::/64 and
+ * fd00:18:2::/64; smcrouted routes ff15::/16 too). The kernel forwards a multicast datagram
+ * only when its TTL (IPv6: hop limit) is above 1, so `--ttl 2` crosses the router and
+ * `--ttl 1` (the default) stays on its subnet. Silence is only
  * meaningful next to a path that works: in the TTL-1 room, TTL-2 members on both subnets
  * speak after the TTL-1 members did, and their later datagrams cross the same router.
  */
@@ -21,12 +23,22 @@ import {
   type RoutedLab,
   stopAll,
 } from "../helpers/netns.ts";
-import { fromHost, waitForJoins } from "../helpers/room.ts";
+import { waitForJoins } from "../helpers/room.ts";
 
 assertPrivateNetns();
 afterEach(() => stopAll());
 
 const GROUP = "239.1.106.1";
+const FAMILIES = [
+  { family: "IPv4", group: GROUP, v6: false, offset: 0 },
+  { family: "IPv6", group: "ff15::106", v6: true, offset: 20 },
+] as const;
+
+/** Matches "address:port" (IPv6: "[address]:port") of a datagram sent from `address`. */
+const fromAddr = (address: string) =>
+  address.includes(":")
+    ? new RegExp(`^\\[${address}\\]:\\d+$`)
+    : new RegExp(`^${address.replaceAll(".", "\\.")}:\\d+$`);
 const JOIN_MS = 20_000;
 
 const said = (p: Proc, nick: string) => events(p).filter((e: JsonEvent) => e.nick === nick);
@@ -95,170 +107,174 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
     };
     const base = label === "source" ? 25_600 : 25_640;
 
-    /** A member on `host` with stdin open, printing JSON events. */
-    const member = (host: Host, nick: string, port: number, ttl: number) =>
-      host.spawn(
-        [
-          ...mcchat,
-          ...["-y", "-g", GROUP, "-p", String(port), "--ttl", String(ttl), "--json", "-n", nick],
-        ],
-        { stdin: "pipe" },
+    describe.each(FAMILIES)("$family group $group", ({ group, v6, offset }) => {
+      const addr = (h: Host) => (v6 ? h.address6 : h.address);
+
+      /** A member on `host` with stdin open, printing JSON events. */
+      const member = (host: Host, nick: string, port: number, ttl: number) =>
+        host.spawn(
+          [
+            ...mcchat,
+            ...["-y", "-g", group, "-p", String(port), "--ttl", String(ttl), "--json", "-n", nick],
+          ],
+          { stdin: "pipe" },
+        );
+
+      when(
+        "--ttl 2: members on the two subnets see each other join, talk both ways and leave, through the router",
+        async () => {
+          const { subnet1, subnet2, router } = await routed();
+          const [a0, b0] = [subnet1[0], subnet2[0]] as [Host, Host];
+          const port = base + offset + 1;
+          const alice = member(a0, "alice", port, 2);
+          const bob = member(b0, "bob", port, 2);
+
+          const bobJoin = await waitEvent(
+            alice,
+            (e) => e.type === "join" && e.nick === "bob",
+            "alice (subnet 1) sees bob (subnet 2) join",
+            JOIN_MS,
+          );
+          const aliceJoin = await waitEvent(
+            bob,
+            (e) => e.type === "join" && e.nick === "alice",
+            "bob (subnet 2) sees alice (subnet 1) join",
+            JOIN_MS,
+          );
+          expect(bobJoin.from).toMatch(fromAddr(addr(b0)));
+          expect(aliceJoin.from).toMatch(fromAddr(addr(a0)));
+
+          alice.write("hello from subnet 1\n");
+          bob.write("hello from subnet 2\n");
+          const atBob = await waitEvent(
+            bob,
+            (e) => e.type === "message" && e.text === "hello from subnet 1",
+            "bob gets alice's message",
+          );
+          const atAlice = await waitEvent(
+            alice,
+            (e) => e.type === "message" && e.text === "hello from subnet 2",
+            "alice gets bob's message",
+          );
+          expect(atBob).toMatchObject({ nick: "alice", id: aliceJoin.id, from: aliceJoin.from });
+          expect(atAlice).toMatchObject({ nick: "bob", id: bobJoin.id, from: bobJoin.from });
+
+          // It went through the router: an (S,G) entry per sender, forwarded to the other side.
+          const mroutes = await router.mroutes();
+          expect(mroutes).toContainEqual(
+            expect.objectContaining({
+              source: addr(a0),
+              group,
+              iif: "eth0",
+              oifs: ["eth1"],
+              packets: expect.any(Number),
+            }),
+          );
+          expect(mroutes).toContainEqual(
+            expect.objectContaining({
+              source: addr(b0),
+              group,
+              iif: "eth1",
+              oifs: ["eth0"],
+            }),
+          );
+          for (const r of mroutes.filter((m) => m.group === group)) {
+            expect(r.packets).toBeGreaterThan(0);
+          }
+
+          alice.end();
+          expect(await alice.waitForExit(20_000)).toBe(0);
+          const leave = await waitEvent(
+            bob,
+            (e) => e.type === "leave" && e.nick === "alice",
+            "bob sees alice leave",
+          );
+          expect(leave).toMatchObject({ id: aliceJoin.id, reason: "bye" });
+          bob.end();
+          expect(await bob.waitForExit(20_000)).toBe(0);
+          expect(alice.stderr + bob.stderr).toBe("");
+        },
+        60_000,
       );
 
-    when(
-      "--ttl 2: members on the two subnets see each other join, talk both ways and leave, through the router",
-      async () => {
-        const { subnet1, subnet2, router } = await routed();
-        const [a0, b0] = [subnet1[0], subnet2[0]] as [Host, Host];
-        const port = base + 1;
-        const alice = member(a0, "alice", port, 2);
-        const bob = member(b0, "bob", port, 2);
+      when(
+        "--ttl 1 stays on its subnet: the far side never hears it, while --ttl 2 members of the same room cross after it spoke",
+        async () => {
+          const { subnet1, subnet2, router } = await routed();
+          const [a0, a1] = subnet1 as [Host, Host];
+          const [b0, b1] = subnet2 as [Host, Host];
+          const port = base + offset + 3;
+          // TTL 1: alice (subnet 1), bob (subnet 2). TTL 2 witnesses: carol (1), dave (2).
+          const alice = member(a0, "alice", port, 1);
+          const carol = member(a1, "carol", port, 2);
+          const bob = member(b0, "bob", port, 1);
+          const dave = member(b1, "dave", port, 2);
+          const all = [alice, bob, carol, dave];
 
-        const bobJoin = await waitEvent(
-          alice,
-          (e) => e.type === "join" && e.nick === "bob",
-          "alice (subnet 1) sees bob (subnet 2) join",
-          JOIN_MS,
-        );
-        const aliceJoin = await waitEvent(
-          bob,
-          (e) => e.type === "join" && e.nick === "alice",
-          "bob (subnet 2) sees alice (subnet 1) join",
-          JOIN_MS,
-        );
-        expect(bobJoin.from).toMatch(fromHost(b0));
-        expect(aliceJoin.from).toMatch(fromHost(a0));
+          // The TTL-1 members are on the air (their neighbours hear them), and TTL 2 crosses
+          // the router in this room both ways.
+          await waitForJoins(
+            [
+              [carol, ["alice", "dave"]],
+              [dave, ["bob", "carol"]],
+              [alice, ["carol", "dave"]],
+              [bob, ["carol", "dave"]],
+            ],
+            JOIN_MS,
+            "the joins each member can hear",
+            all,
+          ).catch(async (e) => {
+            throw new Error(`${e.message}\n${await routerState(router)}`);
+          });
 
-        alice.write("hello from 198.18.1.0/24\n");
-        bob.write("hello from 198.18.2.0/24\n");
-        const atBob = await waitEvent(
-          bob,
-          (e) => e.type === "message" && e.text === "hello from 198.18.1.0/24",
-          "bob gets alice's message",
-        );
-        const atAlice = await waitEvent(
-          alice,
-          (e) => e.type === "message" && e.text === "hello from 198.18.2.0/24",
-          "alice gets bob's message",
-        );
-        expect(atBob).toMatchObject({ nick: "alice", id: aliceJoin.id, from: aliceJoin.from });
-        expect(atAlice).toMatchObject({ nick: "bob", id: bobJoin.id, from: bobJoin.from });
+          // The TTL-1 members speak; their neighbours get it.
+          alice.write("alice, ttl 1\n");
+          bob.write("bob, ttl 1\n");
+          await waitFor(
+            () => gotText(carol, "alice, ttl 1") && gotText(dave, "bob, ttl 1"),
+            10_000,
+            "the TTL-1 messages reaching their own subnet",
+            all,
+          );
+          // Only then do the TTL-2 members speak: their datagrams leave after the TTL-1 ones,
+          // over the same bridge and router. Once they have crossed, anything the router would
+          // have forwarded from alice or bob has arrived too.
+          carol.write("carol, ttl 2, after alice\n");
+          dave.write("dave, ttl 2, after bob\n");
+          await waitFor(
+            () =>
+              gotText(bob, "carol, ttl 2, after alice") &&
+              gotText(dave, "carol, ttl 2, after alice") &&
+              gotText(alice, "dave, ttl 2, after bob") &&
+              gotText(carol, "dave, ttl 2, after bob"),
+            10_000,
+            "the TTL-2 messages crossing the router both ways",
+            all,
+          );
 
-        // It went through the router: an (S,G) entry per sender, forwarded to the other side.
-        const mroutes = await router.mroutes();
-        expect(mroutes).toContainEqual(
-          expect.objectContaining({
-            source: a0.address,
-            group: GROUP,
-            iif: "eth0",
-            oifs: ["eth1"],
-            packets: expect.any(Number),
-          }),
-        );
-        expect(mroutes).toContainEqual(
-          expect.objectContaining({
-            source: b0.address,
-            group: GROUP,
-            iif: "eth1",
-            oifs: ["eth0"],
-          }),
-        );
-        for (const r of mroutes.filter((m) => m.group === GROUP)) {
-          expect(r.packets).toBeGreaterThan(0);
-        }
+          // Silence across the router for TTL 1: no join, no message, nothing at all.
+          expect(said(bob, "alice")).toEqual([]);
+          expect(said(dave, "alice")).toEqual([]);
+          expect(said(alice, "bob")).toEqual([]);
+          expect(said(carol, "bob")).toEqual([]);
+          // …while the TTL-1 members hear the far TTL-2 member (receiving needs no TTL).
+          expect(said(alice, "dave").map((e) => e.type)).toContain("message");
+          expect(said(bob, "carol").map((e) => e.type)).toContain("message");
 
-        alice.end();
-        expect(await alice.waitForExit(20_000)).toBe(0);
-        const leave = await waitEvent(
-          bob,
-          (e) => e.type === "leave" && e.nick === "alice",
-          "bob sees alice leave",
-        );
-        expect(leave).toMatchObject({ id: aliceJoin.id, reason: "bye" });
-        bob.end();
-        expect(await bob.waitForExit(20_000)).toBe(0);
-        expect(alice.stderr + bob.stderr).toBe("");
-      },
-      60_000,
-    );
+          // The router did get alice's and bob's datagrams (the kernel counts them against
+          // an (S,G) entry) and forwarded none: the TTL, not the path, keeps them home.
+          const mroutes = (await router.mroutes()).filter((m) => m.group === group);
+          for (const h of [a0, b0]) {
+            const entry = mroutes.find((m) => m.source === addr(h));
+            expect(entry?.packets ?? 0).toBeGreaterThan(0);
+          }
 
-    when(
-      "--ttl 1 stays on its subnet: the far side never hears it, while --ttl 2 members of the same room cross after it spoke",
-      async () => {
-        const { subnet1, subnet2, router } = await routed();
-        const [a0, a1] = subnet1 as [Host, Host];
-        const [b0, b1] = subnet2 as [Host, Host];
-        const port = base + 3;
-        // TTL 1: alice (subnet 1), bob (subnet 2). TTL 2 witnesses: carol (1), dave (2).
-        const alice = member(a0, "alice", port, 1);
-        const carol = member(a1, "carol", port, 2);
-        const bob = member(b0, "bob", port, 1);
-        const dave = member(b1, "dave", port, 2);
-        const all = [alice, bob, carol, dave];
-
-        // The TTL-1 members are on the air (their neighbours hear them), and TTL 2 crosses
-        // the router in this room both ways.
-        await waitForJoins(
-          [
-            [carol, ["alice", "dave"]],
-            [dave, ["bob", "carol"]],
-            [alice, ["carol", "dave"]],
-            [bob, ["carol", "dave"]],
-          ],
-          JOIN_MS,
-          "the joins each member can hear",
-          all,
-        ).catch(async (e) => {
-          throw new Error(`${e.message}\n${await routerState(router)}`);
-        });
-
-        // The TTL-1 members speak; their neighbours get it.
-        alice.write("alice, ttl 1\n");
-        bob.write("bob, ttl 1\n");
-        await waitFor(
-          () => gotText(carol, "alice, ttl 1") && gotText(dave, "bob, ttl 1"),
-          10_000,
-          "the TTL-1 messages reaching their own subnet",
-          all,
-        );
-        // Only then do the TTL-2 members speak: their datagrams leave after the TTL-1 ones,
-        // over the same bridge and router. Once they have crossed, anything the router would
-        // have forwarded from alice or bob has arrived too.
-        carol.write("carol, ttl 2, after alice\n");
-        dave.write("dave, ttl 2, after bob\n");
-        await waitFor(
-          () =>
-            gotText(bob, "carol, ttl 2, after alice") &&
-            gotText(dave, "carol, ttl 2, after alice") &&
-            gotText(alice, "dave, ttl 2, after bob") &&
-            gotText(carol, "dave, ttl 2, after bob"),
-          10_000,
-          "the TTL-2 messages crossing the router both ways",
-          all,
-        );
-
-        // Silence across the router for TTL 1: no join, no message, nothing at all.
-        expect(said(bob, "alice")).toEqual([]);
-        expect(said(dave, "alice")).toEqual([]);
-        expect(said(alice, "bob")).toEqual([]);
-        expect(said(carol, "bob")).toEqual([]);
-        // …while the TTL-1 members hear the far TTL-2 member (receiving needs no TTL).
-        expect(said(alice, "dave").map((e) => e.type)).toContain("message");
-        expect(said(bob, "carol").map((e) => e.type)).toContain("message");
-
-        // The router did get alice's and bob's datagrams (the kernel counts them against
-        // an (S,G) entry) and forwarded none: the TTL, not the path, keeps them home.
-        const mroutes = (await router.mroutes()).filter((m) => m.group === GROUP);
-        for (const h of [a0, b0]) {
-          const entry = mroutes.find((m) => m.source === h.address);
-          expect(entry?.packets ?? 0).toBeGreaterThan(0);
-        }
-
-        for (const p of all) p.end();
-        for (const p of all) expect(await p.waitForExit(20_000)).toBe(0);
-        for (const p of all) expect(p.stderr).toBe("");
-      },
-      60_000,
-    );
+          for (const p of all) p.end();
+          for (const p of all) expect(await p.waitForExit(20_000)).toBe(0);
+          for (const p of all) expect(p.stderr).toBe("");
+        },
+        60_000,
+      );
+    });
   });
 });
