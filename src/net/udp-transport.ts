@@ -463,8 +463,8 @@ export function isInterfaceLocalGroup(group: string): boolean {
  * Pure. TTL 0 ("this host only") is TTL 1 on the wire on the interfaces options.ts chose
  * (the loopback). IPv6 multicast does not pass through Linux's lo, so an IPv6 host-only
  * room must use an interface-local group (ff01::…, which the kernel loops back and never
- * transmits), joined and sent on the first (by name) non-loopback interface with an IPv6
- * address.
+ * transmits) on a real interface: the ones chosen, or if none (or only loopbacks) were,
+ * the first (by name) up, multicast-capable non-loopback interface with an IPv6 address.
  */
 export function roomTransportOptions(
   opts: RoomTransportInput,
@@ -475,25 +475,28 @@ export function roomTransportOptions(
   let sendOn: TransportInterface | undefined =
     opts.ifaces !== undefined ? opts.sendIface : (opts.sendIface ?? joinOn[0]);
   const hostOnly = opts.hostOnly ?? opts.ttl === 0;
-  if (hostOnly && isIPv6(opts.group)) {
+  const loopbacks = new Set(interfaces.filter((i) => i.internal).map((i) => i.name));
+  const onlyLoopbacks = joinOn.every((i) => loopbacks.has(i.name) || i.name === "lo");
+  if (hostOnly && isIPv6(opts.group) && onlyLoopbacks) {
     if (!isInterfaceLocalGroup(opts.group)) {
       throw new UserError(
         `--ttl 0 (this host only) with an IPv6 group needs an interface-local group (ff01::/16), not ${opts.group}: IPv6 multicast cannot be kept on the loopback`,
         2,
       );
     }
-    const carrier = interfaces
-      .filter((i) => i.family === "IPv6" && !i.internal)
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))[0];
+    const byName = (a: NetInterface, b: NetInterface) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+    const candidates = interfaces.filter((i) => i.family === "IPv6" && !i.internal).sort(byName);
+    const carrier =
+      candidates.find((i) => i.multicast !== false && i.up !== false) ?? candidates[0];
     if (!carrier) {
       throw new UserError(
         `group ${opts.group} (this host only) needs a network interface with an IPv6 address; this host has none besides the loopback`,
         1,
       );
     }
-    const withIndex = carrier as NetInterface & { index?: number };
     const i: TransportInterface = { name: carrier.name, address: carrier.address };
-    if (withIndex.index !== undefined) i.index = withIndex.index;
+    if (carrier.index !== undefined) i.index = carrier.index;
     joinOn = [i];
     sendOn = i;
   }

@@ -527,15 +527,27 @@ describe("roomTransportOptions", () => {
     expect(o.sendOn).toEqual(lo);
   });
 
-  test("IPv6 this host only: an interface-local group on the first non-loopback IPv6 interface; another group is refused", () => {
+  test("IPv6 this host only: an interface-local group on the interfaces chosen, or if only the loopback was, the first up multicast non-loopback IPv6 interface; another group is refused", async () => {
     const lo6 = { name: "lo", address: "::1", index: 1 };
-    const o = roomTransportOptions(
-      { ...room, group: "ff01::1:2", ttl: 0, hostOnly: true, ifaces: [lo6], sendIface: lo6 },
-      interfaces,
-    );
+    const hostOnly = { ...room, group: "ff01::1:2", ttl: 0, hostOnly: true };
+    const o = roomTransportOptions({ ...hostOnly, ifaces: [lo6], sendIface: lo6 }, interfaces);
     expect(o.ttl).toBe(1);
     expect(o.joinOn).toEqual([{ name: "eth0", address: "fd00:18::1" }]);
     expect(o.sendOn).toEqual({ name: "eth0", address: "fd00:18::1" });
+    // eth0 is down: eth1 carries it, with its index.
+    const flagged: NetInterface[] = [
+      ...interfaces.filter((i) => i.internal),
+      { name: "eth0", address: "fd00:18::1", family: "IPv6", internal: false, up: false },
+      { name: "eth1", address: "fd00:18:1::1", family: "IPv6", internal: false, index: 3 },
+    ];
+    expect(roomTransportOptions({ ...hostOnly, ifaces: [] }, flagged).joinOn).toEqual([
+      { name: "eth1", address: "fd00:18:1::1", index: 3 },
+    ]);
+    // Chosen by options.ts (-i eth1): kept.
+    const eth1 = { name: "eth1", address: "fd00:18:1::1", index: 3 };
+    const kept = roomTransportOptions({ ...hostOnly, ifaces: [eth1], sendIface: eth1 }, interfaces);
+    expect(kept.joinOn).toEqual([eth1]);
+    expect(kept.sendOn).toEqual(eth1);
     expect(() =>
       roomTransportOptions({ ...room, group: "ff15::1", ttl: 0, hostOnly: true }, interfaces),
     ).toThrow(
