@@ -1,9 +1,10 @@
 /**
  * A member on a host with two NICs (test/helpers/netns.ts createRoutedLab, dual-homed host),
- * joined on both with `-i eth0 -i eth1` or `-i all`, from source and as the binary.
+ * joined on both with `-i eth0 -i eth1`, `-i eth1,eth0` or `-i all`, in an IPv4 and an IPv6
+ * room, from source and as the binary.
  *
- *   subnet 1 198.18.1.0/24: a0 .1 "alice"     dual-homed d0 "dora": eth0 198.18.1.101
- *   subnet 2 198.18.2.0/24: b0 .1 "bob"                            eth1 198.18.2.101
+ *   subnet 1 198.18.1.0/24 fd00:18:1::/64: a0 .1 "alice"   dual-homed d0 "dora": eth0 .101
+ *   subnet 2 198.18.2.0/24 fd00:18:2::/64: b0 .1 "bob"                           eth1 .101
  *
  * The router routes no multicast here: dora is the only member on both subnets. She hears
  * both (one membership per interface) and sends on one interface, the first `-i` given
@@ -25,7 +26,6 @@ import {
   type RoutedLab,
   stopAll,
 } from "../helpers/netns.ts";
-import { fromHost } from "../helpers/room.ts";
 
 assertPrivateNetns();
 afterEach(() => stopAll());
@@ -34,14 +34,21 @@ const GROUP = "239.1.107.1";
 const JOIN_MS = 20_000;
 const SCRIPT = Bun.which("script") ?? "/usr/bin/script";
 
-const fromAddress = (address: string) => new RegExp(`^${address.replaceAll(".", "\\.")}:\\d+$`);
+/** Matches "address:port" (IPv6: "[address]:port") of a datagram sent from `address`. */
+const fromAddress = (address: string) =>
+  address.includes(":")
+    ? new RegExp(`^\\[${address}\\]:\\d+$`)
+    : new RegExp(`^${address.replaceAll(".", "\\.")}:\\d+$`);
 const said = (p: Proc, nick: string) => events(p).filter((e) => e.nick === nick);
 const shq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
+const GROUP6 = "ff15::107";
 const VARIANTS = [
-  { flags: ["-i", "eth0", "-i", "eth1"], sendsOn: "eth0" },
-  { flags: ["-i", "eth1", "-i", "eth0"], sendsOn: "eth1" },
-  { flags: ["-i", "all"], sendsOn: "eth0" },
+  { flags: ["-i", "eth0", "-i", "eth1"], sendsOn: "eth0", group: GROUP },
+  { flags: ["-i", "eth1", "-i", "eth0"], sendsOn: "eth1", group: GROUP },
+  { flags: ["-i", "all"], sendsOn: "eth0", group: GROUP },
+  { flags: ["-i", "eth1,eth0"], sendsOn: "eth1", group: GROUP6 },
+  { flags: ["-i", "all"], sendsOn: "eth0", group: GROUP6 },
 ] as const;
 
 describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, available }) => {
@@ -60,11 +67,13 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
       };
     };
     const base = label === "source" ? 25_700 : 25_740;
-    const room = (port: number) => ["-y", "-g", GROUP, "-p", String(port), "--json"];
+    const room = (group: string, port: number) => ["-y", "-g", group, "-p", String(port), "--json"];
 
-    describe.each(VARIANTS.map((v, i) => ({ ...v, i, shown: v.flags.join(" ") })))(
+    describe.each(VARIANTS.map((v, i) => ({ ...v, i, shown: `${v.group} ${v.flags.join(" ")}` })))(
       "$shown",
-      ({ flags, sendsOn, i }) => {
+      ({ flags, sendsOn, group, i }) => {
+        const v6 = group.includes(":");
+        const addr = (n: { address: string; address6: string }) => (v6 ? n.address6 : n.address);
         when(
           `hears both subnets, is heard on ${sendsOn}'s subnet only, and says it sends on ${sendsOn}`,
           async () => {
@@ -73,9 +82,11 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
             const sendNic = d0.nics.find((n) => n.name === sendsOn) as Nic;
             const [near, far] = sendsOn === "eth0" ? ["alice", "bob"] : ["bob", "alice"];
 
-            const alice = a0.spawn([...mcchat, ...room(port), "-n", "alice"], { stdin: "pipe" });
-            const bob = b0.spawn([...mcchat, ...room(port), "-n", "bob"], { stdin: "pipe" });
-            const dora = d0.spawn([...mcchat, ...room(port), ...flags, "-n", "dora"], {
+            const alice = a0.spawn([...mcchat, ...room(group, port), "-n", "alice"], {
+              stdin: "pipe",
+            });
+            const bob = b0.spawn([...mcchat, ...room(group, port), "-n", "bob"], { stdin: "pipe" });
+            const dora = d0.spawn([...mcchat, ...room(group, port), ...flags, "-n", "dora"], {
               stdin: "pipe",
             });
             const all = [alice, bob, dora];
@@ -97,11 +108,11 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
             );
             const joins = (nick: string) =>
               events(dora).find((e) => e.type === "join" && e.nick === nick);
-            expect(joins("alice")?.from).toMatch(fromHost(a0));
-            expect(joins("bob")?.from).toMatch(fromHost(b0));
+            expect(joins("alice")?.from).toMatch(fromAddress(addr(a0)));
+            expect(joins("bob")?.from).toMatch(fromAddress(addr(b0)));
             const doraJoin = events(nearP).find((e) => e.type === "join" && e.nick === "dora");
             // She sends from the address of the interface she sends on.
-            expect(doraJoin?.from).toMatch(fromAddress(sendNic.address));
+            expect(doraJoin?.from).toMatch(fromAddress(addr(sendNic)));
 
             alice.write("alice on subnet 1\n");
             bob.write("bob on subnet 2\n");
@@ -139,7 +150,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
             const tty = d0.spawn([
               SCRIPT,
               "-qfec",
-              [...mcchat, ...room(port + 20), ...flags, "--listen", "--timeout", "1"]
+              [...mcchat, ...room(group, port + 20), ...flags, "--listen", "--timeout", "1"]
                 .map(shq)
                 .join(" "),
               "/dev/null",
@@ -147,7 +158,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
             expect(await tty.waitForExit(20_000)).toBe(0);
             const joined = tty.lines().find((l) => / joined /.test(l));
             expect(joined).toBeDefined();
-            expect(joined).toContain(`sending on ${sendsOn} (${sendNic.address})`);
+            expect(joined).toContain(`sending on ${sendsOn} (${addr(sendNic)})`);
           },
           60_000,
         );
