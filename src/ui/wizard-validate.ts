@@ -3,17 +3,45 @@
  * undefined when the value is fine. The rules are options.ts's, so anything the
  * wizard accepts also passes option validation.
  */
-import { isIPv6 } from "node:net";
-import { isIPv4Multicast, nickProblem } from "../config/options.ts";
+import {
+  isInterfaceLocalGroup,
+  isIPv4Multicast,
+  isIPv6Multicast,
+  isSourceSpecificGroup,
+  nickProblem,
+} from "../config/options.ts";
 import { normalizeEncoding } from "../protocol/text-codec.ts";
 
 export type Problem = string | undefined;
 
-export function groupProblem(value: string | undefined): Problem {
+/**
+ * A multicast group, IPv4 or IPv6. A source-specific group (232/8, ff3x::/32) needs the
+ * sender's address, which the wizard does not ask for: only with `source` (--source).
+ */
+export function groupProblem(value: string | undefined, source?: string): Problem {
   const v = (value ?? "").trim();
-  if (isIPv4Multicast(v)) return undefined;
-  if (isIPv6(v)) return "IPv6 groups are not supported yet: enter an IPv4 group";
-  return "Enter an IPv4 multicast address, 224.0.0.0 to 239.255.255.255 (239.x.y.z is for use inside an organisation)";
+  if (!isIPv4Multicast(v) && !isIPv6Multicast(v)) {
+    return "Enter a multicast address: IPv4 224.0.0.0 to 239.255.255.255 (239.x.y.z is for use inside an organisation) or IPv6 ff00::/8 (ff15::/16 for a site)";
+  }
+  if (isSourceSpecificGroup(v) && !source) {
+    return "That is a source-specific group (232.x.y.z, ff3x::): start mcchat with --group and --source ADDR to use it";
+  }
+  return undefined;
+}
+
+/** The TTL for a group: 0 (this host only) needs IPv4 or ff01::; ff01:: needs 0. */
+export function ttlForGroupProblem(value: string | undefined, group: string): Problem {
+  const range = ttlProblem(value);
+  if (range) return range;
+  const ttl = Number((value ?? "").trim());
+  const local = isInterfaceLocalGroup(group.trim());
+  if (local && ttl !== 0) {
+    return "An ff01:: group (interface-local) never leaves this host: TTL must be 0";
+  }
+  if (!local && ttl === 0 && isIPv6Multicast(group.trim())) {
+    return "TTL 0 (this host only) needs an IPv4 group or an ff01:: group: IPv6 multicast cannot be kept on the loopback";
+  }
+  return undefined;
 }
 
 function intProblem(value: string | undefined, what: string, min: number, max: number): Problem {

@@ -3,8 +3,19 @@
  * waits forever on piped input (see the bun pitfalls note).
  */
 import type { Readable, Writable } from "node:stream";
-import { cancel, confirm, intro, isCancel, outro, password, select, text } from "@clack/prompts";
+import {
+  cancel,
+  confirm,
+  intro,
+  isCancel,
+  log,
+  outro,
+  password,
+  select,
+  text,
+} from "@clack/prompts";
 import { findEncodingChoice, WIZARD_ENCODINGS } from "../config/encodings.ts";
+import { isInterfaceLocalGroup } from "../config/options.ts";
 import { CancelledError } from "../errors.ts";
 import { MAX_NICK_BYTES } from "../protocol/constants.ts";
 import { normalizeEncoding } from "../protocol/text-codec.ts";
@@ -13,7 +24,7 @@ import {
   groupProblem,
   nickInputProblem,
   portProblem,
-  ttlProblem,
+  ttlForGroupProblem,
 } from "./wizard-validate.ts";
 
 export interface WizardAnswers {
@@ -24,7 +35,10 @@ export interface WizardAnswers {
   /** The room has classic (legacy) programs: also send our messages to them as plain text. */
   legacy: boolean;
   nick: string;
-  /** IPv4 address of the chosen interface; undefined = system default. */
+  /**
+   * The chosen interface's name, or "all" (every multicast interface); undefined = the
+   * system's choice. As a default: a name, an address or "all".
+   */
   interface?: string;
   ttl: number;
   /**
@@ -39,7 +53,10 @@ export interface WizardAnswers {
 export interface WizardOptions {
   /** Initial values; `interface` may be a name or an address. */
   defaults: WizardAnswers;
-  interfaces: readonly { name: string; address: string }[];
+  /** This host's interface addresses, both families (net/interfaces.ts listInterfaces). */
+  interfaces: readonly WizardInterface[];
+  /** --source given on the command line: a source-specific group may be entered. */
+  source?: string;
   input?: Readable;
   output?: Writable;
   /**
@@ -61,8 +78,19 @@ export interface WizardOptions {
   askPassphrase?: boolean;
 }
 
+/** An interface address as listInterfaces gives it; the family is read from the address if absent. */
+export interface WizardInterface {
+  name: string;
+  address: string;
+  family?: "IPv4" | "IPv6";
+  internal?: boolean;
+  up?: boolean;
+  multicast?: boolean;
+}
+
 const OTHER = "\0other";
 const DEFAULT_IFACE = "";
+const ALL_IFACES = "all";
 
 /** The prompt's value, or CancelledError when the user pressed Esc / Ctrl-C. */
 function answered<T>(value: T, io: { output?: Writable }): Exclude<T, symbol> {
@@ -97,18 +125,54 @@ function ask<T>(prompt: Promise<T>, signal: AbortSignal | undefined): Promise<T>
   });
 }
 
-function interfaceChoices(opts: WizardOptions) {
-  const v4 = opts.interfaces.filter((i) => !i.address.includes(":"));
-  const want = opts.defaults.interface;
-  const hit = v4.find((i) => i.address === want) ?? v4.find((i) => i.name === want);
-  return {
-    options: [
-      { value: DEFAULT_IFACE, label: "system default", hint: "let the routing table choose" },
-      ...v4.map((i) => ({ value: i.address, label: `${i.name} (${i.address})` })),
-    ],
-    initialValue: hit?.address ?? DEFAULT_IFACE,
-    any: v4.length > 0,
+const familyOf = (i: WizardInterface) => i.family ?? (i.address.includes(":") ? "IPv6" : "IPv4");
+
+/** The interface prompt for a group: the interfaces with an address in its family. */
+export function interfaceChoices(
+  interfaces: readonly WizardInterface[],
+  group: string,
+  current: string | undefined,
+) {
+  const family = group.includes(":") ? "IPv6" : "IPv4";
+  const mine = interfaces.filter((i) => familyOf(i) === family);
+  const names = [...new Set(mine.map((i) => i.name))];
+  const label = (name: string) => {
+    const addrs = mine.filter((i) => i.name === name).map((i) => i.address);
+    // IPv6: a global or ULA address first, link-local ones after.
+    addrs.sort((a, b) => Number(/^fe[89ab]/i.test(a)) - Number(/^fe[89ab]/i.test(b)));
+    return `${name} (${addrs.join(", ")})`;
   };
+  const hint = (name: string) => {
+    const i = mine.find((x) => x.name === name);
+    if (i?.internal) return "loopback";
+    if (i?.up === false) return "down";
+    if (i?.multicast === false) return "no MULTICAST flag";
+    return undefined;
+  };
+  const capable = names.filter((n) => {
+    const i = mine.find((x) => x.name === n);
+    return i && !i.internal && i.up !== false && i.multicast !== false;
+  });
+  const options: { value: string; label: string; hint?: string }[] = [
+    { value: DEFAULT_IFACE, label: "system default", hint: "let the routing table choose" },
+  ];
+  if (capable.length > 1) {
+    // clack shows a hint only on the highlighted option: what matters is in the label.
+    options.push({
+      value: ALL_IFACES,
+      label: `all: ${capable.join(", ")} (sending on ${[...capable].sort()[0]})`,
+    });
+  }
+  for (const n of names) {
+    const h = hint(n);
+    options.push({ value: n, label: h ? `${label(n)} - ${h}` : label(n) });
+  }
+  const want = (current ?? "").trim();
+  const hit =
+    want.toLowerCase() === ALL_IFACES && capable.length > 1
+      ? ALL_IFACES
+      : (mine.find((i) => i.name === want || i.address === want)?.name ?? DEFAULT_IFACE);
+  return { options, initialValue: hit, any: names.length > 0 };
 }
 
 export async function runWizard(opts: WizardOptions): Promise<WizardAnswers> {
@@ -140,7 +204,7 @@ async function wizard(opts: WizardOptions): Promise<WizardAnswers> {
         ...io,
         message: "Multicast group address (239.x.y.z = organisation-local)",
         initialValue: d.group,
-        validate: groupProblem,
+        validate: (v) => groupProblem(v, opts.source),
       }),
       signal,
     ),
@@ -214,7 +278,7 @@ async function wizard(opts: WizardOptions): Promise<WizardAnswers> {
     io,
   );
 
-  const ifaces = interfaceChoices(opts);
+  const ifaces = interfaceChoices(opts.interfaces, group.trim(), d.interface);
   let iface: string = DEFAULT_IFACE;
   if (ifaces.any) {
     iface = answered(
@@ -236,14 +300,22 @@ async function wizard(opts: WizardOptions): Promise<WizardAnswers> {
       text({
         ...io,
         message: "TTL (1 = this subnet only, 0 = this host only)",
-        initialValue: String(d.ttl),
-        validate: ttlProblem,
+        // An ff01:: group stays on this host whatever the TTL: only 0 says so.
+        initialValue: isInterfaceLocalGroup(group.trim()) ? "0" : String(d.ttl),
+        validate: (v) => ttlForGroupProblem(v, group),
       }),
       signal,
     ),
     io,
   );
 
+  const hostOnly = Number(ttl.trim()) === 0;
+  if (hostOnly && iface !== DEFAULT_IFACE) {
+    log.info(
+      "TTL 0: the room stays on this host (the loopback; ff01:: groups loop back on their own), so the interface choice is not used.",
+      io,
+    );
+  }
   outro("Setup done.", io);
   if (opts.resumeInput !== false) (opts.input ?? process.stdin).resume();
   const answers: WizardAnswers = {
@@ -254,7 +326,7 @@ async function wizard(opts: WizardOptions): Promise<WizardAnswers> {
     nick,
     ttl: Number(ttl.trim()),
   };
-  if (iface !== DEFAULT_IFACE) answers.interface = iface;
+  if (iface !== DEFAULT_IFACE && !hostOnly) answers.interface = iface;
   if (secret) {
     answers.passphrase = secret.passphrase;
     answers.savePassphrase = secret.save;

@@ -4,11 +4,21 @@ import {
   groupProblem,
   nickInputProblem,
   portProblem,
+  ttlForGroupProblem,
   ttlProblem,
 } from "../../src/ui/wizard-validate.ts";
 
 describe("groupProblem", () => {
-  test.each(["224.0.0.1", "239.1.100.1", " 239.255.255.255 ", "230.1.2.3"])("accepts %p", (g) => {
+  test.each([
+    "224.0.0.1",
+    "239.1.100.1",
+    " 239.255.255.255 ",
+    "230.1.2.3",
+    "ff15::1",
+    "FF05::ab",
+    "ff02::1",
+    "ff01::1",
+  ])("accepts %p", (g) => {
     expect(groupProblem(g)).toBeUndefined();
   });
   test.each([
@@ -20,11 +30,17 @@ describe("groupProblem", () => {
     "239.1.1",
     "239.1.1.256",
     "x",
-  ])("rejects %p with the range and the 239 hint", (g) => {
-    expect(groupProblem(g)).toMatch(/224\.0\.0\.0 to 239\.255\.255\.255.*239\.x\.y\.z/);
+    "fd00::1",
+    "ff15::1%eth0",
+  ])("rejects %p with the ranges and the 239 hint", (g) => {
+    expect(groupProblem(g)).toMatch(
+      /224\.0\.0\.0 to 239\.255\.255\.255.*239\.x\.y\.z.*IPv6 ff00::\/8/,
+    );
   });
-  test("IPv6 is refused with its own reason (options.ts does not support it yet)", () => {
-    expect(groupProblem("ff15::1")).toMatch(/IPv6/);
+  test("a source-specific group needs --source", () => {
+    expect(groupProblem("232.1.1.1")).toMatch(/--source/);
+    expect(groupProblem("ff3e::1")).toMatch(/--source/);
+    expect(groupProblem("232.1.1.1", "198.18.0.9")).toBeUndefined();
   });
 });
 
@@ -40,6 +56,17 @@ describe("portProblem / ttlProblem", () => {
   test.each(["256", "-1", "", "x", "1.0"])("ttl %p bad", (t) =>
     expect(ttlProblem(t)).toBe("TTL must be a whole number from 0 to 255"),
   );
+});
+
+describe("ttlForGroupProblem", () => {
+  test("TTL 0 is this host only: IPv4 or an ff01:: group", () => {
+    expect(ttlForGroupProblem("0", "239.1.1.1")).toBeUndefined();
+    expect(ttlForGroupProblem("0", "ff01::1")).toBeUndefined();
+    expect(ttlForGroupProblem("0", "ff15::1")).toMatch(/needs an IPv4 group or an ff01:: group/);
+    expect(ttlForGroupProblem("1", "ff15::1")).toBeUndefined();
+    expect(ttlForGroupProblem("1", "ff01::1")).toMatch(/TTL must be 0/);
+    expect(ttlForGroupProblem("256", "239.1.1.1")).toBe("TTL must be a whole number from 0 to 255");
+  });
 });
 
 describe("nickInputProblem", () => {

@@ -14,7 +14,7 @@ const DEFAULTS: WizardAnswers = {
   ttl: 1,
 };
 const IFACES = [
-  { name: "lo", address: "127.0.0.1" },
+  { name: "lo", address: "127.0.0.1", internal: true },
   { name: "eth0", address: "10.0.0.5" },
   { name: "eth0", address: "fe80::1" },
 ];
@@ -103,9 +103,10 @@ describe("runWizard", () => {
     expect(await run(t, { defaults })).toEqual({
       ...DEFAULTS,
       encoding: "gbk",
-      interface: "10.0.0.5",
+      interface: "eth0",
     });
-    // IPv6 addresses are not offered: options.ts joins on IPv4 only.
+    // An IPv4 room: the interfaces' IPv4 addresses are shown, not their IPv6 ones.
+    expect(t.text()).toContain("eth0 (10.0.0.5)");
     expect(t.text()).not.toContain("fe80::1");
   });
 
@@ -136,7 +137,7 @@ describe("runWizard", () => {
       encoding: "koi8-r",
       legacy: true,
       nick: "张三",
-      interface: "10.0.0.5",
+      interface: "eth0",
       ttl: 4,
     });
   });
@@ -287,5 +288,105 @@ describe("runWizard: the passphrase", () => {
   test("Ctrl-C at the passphrase → CancelledError", async () => {
     const t = terminal([...enterAt(before(PROMPTS.passphrase)), [PROMPTS.passphrase, [CTRL_C]]]);
     await expect(run(t)).rejects.toBeInstanceOf(CancelledError);
+  });
+});
+
+describe("runWizard: IPv6, several interfaces, this host only", () => {
+  const erase = (n: number) => Array(n).fill(BACKSPACE);
+  const HOST = [
+    { name: "lo", address: "127.0.0.1", family: "IPv4" as const, internal: true },
+    { name: "lo", address: "::1", family: "IPv6" as const, internal: true },
+    { name: "eth0", address: "198.18.0.2", family: "IPv4" as const, multicast: true, up: true },
+    { name: "eth0", address: "fe80::a", family: "IPv6" as const, multicast: true, up: true },
+    { name: "eth0", address: "fd00:18::2", family: "IPv6" as const, multicast: true, up: true },
+    { name: "eth1", address: "198.19.0.2", family: "IPv4" as const, multicast: true, up: true },
+    { name: "tun0", address: "10.8.0.2", family: "IPv4" as const, multicast: false, up: true },
+  ];
+  const upTo = (p: string) => enterAt(EVERY.slice(1, EVERY.indexOf(p)));
+
+  test("an IPv6 group: its interfaces with their IPv6 addresses (global first), chosen by name", async () => {
+    const t = terminal([
+      [PROMPTS.group, [...erase(20), "FF15::0:1", ENTER]],
+      ...upTo(PROMPTS.iface),
+      [PROMPTS.iface, [DOWN, DOWN, ENTER]], // system default, lo, eth0
+      [PROMPTS.ttl, [ENTER]],
+    ]);
+    expect(await run(t, { interfaces: HOST })).toEqual({
+      ...DEFAULTS,
+      group: "FF15::0:1",
+      interface: "eth0",
+    });
+    expect(t.text()).toContain("eth0 (fd00:18::2, fe80::a)");
+    expect(t.text()).not.toContain("eth1"); // no IPv6 address
+    expect(t.text()).not.toContain("198.18.0.2");
+  });
+
+  test("several multicast interfaces: 'all' is offered, the sending one named", async () => {
+    const t = terminal([
+      ...enterAt(EVERY.slice(0, EVERY.indexOf(PROMPTS.iface))),
+      [PROMPTS.iface, [DOWN, ENTER]],
+      [PROMPTS.ttl, [ENTER]],
+    ]);
+    expect(await run(t, { interfaces: HOST })).toEqual({ ...DEFAULTS, interface: "all" });
+    expect(t.text()).toContain("all: eth0, eth1 (sending on eth0)");
+    expect(t.text()).toContain("tun0 (10.8.0.2) - no MULTICAST flag");
+    expect(t.text()).toContain("lo (127.0.0.1) - loopback");
+  });
+
+  test("a saved 'all' is preselected", async () => {
+    const t = terminal(enterAt(EVERY));
+    const defaults = { ...DEFAULTS, interface: "all" };
+    expect(await run(t, { interfaces: HOST, defaults })).toEqual(defaults);
+  });
+
+  test("TTL 0: this host only, the interface choice is dropped and said so", async () => {
+    const t = terminal([
+      ...enterAt(EVERY.slice(0, EVERY.indexOf(PROMPTS.iface))),
+      [PROMPTS.iface, [DOWN, DOWN, DOWN, ENTER]],
+      [PROMPTS.ttl, [BACKSPACE, "0", ENTER]],
+    ]);
+    expect(await run(t, { interfaces: HOST })).toEqual({ ...DEFAULTS, ttl: 0 });
+    expect(t.text()).toContain("TTL 0: the room stays on this host");
+  });
+
+  test("TTL 0 with an IPv6 group needs ff01::; an ff01:: group needs TTL 0 (its default)", async () => {
+    const t = terminal([
+      [PROMPTS.group, [...erase(20), "ff15::1", ENTER]],
+      ...upTo(PROMPTS.iface),
+      [PROMPTS.iface, [ENTER]],
+      [PROMPTS.ttl, [BACKSPACE, "0", ENTER]],
+      ["TTL 0 (this host only) needs an IPv4 group or an ff01:: group", [BACKSPACE, "2", ENTER]],
+    ]);
+    expect(await run(t, { interfaces: HOST })).toEqual({ ...DEFAULTS, group: "ff15::1", ttl: 2 });
+
+    const u = terminal([
+      [PROMPTS.group, [...erase(20), "ff01::1", ENTER]],
+      ...upTo(PROMPTS.iface),
+      [PROMPTS.iface, [ENTER]],
+      [PROMPTS.ttl, [BACKSPACE, "1", ENTER]],
+      ["never leaves this host: TTL must be 0", [BACKSPACE, "0", ENTER]],
+    ]);
+    expect(await run(u, { interfaces: HOST })).toEqual({ ...DEFAULTS, group: "ff01::1", ttl: 0 });
+    const v = terminal([
+      [PROMPTS.group, [...erase(20), "ff01::1", ENTER]],
+      ...upTo(PROMPTS.iface),
+      [PROMPTS.iface, [ENTER]],
+      [PROMPTS.ttl, [ENTER]],
+    ]);
+    expect((await run(v, { interfaces: HOST })).ttl).toBe(0);
+  });
+
+  test("a source-specific group only with --source", async () => {
+    const t = terminal([
+      [PROMPTS.group, [...erase(20), "232.1.1.1", ENTER]],
+      ["start mcchat with --group and --source ADDR", [...erase(20), "239.2.2.2", ENTER]],
+      ...enterAt(EVERY.slice(1)),
+    ]);
+    expect((await run(t)).group).toBe("239.2.2.2");
+    const u = terminal([
+      [PROMPTS.group, [...erase(20), "232.1.1.1", ENTER]],
+      ...enterAt(EVERY.slice(1)),
+    ]);
+    expect((await run(u, { source: "198.18.0.9" })).group).toBe("232.1.1.1");
   });
 });
