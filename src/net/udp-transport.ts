@@ -113,6 +113,7 @@ function explain(err: unknown, what: string): UserError {
     ENETUNREACH: "no route to the group (is there a multicast route or default route?)",
     EINVAL: "invalid argument",
     ENOPROTOOPT: "not supported by this system",
+    EMSGSIZE: "datagram too large",
   };
   const why = hints[code] ?? e?.message ?? String(err);
   return new UserError(
@@ -419,7 +420,8 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
         inFlight.add(reject);
         send.send(data, portOf(channel), opts.group, (err) => {
           inFlight.delete(reject);
-          if (err) reject(err);
+          // One clear line wherever it ends up (a warning, or the start's failure).
+          if (err) reject(explain(err, `send to ${opts.group}`));
           else resolve();
         });
       });
@@ -465,10 +467,12 @@ export function isInterfaceLocalGroup(group: string): boolean {
  * room must use an interface-local group (ff01::…, which the kernel loops back and never
  * transmits) on a real interface: the ones chosen, or if none (or only loopbacks) were,
  * the first (by name) up, multicast-capable non-loopback interface with an IPv6 address.
+ * An IPv6 room on Linux's loopback otherwise would hear nothing: refused with one line.
  */
 export function roomTransportOptions(
   opts: RoomTransportInput,
   interfaces: readonly NetInterface[],
+  platform: NodeJS.Platform = process.platform,
 ): UdpTransportOptions {
   let joinOn: readonly TransportInterface[] =
     opts.ifaces ?? (opts.iface ? [{ name: opts.iface.name, address: opts.iface.address }] : []);
@@ -499,6 +503,17 @@ export function roomTransportOptions(
     if (carrier.index !== undefined) i.index = carrier.index;
     joinOn = [i];
     sendOn = i;
+  }
+  if (isIPv6(opts.group) && platform === "linux") {
+    const lo = [...joinOn, ...(sendOn ? [sendOn] : [])].find(
+      (i) => loopbacks.has(i.name) || i.name === "lo",
+    );
+    if (lo) {
+      throw new UserError(
+        `interface ${lo.name}: Linux does not carry IPv6 multicast over the loopback; choose another interface, or for this host only use --ttl 0 with an ff01:: group`,
+        2,
+      );
+    }
   }
   const out: UdpTransportOptions = {
     group: opts.group,

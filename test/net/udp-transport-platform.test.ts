@@ -125,7 +125,9 @@ class FakeSocket implements DgramSocketLike {
   }
   send(msg: Uint8Array, port: number, address: string, cb: (err: Error | null) => void) {
     this.record("send", msg.length, port, address);
-    queueMicrotask(() => cb(null));
+    const code = FakeSocket.failures.get("send");
+    const err = code ? Object.assign(new Error(`send ${code} ${address}:${port}`), { code }) : null;
+    queueMicrotask(() => cb(err));
   }
   close() {
     this.record("close");
@@ -421,6 +423,16 @@ describe("failures and received datagrams", () => {
     expect(FakeSocket.made.every((s) => s.closed)).toBe(true);
   });
 
+  test("a failed send rejects with one clear line naming the group and the errno", async () => {
+    const t = await open("linux", { group: "ff15::1", joinOn: [{ name: "lo", address: "::1" }] });
+    FakeSocket.failures.set("send", "ENETUNREACH");
+    const err = await t.send(new Uint8Array(1)).catch((e) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toBe(
+      "cannot send to ff15::1: no route to the group (is there a multicast route or default route?) (ENETUNREACH)",
+    );
+  });
+
   test("TTL 0 is refused by the transport (the room's options map 'this host only' to TTL 1)", async () => {
     const err = await open("linux", { ttl: 0 }).catch((e) => e);
     expect((err as UserError).message).toBe(
@@ -525,6 +537,19 @@ describe("roomTransportOptions", () => {
     expect(o.ttl).toBe(1);
     expect(o.joinOn).toEqual([lo]);
     expect(o.sendOn).toEqual(lo);
+  });
+
+  test("IPv6 on Linux's loopback (which carries no IPv6 multicast) is one clear line; elsewhere it is passed on", () => {
+    const lo6 = { name: "lo", address: "::1", index: 1 };
+    const v6 = { ...room, group: "ff15::1", ifaces: [lo6], sendIface: lo6 };
+    expect(() => roomTransportOptions(v6, interfaces, "linux")).toThrow(
+      "interface lo: Linux does not carry IPv6 multicast over the loopback; choose another interface, or for this host only use --ttl 0 with an ff01:: group",
+    );
+    expect(roomTransportOptions(v6, interfaces, "darwin").joinOn).toEqual([lo6]);
+    const lo4 = { name: "lo", address: "127.0.0.1" };
+    expect(roomTransportOptions({ ...room, ifaces: [lo4] }, interfaces, "linux").joinOn).toEqual([
+      lo4,
+    ]);
   });
 
   test("IPv6 this host only: an interface-local group on the interfaces chosen, or if only the loopback was, the first up multicast non-loopback IPv6 interface; another group is refused", async () => {
