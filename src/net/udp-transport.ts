@@ -340,8 +340,15 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
           join(r.sock, arg);
           r.joined.push(arg);
         } catch (e) {
-          const on = joinOn[n] ? ` on ${describeInterface(joinOn[n])}` : "";
-          throw explain(e, `${what}${on}`);
+          const iface = joinOn[n];
+          if (!iface && (e as NodeJS.ErrnoException)?.code === "ENODEV") {
+            // No interface given and no route for the kernel to pick one by.
+            throw new UserError(
+              `cannot ${what}: no route to choose an interface by (pass --interface, or add a multicast or default route; see mcchat doctor) (ENODEV)`,
+              1,
+            );
+          }
+          throw explain(e, `${what}${iface ? ` on ${describeInterface(iface)}` : ""}`);
         }
       });
     }

@@ -423,6 +423,25 @@ describe("failures and received datagrams", () => {
     expect(FakeSocket.made.every((s) => s.closed)).toBe(true);
   });
 
+  test("a join without an interface that the kernel cannot place (ENODEV) names the fix", async () => {
+    const err = await open(
+      "linux",
+      { group: "ff15::1" },
+      { method: "addMembership", code: "ENODEV" },
+    ).catch((e) => e);
+    expect((err as UserError).message).toBe(
+      "cannot join group ff15::1: no route to choose an interface by (pass --interface, or add a multicast or default route; see mcchat doctor) (ENODEV)",
+    );
+    const named = await open(
+      "linux",
+      { group: "ff15::1", joinOn: [ETH0_V6] },
+      { method: "addMembership", code: "ENODEV" },
+    ).catch((e) => e);
+    expect((named as UserError).message).toBe(
+      "cannot join group ff15::1 on eth0 (fd00:18::1): no such device (ENODEV)",
+    );
+  });
+
   test("a failed send rejects with one clear line naming the group and the errno", async () => {
     const t = await open("linux", { group: "ff15::1", joinOn: [{ name: "lo", address: "::1" }] });
     FakeSocket.failures.set("send", "ENETUNREACH");
