@@ -47,8 +47,10 @@ export interface DoctorRoom {
   ttl: number;
   /** Interfaces asked for with --interface; [] = the system's choice. */
   ifaces: readonly { name: string; address: string }[];
-  /** --ttl 0: this host only (sends through the loopback interface). */
+  /** --ttl 0: this host only (IPv4: the loopback; IPv6: an interface-local ff01:: group). */
   hostOnly: boolean;
+  /** --source: source-specific multicast, only this sender is heard. */
+  source?: string;
 }
 
 /** One interface as doctor shows it. Flags are undefined where the system does not tell. */
@@ -192,7 +194,7 @@ export function checkInterfaces(room: DoctorRoom, p: DoctorPlatform): Check {
     return {
       id: "interfaces",
       status: "ok",
-      summary: "--ttl 0: this host only, through the loopback interface",
+      summary: "--ttl 0: this host only",
       details,
     };
   }
@@ -264,7 +266,10 @@ export function checkRoute(room: DoctorRoom, p: DoctorPlatform): Check {
     return {
       id: "route",
       status: "ok",
-      summary: "--ttl 0: sent through the loopback interface, no route needed",
+      summary:
+        room.family === "IPv4"
+          ? "--ttl 0: joined and sent on the loopback, no route needed"
+          : `--ttl 0: ${room.group} is interface-local: the kernel loops it back and never transmits it`,
       details: found ? [`the table would use ${describeRoute(found.route)}`] : [],
     };
   }

@@ -85,8 +85,10 @@ export async function runDoctor(
     interface: pick("interface"),
     ttl: pick("ttl"),
     timeout: flags.timeout,
-    source: (flags as { source?: unknown }).source,
-  } as RawOptions;
+    source: flags.source,
+  };
+  // As `mcchat` joins: --ttl 0 keeps the room on this host, a saved interface does not apply.
+  if (flags.interface === undefined && String(flags.ttl).trim() === "0") delete raw.interface;
   for (const k of Object.keys(raw) as (keyof RawOptions)[]) if (raw[k] === undefined) delete raw[k];
   const opts = validateOptions(raw, { interfaces, defaultNick: "doctor" });
   const room = doctorRoom(opts);
@@ -123,25 +125,16 @@ export async function runDoctor(
   return report.ok ? 0 : 1;
 }
 
-/**
- * The room from the validated options. Written against both shapes of Options (the single
- * `iface` of 0.x and the `ifaces`/`family`/`hostOnly` of issue 10) while they change.
- */
+/** The room from the validated options. */
 export function doctorRoom(opts: Options): DoctorRoom {
-  const o = opts as Options & {
-    family?: "IPv4" | "IPv6";
-    ifaces?: { name: string; address: string }[];
-    iface?: { name: string; address: string };
-    hostOnly?: boolean;
-  };
-  const ifaces = o.ifaces ?? (o.iface ? [o.iface] : []);
   return {
-    group: o.group,
-    family: o.family ?? (o.group.includes(":") ? "IPv6" : "IPv4"),
-    port: o.port,
-    ttl: o.ttl,
-    ifaces: ifaces.map((i) => ({ name: i.name, address: i.address })),
-    hostOnly: o.hostOnly ?? o.ttl === 0,
+    group: opts.group,
+    family: opts.family,
+    port: opts.port,
+    ttl: opts.ttl,
+    ifaces: opts.ifaces.map((i) => ({ name: i.name, address: i.address })),
+    hostOnly: opts.hostOnly,
+    ...(opts.source !== undefined ? { source: opts.source } : {}),
   };
 }
 

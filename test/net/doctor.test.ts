@@ -95,7 +95,11 @@ async function doctorUntil(
     },
     () => last !== undefined && done(last.report),
     { attempts: 6, intervalMs: 10, what: "doctor hearing the member and the legacy sender" },
-  ).catch(() => {});
+  ).catch((e: Error) => {
+    // Not heard in 6 runs: the assertions on the last report say what is missing. No report
+    // at all: doctor's own error is the failure.
+    if (!last) throw e;
+  });
   if (!last) throw new Error("doctor never ran");
   return last;
 }
