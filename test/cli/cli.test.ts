@@ -17,6 +17,34 @@ const BAD: [string, string[]][] = [
   ["an unknown encoding", ["-e", "nosuch"]],
   ["an unknown interface", ["-i", "nosuch0"]],
   ["an unknown option", ["--bogus"]],
+  ["a unicast IPv6 group", ["--group", "fd00::1"]],
+  ["an IPv6 group with a scope", ["--group", "ff15::1%lo"]],
+  ["an interface-local group without --ttl 0", ["-g", "ff01::1"]],
+  ["--ttl 0 with an IPv6 group that is not ff01::", ["-g", "ff15::1", "--ttl", "0"]],
+  ["an SSM group without --source", ["-g", "232.1.2.3"]],
+  ["an IPv6 SSM group without --source", ["-g", "ff3e::8000:1"]],
+  ["--source of the other family", ["-g", "ff15::1", "--source", "198.18.0.1"]],
+  ["--source that is a group", ["--source", "239.1.1.1"]],
+  ["--source that is not an address", ["--source", "alice"]],
+  ["--interface all with no multicast interface", ["-i", "all"]],
+  ["an interface address this host lacks (lo is down here)", ["-g", "ff15::1", "-i", "127.0.0.1"]],
+];
+
+/** Issue 10's options: the exact line (the run is in `unshare -n`: only lo, down). */
+const BAD_LINES: [string[], string][] = [
+  [["-g", "232.1.2.3"], "group 232.1.2.3 is a source-specific group: pass --source ADDR"],
+  [
+    ["-g", "FF15::1", "--source", "198.18.0.1"],
+    "--source 198.18.0.1 is an IPv4 address, but the group ff15::1 is IPv6",
+  ],
+  [
+    ["-g", "ff01::1"],
+    "group ff01::1 is interface-local (ff01::/16): it never leaves this host; use it with --ttl 0, or a group such as ff15::…",
+  ],
+  [
+    ["-i", "all"],
+    "--interface all: no up, multicast-capable interface has an IPv4 address (see mcchat doctor)",
+  ],
 ];
 
 const OPTIONS = [
@@ -62,6 +90,12 @@ describe.each(implementations())("mcchat from $label", ({ argv: mcchat, availabl
         expect(r.stdout).toBe("");
       },
     );
+  }
+
+  for (const [args, line] of BAD_LINES) {
+    when(`${args.join(" ")} → "${line}"${skipped}`, async () => {
+      refused(await mc([...args, "-y"]), line);
+    });
   }
 
   for (const args of [["--passphrase", "s3cret"], ["--passphrase=s3cret"]]) {
