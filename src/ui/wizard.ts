@@ -15,7 +15,7 @@ import {
   text,
 } from "@clack/prompts";
 import { findEncodingChoice, WIZARD_ENCODINGS } from "../config/encodings.ts";
-import { isInterfaceLocalGroup } from "../config/options.ts";
+import { isInterfaceLocalGroup, validateGroup } from "../config/options.ts";
 import { CancelledError } from "../errors.ts";
 import { MAX_NICK_BYTES } from "../protocol/constants.ts";
 import { normalizeEncoding } from "../protocol/text-codec.ts";
@@ -319,7 +319,8 @@ async function wizard(opts: WizardOptions): Promise<WizardAnswers> {
   outro("Setup done.", io);
   if (opts.resumeInput !== false) (opts.input ?? process.stdin).resume();
   const answers: WizardAnswers = {
-    group: group.trim(),
+    // Canonical (IPv6 lowercase and compressed), as options.ts makes it: the saved text is the room's.
+    group: validateGroup(group),
     port: Number(port.trim()),
     encoding: normalizeEncoding(encoding) ?? encoding,
     legacy,
