@@ -140,7 +140,7 @@ export function sealedLine(s: SealedSeen): string {
 
 /** Who was heard in `seconds`: ok when anyone, warn when nobody. */
 export function checkRoom(
-  room: { group: string; port: number; ttl: number },
+  room: { group: string; port: number; ttl: number; hostOnly?: boolean; source?: string },
   c: CensusResult | undefined,
   seconds: number,
 ): Check {
@@ -162,6 +162,8 @@ export function checkRoom(
   if (c.encrypted.length)
     parts.push(n(c.encrypted.length, "encrypted sender", "encrypted senders"));
   const s = `${seconds} s`;
+  if (room.source) details.push(`--source: only ${room.source} can be heard`);
+  if (room.hostOnly) details.push("--ttl 0: only this host's members can be heard");
   if (parts.length > 0) {
     return { id: "room", status: "ok", summary: `heard ${parts.join(", ")} in ${s}`, details };
   }
@@ -170,6 +172,8 @@ export function checkRoom(
     status: "warn",
     summary: `heard no one in ${s} on ${room.group}:${room.port}`,
     details,
-    fix: `if others are in the room: same group and port? run mcchat doctor on their host too; across a router use --ttl 2 or more; a switch with IGMP snooping and no querier stops forwarding after a few minutes (enable an IGMP querier); or listen longer (--timeout)`,
+    fix: room.source
+      ? `is ${room.source} sending to ${room.group}:${room.port}? A network without IGMPv3 (routers, snooping switches) may drop source-specific joins; or listen longer (--timeout)`
+      : `if others are in the room: same group and port? run mcchat doctor on their host too; across a router use --ttl 2 or more; a switch with IGMP snooping and no querier stops forwarding after a few minutes (enable an IGMP querier); or listen longer (--timeout)`,
   };
 }

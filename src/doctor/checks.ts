@@ -493,6 +493,18 @@ export function checkMembership(room: DoctorRoom, p: DoctorPlatform, joined: boo
     };
   }
   const on = mine.map((m) => m.dev);
+  // Source-specific joins need IGMPv3: an interface that heard a v1/v2 querier speaks that
+  // version, and routers and snooping switches then forward the whole group, or nothing.
+  const old = room.source ? mine.filter((m) => (m.igmpVersion ?? 3) < 3) : [];
+  if (old.length > 0) {
+    return {
+      id: "membership",
+      status: "warn",
+      summary: `${room.group} joined on ${on.join(", ")}, but ${old.map((m) => `${m.dev} speaks IGMPv${m.igmpVersion}`).join(", ")}: --source needs IGMPv3`,
+      details,
+      fix: `${old.map((m) => `sudo sysctl -w net.ipv4.conf.${m.dev}.force_igmp_version=3`).join("; ")}, and ask for an IGMPv3 querier on the network`,
+    };
+  }
   const missing = expected.filter((d) => !on.includes(d));
   if (missing.length > 0) {
     return {
@@ -577,6 +589,14 @@ export interface LoopbackResult {
 export function checkLoopback(room: DoctorRoom, r: LoopbackResult | undefined): Check {
   if (!r)
     return { id: "loopback", status: "skip", summary: "not joined: nothing sent", details: [] };
+  if (room.source) {
+    return {
+      id: "loopback",
+      status: "skip",
+      summary: `--source: only ${room.source} is heard, so our own datagram cannot come back (not sent)`,
+      details: [],
+    };
+  }
   if (r.ms !== undefined) {
     return {
       id: "loopback",

@@ -219,7 +219,8 @@ async function listen(
       while (!signal.aborted) {
         const now = performance.now();
         if (now >= deadline) break;
-        if (loop.ms === undefined) sendProbe();
+        // A source-specific join filters out our own datagrams like every other sender's.
+        if (loop.ms === undefined && room.source === undefined) sendProbe();
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, Math.min(PROBE_INTERVAL_MS, deadline - now));
           wake = () => {

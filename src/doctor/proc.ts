@@ -223,6 +223,8 @@ export interface Membership {
   index: number;
   group: string;
   users: number;
+  /** IPv4: the IGMP version the interface speaks (1, 2 or 3: the oldest querier heard). */
+  igmpVersion?: number;
 }
 
 /**
@@ -231,17 +233,20 @@ export interface Membership {
  */
 export function parseIgmp(text: string, endianness: Endianness = "LE"): Membership[] {
   const out: Membership[] = [];
-  let dev: { name: string; index: number } | undefined;
+  let dev: { name: string; index: number; version?: number } | undefined;
   for (const line of text.split("\n").slice(1)) {
-    const head = /^(\d+)\s+(\S+?)\s*:/.exec(line);
+    const head = /^(\d+)\s+(\S+?)\s*:\s*\d+\s+V(\d)/.exec(line) ?? /^(\d+)\s+(\S+?)\s*:/.exec(line);
     if (head) {
       dev = { index: Number(head[1]), name: head[2] as string };
+      if (head[3]) dev.version = Number(head[3]);
       continue;
     }
     const g = /^\s+([0-9A-Fa-f]{8})\s+(\d+)/.exec(line);
     const group = g && hexToIPv4(g[1] as string, endianness);
     if (dev && g && group) {
-      out.push({ dev: dev.name, index: dev.index, group, users: Number(g[2]) });
+      const m: Membership = { dev: dev.name, index: dev.index, group, users: Number(g[2]) };
+      if (dev.version !== undefined) m.igmpVersion = dev.version;
+      out.push(m);
     }
   }
   return out;

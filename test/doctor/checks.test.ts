@@ -192,6 +192,20 @@ test("membership: the group on the expected interface, elsewhere, or missing", (
   expect(checkMembership(room(), linuxHost(), false).status).toBe("skip");
 });
 
+test("membership: --source on an interface that speaks IGMPv2 warns", () => {
+  const v2 = linuxHost({
+    "/proc/net/igmp": IGMP.replace("3\teth0      :     2      V3", "3\teth0      :     2      V2"),
+  });
+  const ssm = room({ source: "198.18.0.2" });
+  expect(checkMembership(ssm, v2, true)).toMatchObject({
+    status: "warn",
+    summary: "239.1.100.1 joined on eth0, but eth0 speaks IGMPv2: --source needs IGMPv3",
+    fix: "sudo sysctl -w net.ipv4.conf.eth0.force_igmp_version=3, and ask for an IGMPv3 querier on the network",
+  });
+  expect(checkMembership(room(), v2, true).status).toBe("ok");
+  expect(checkMembership(ssm, linuxHost(), true).status).toBe("ok");
+});
+
 test("recv-buffer: rmem_max below 8 MiB warns with the sysctl", () => {
   expect(checkRecvBuffer(linuxHost()).status).toBe("ok");
   const small = checkRecvBuffer(linuxHost({ "/proc/sys/net/core/rmem_max": "212992\n" }), 425984);
@@ -250,6 +264,12 @@ test("loopback: heard back, or what may drop it", () => {
   });
   expect(unreachable.fix).toContain("ip route add 224.0.0.0/4");
   expect(checkLoopback(room(), undefined).status).toBe("skip");
+  expect(
+    checkLoopback(room({ source: "198.18.0.2" }), { sent: 0, errors: [], waitedMs: 3000 }),
+  ).toMatchObject({
+    status: "skip",
+    summary: "--source: only 198.18.0.2 is heard, so our own datagram cannot come back (not sent)",
+  });
 });
 
 test("macOS and Windows: the /proc checks say they are unavailable, they do not fail", () => {

@@ -67,11 +67,15 @@ test("/proc/net/ipv6_route: reject routes are left out", () => {
 
 test("/proc/net/igmp and igmp6: groups per interface", () => {
   expect(parseIgmp(IGMP)).toEqual([
-    { dev: "lo", index: 1, group: "224.0.0.1", users: 1 },
-    { dev: "eth1", index: 2, group: "224.0.0.1", users: 1 },
-    { dev: "eth0", index: 3, group: "239.1.100.1", users: 2 },
-    { dev: "eth0", index: 3, group: "224.0.0.1", users: 1 },
+    { dev: "lo", index: 1, group: "224.0.0.1", users: 1, igmpVersion: 3 },
+    { dev: "eth1", index: 2, group: "224.0.0.1", users: 1, igmpVersion: 3 },
+    { dev: "eth0", index: 3, group: "239.1.100.1", users: 2, igmpVersion: 3 },
+    { dev: "eth0", index: 3, group: "224.0.0.1", users: 1, igmpVersion: 3 },
   ]);
+  expect(
+    parseIgmp(IGMP.replace("3\teth0      :     2      V3", "3\teth0      :     2      V2"))[2]
+      ?.igmpVersion,
+  ).toBe(2);
   const v6 = parseIgmp6(IGMP6);
   expect(v6.filter((m) => m.group === "ff15::1")).toEqual([
     { dev: "eth0", index: 3, group: "ff15::1", users: 2 },

@@ -31,6 +31,7 @@ interface JsonCheck {
   id: string;
   status: "ok" | "warn" | "fail" | "skip";
   summary: string;
+  details: string[];
   fix?: string;
 }
 interface JsonReport {
@@ -217,6 +218,72 @@ for (const [n, impl] of implementations().entries()) {
         }
       },
       30_000,
+    );
+
+    test.skipIf(!impl.available)(
+      "--source: only the chosen member is listed; --ttl 0: joined on the loopback, only this host",
+      async () => {
+        const [h0, h1, h2] = await lab();
+        const room = ["-g", GROUP, "-p", String(port + 8)];
+        for (const [host, nick] of [
+          [h1, "alice"],
+          [h2, "carol"],
+        ] as const) {
+          host.spawn([
+            ...impl.argv,
+            "--listen",
+            "-y",
+            "-n",
+            nick,
+            ...room,
+            "--heartbeat",
+            "300",
+            "--timeout",
+            "60",
+          ]);
+        }
+        // Both are in the room (doctor without --source hears both) …
+        const all = await doctorUntil(h0, impl.argv, room, (r) =>
+          ["alice", "carol"].every((nick) => r.members.some((m) => m.nick === nick)),
+        );
+        expect(all.report.members.map((m) => m.nick).sort()).toEqual(["alice", "carol"]);
+        // … and with --source h1, only alice is heard.
+        const ssm = await doctorUntil(h0, impl.argv, [...room, "--source", h1.address], (r) =>
+          r.members.some((m) => m.nick === "alice"),
+        );
+        expect(ssm.report.checks.filter((c) => c.status === "fail")).toEqual([]);
+        expect(ssm.code).toBe(0);
+        expect(ssm.report.members.map((m) => m.nick)).toEqual(["alice"]);
+        expect(ssm.report.checks.find((c) => c.id === "room")?.details).toContain(
+          `--source: only ${h1.address} can be heard`,
+        );
+        // --ttl 0: the loopback, no route needed, nobody from the other hosts.
+        const local = await h0.exec(
+          [...impl.argv, "doctor", "--json", ...room, "--ttl", "0", "--timeout", "1"],
+          {
+            check: false,
+            timeoutMs: 20_000,
+          },
+        );
+        const report = JSON.parse(local.stdout) as JsonReport;
+        const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]));
+        expect(byId.interfaces).toMatchObject({
+          status: "ok",
+          summary: "joining on lo (127.0.0.1)",
+        });
+        expect(byId.route).toMatchObject({
+          status: "ok",
+          summary: "--ttl 0: joined and sent on the loopback, no route needed",
+        });
+        expect(byId.membership).toMatchObject({
+          status: "ok",
+          summary: `${GROUP} joined on lo (/proc/net/igmp)`,
+        });
+        expect(byId.loopback?.status).toBe("ok");
+        expect(report.members).toEqual([]);
+        expect(local.code).toBe(0);
+      },
+      60_000,
     );
 
     test.skipIf(!impl.available)(
