@@ -92,6 +92,17 @@ export function describeInterfaces(p: DoctorPlatform): IfaceInfo[] {
       const index = Number(p.readFile(`/sys/class/net/${name}/ifindex`)?.trim());
       if (Number.isInteger(index) && index > 0) info.index = index;
     }
+    if (!isLinux(p)) {
+      // Elsewhere the system's own listing (net/interfaces.ts) knows what it can: the index
+      // (Windows: an IPv6 scope id), flags where given.
+      const known = p.interfaces.filter((i) => i.name === name);
+      const index = known.find((i) => i.index !== undefined)?.index;
+      if (index !== undefined) info.index = index;
+      const up = known.find((i) => i.up !== undefined)?.up;
+      if (up !== undefined) info.up = up;
+      const multicast = known.find((i) => i.multicast !== undefined)?.multicast;
+      if (multicast !== undefined) info.multicast = multicast;
+    }
     if (info.loopback === undefined) {
       const internal = p.interfaces.find((i) => i.name === name)?.internal;
       if (internal !== undefined) info.loopback = internal;

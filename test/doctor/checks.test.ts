@@ -272,6 +272,16 @@ test("loopback: heard back, or what may drop it", () => {
   });
 });
 
+test("Windows: the index comes from the system's listing (IPv6 scope id)", () => {
+  const win = otherHost("win32");
+  const withIndex = {
+    ...win,
+    interfaces: win.interfaces.map((i) => (i.name === "eth0" ? { ...i, index: 12 } : i)),
+  };
+  expect(describeInterfaces(withIndex).find((i) => i.name === "eth0")?.index).toBe(12);
+  expect(describeInterfaces(withIndex).find((i) => i.name === "eth0")?.multicast).toBeUndefined();
+});
+
 test("macOS and Windows: the /proc checks say they are unavailable, they do not fail", () => {
   for (const name of ["darwin", "win32"] as const) {
     const p = otherHost(name);

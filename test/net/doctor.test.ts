@@ -39,6 +39,7 @@ interface JsonReport {
   checks: JsonCheck[];
   members: { nick?: string; from: string; id: string }[];
   legacy: { from: string; sample: string; bridgedBy?: string }[];
+  encrypted?: { from: string; datagrams: number }[];
 }
 
 /** The member on h1 and the socat sender on h2, for one port. */
@@ -112,7 +113,7 @@ const hearsBoth = (r: JsonReport) =>
 for (const [n, impl] of implementations().entries()) {
   describeLab(`mcchat doctor (${impl.label})`, () => {
     const lab = sharedLab(4);
-    const port = 26100 + n * 10;
+    const port = 26100 + n * 20;
 
     test.skipIf(!impl.available)(
       "a lab host passes every check and lists the member on another host and the legacy sender",
@@ -282,6 +283,45 @@ for (const [n, impl] of implementations().entries()) {
         expect(byId.loopback?.status).toBe("ok");
         expect(report.members).toEqual([]);
         expect(local.code).toBe(0);
+      },
+      60_000,
+    );
+
+    test.skipIf(!impl.available)(
+      "an encrypted room's member is listed as encrypted traffic, without a nick",
+      async () => {
+        const [h0, h1] = await lab();
+        const room = ["-g", GROUP, "-p", String(port + 10)];
+        h1.spawn(
+          [
+            ...impl.argv,
+            "--listen",
+            "-y",
+            "-n",
+            "eve",
+            ...room,
+            "--heartbeat",
+            "300",
+            "--timeout",
+            "60",
+          ],
+          { env: { MCCHAT_PASSPHRASE: "correct horse battery staple" } },
+        );
+        const { code, report } = await doctorUntil(
+          h0,
+          impl.argv,
+          room,
+          (r) => (r.encrypted ?? []).length > 0,
+        );
+        expect(report.encrypted?.map((e) => e.from)).toEqual([
+          expect.stringMatching(/^198\.18\.0\.2:\d+$/),
+        ]);
+        expect(report.members).toEqual([]);
+        expect(report.checks.find((c) => c.id === "room")).toMatchObject({
+          status: "ok",
+          summary: expect.stringMatching(/^heard 1 encrypted sender in 1\.5 s$/),
+        });
+        expect(code).toBe(0);
       },
       60_000,
     );
