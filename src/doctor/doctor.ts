@@ -182,7 +182,8 @@ async function listen(
   } catch (err) {
     const text = err instanceof Error ? err.message : String(err);
     return {
-      joinError: text.replace(/^cannot /, ""),
+      // The transport's hint may point at doctor itself: not needed here.
+      joinError: text.replace(/^cannot /, "").replace(/;? see mcchat doctor/, ""),
       membership: checkMembership(room, platform, false),
     };
   }
