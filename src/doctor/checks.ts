@@ -269,7 +269,7 @@ export function checkRoute(room: DoctorRoom, p: DoctorPlatform): Check {
   }
   const range = multicastRange(room);
   const candidates = candidateInterfaces(room, p);
-  const dev = candidates[0] ?? "eth0";
+  const dev = candidates[0] ?? "<if>";
   const infos = describeInterfaces(p);
   const found = routeToGroup(room, p);
   const sendOn = room.ifaces[0];
