@@ -1,6 +1,6 @@
 /**
  * The `--version` line: `mcchat <package.json version>`, and for release builds the
- * commit and target they were built from, e.g. `mcchat 0.1.0 (3945967 linux-arm64)`.
+ * commit and target they were built from, e.g. `mcchat 0.2.0 (3945967 linux-arm64)`.
  * scripts/release.ts passes that text with `--define MCCHAT_BUILD='"…"'`; from source and
  * from `npm run build` the identifier is not defined and the line is the version alone.
  */
