@@ -8,6 +8,7 @@
  *   NICs: a0 198.18.1.1 "alice" | d0 eth0 198.18.1.101, eth1 198.18.2.101 doctor | b0 198.18.2.1 "bob"
  */
 import { afterAll, afterEach, expect, test } from "bun:test";
+import { doctorUntil, type JsonReport, listeningMember } from "../helpers/doctor.ts";
 import {
   assertPrivateNetns,
   createRoutedLab,
@@ -16,79 +17,12 @@ import {
   type Host,
   implementations,
   type RoutedLab,
-  retryUntil,
   sharedLab,
   stopAll,
 } from "../helpers/netns.ts";
 
 assertPrivateNetns();
 afterEach(() => stopAll());
-
-interface JsonCheck {
-  id: string;
-  status: "ok" | "warn" | "fail" | "skip";
-  summary: string;
-  details: string[];
-  fix?: string;
-}
-interface JsonReport {
-  ok: boolean;
-  checks: JsonCheck[];
-  members: { nick?: string; from: string }[];
-}
-
-const member = (host: Host, mcchat: string[], nick: string, room: string[]) =>
-  host.spawn([
-    ...mcchat,
-    "--listen",
-    "-y",
-    "-n",
-    nick,
-    ...room,
-    "--heartbeat",
-    "300",
-    "--timeout",
-    "60",
-  ]);
-
-/** doctor --json on `host`, again (at most 6 runs) until `done`; the last run. */
-async function doctorUntil(
-  host: Host,
-  mcchat: string[],
-  args: string[],
-  done: (r: JsonReport) => boolean,
-): Promise<{ code: number; report: JsonReport; byId: Record<string, JsonCheck> }> {
-  let last: { code: number; report: JsonReport; byId: Record<string, JsonCheck> } | undefined;
-  await retryUntil(
-    async () => {
-      const r = await host.exec([...mcchat, "doctor", "--json", "--timeout", "1.5", ...args], {
-        check: false,
-        timeoutMs: 20_000,
-      });
-      let report: JsonReport;
-      try {
-        report = JSON.parse(r.stdout) as JsonReport;
-      } catch {
-        throw new Error(
-          `doctor --json printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`,
-        );
-      }
-      last = {
-        code: r.code,
-        report,
-        byId: Object.fromEntries(report.checks.map((c) => [c.id, c])),
-      };
-    },
-    () => last !== undefined && done(last.report),
-    { attempts: 6, intervalMs: 10, what: "doctor hearing the members" },
-  ).catch((e: Error) => {
-    // Not heard in 6 runs: the assertions on the last report say what is missing. No report
-    // at all: doctor's own error is the failure.
-    if (!last) throw e;
-  });
-  if (!last) throw new Error("doctor never ran");
-  return last;
-}
 
 const heard = (r: JsonReport, nick: string) => r.members.find((m) => m.nick === nick);
 
@@ -104,7 +38,7 @@ for (const [n, impl] of implementations().entries()) {
       "an IPv6 room: route ff00::/8, membership in igmp6, the member on another host",
       async () => {
         const [h0, h1] = await lab();
-        member(h1, impl.argv, "alice", ["-g", GROUP6, "-p", String(port), "-i", "eth0"]);
+        listeningMember(h1, impl.argv, "alice", ["-g", GROUP6, "-p", String(port), "-i", "eth0"]);
         const { code, report, byId } = await doctorUntil(
           h0,
           impl.argv,
@@ -147,8 +81,8 @@ for (const [n, impl] of implementations().entries()) {
       "-i all: joined on eth0 and eth1, a member heard on each subnet",
       async () => {
         const { a0, b0, d0 } = await hosts();
-        member(a0, impl.argv, "alice", room);
-        member(b0, impl.argv, "bob", room);
+        listeningMember(a0, impl.argv, "alice", room);
+        listeningMember(b0, impl.argv, "bob", room);
         const { code, report, byId } = await doctorUntil(
           d0,
           impl.argv,
@@ -179,8 +113,8 @@ for (const [n, impl] of implementations().entries()) {
       "without -i: joined on eth0 only; the route check names eth1 and -i all",
       async () => {
         const { a0, b0, d0 } = await hosts();
-        member(a0, impl.argv, "alice", room);
-        member(b0, impl.argv, "bob", room);
+        listeningMember(a0, impl.argv, "alice", room);
+        listeningMember(b0, impl.argv, "bob", room);
         const { report, byId } = await doctorUntil(
           d0,
           impl.argv,

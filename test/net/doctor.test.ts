@@ -10,13 +10,13 @@
  * until the member and the legacy sender are both listed.
  */
 import { afterEach, expect, test } from "bun:test";
+import { checksById, doctorUntil, type JsonReport, listeningMember } from "../helpers/doctor.ts";
 import {
   assertPrivateNetns,
   describeLab,
   type Host,
   implementations,
   type Proc,
-  retryUntil,
   sharedLab,
   stopAll,
 } from "../helpers/netns.ts";
@@ -27,39 +27,10 @@ afterEach(() => stopAll());
 const GROUP = "239.1.100.61";
 const SOCAT = Bun.which("socat");
 
-interface JsonCheck {
-  id: string;
-  status: "ok" | "warn" | "fail" | "skip";
-  summary: string;
-  details: string[];
-  fix?: string;
-}
-interface JsonReport {
-  ok: boolean;
-  checks: JsonCheck[];
-  members: { nick?: string; from: string; id: string }[];
-  legacy: { from: string; sample: string; bridgedBy?: string }[];
-  encrypted?: { from: string; datagrams: number }[];
-}
-
 /** The member on h1 and the socat sender on h2, for one port. */
 function startRoom(h1: Host, h2: Host, mcchat: string[], port: number): Proc[] {
   if (!SOCAT) throw new Error("socat is not installed (Debian package socat)");
-  const member = h1.spawn([
-    ...mcchat,
-    "--listen",
-    "-y",
-    "-n",
-    "alice",
-    "-g",
-    GROUP,
-    "-p",
-    String(port),
-    "--heartbeat",
-    "300",
-    "--timeout",
-    "60",
-  ]);
+  const member = listeningMember(h1, mcchat, "alice", ["-g", GROUP, "-p", String(port)]);
   // SYSTEM runs the loop through sh; once socat is stopped, the loop's next echo fails and
   // `set -e` ends it (it is bounded anyway).
   const legacy = h2.spawn([
@@ -69,41 +40,6 @@ function startRoom(h1: Host, h2: Host, mcchat: string[], port: number): Proc[] {
     `UDP4-DATAGRAM:${GROUP}:${port},ip-multicast-ttl=1`,
   ]);
   return [member, legacy];
-}
-
-/** doctor --json on `host`, again until `done(report)` (at most 6 runs); the last report. */
-async function doctorUntil(
-  host: Host,
-  mcchat: string[],
-  args: string[],
-  done: (r: JsonReport) => boolean,
-): Promise<{ code: number; report: JsonReport; stdout: string }> {
-  let last: { code: number; report: JsonReport; stdout: string } | undefined;
-  await retryUntil(
-    async () => {
-      const r = await host.exec([...mcchat, "doctor", "--json", "--timeout", "1.5", ...args], {
-        check: false,
-        timeoutMs: 20_000,
-      });
-      let report: JsonReport;
-      try {
-        report = JSON.parse(r.stdout) as JsonReport;
-      } catch {
-        throw new Error(
-          `doctor --json printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`,
-        );
-      }
-      last = { code: r.code, report, stdout: r.stdout };
-    },
-    () => last !== undefined && done(last.report),
-    { attempts: 6, intervalMs: 10, what: "doctor hearing the member and the legacy sender" },
-  ).catch((e: Error) => {
-    // Not heard in 6 runs: the assertions on the last report say what is missing. No report
-    // at all: doctor's own error is the failure.
-    if (!last) throw e;
-  });
-  if (!last) throw new Error("doctor never ran");
-  return last;
 }
 
 const hearsBoth = (r: JsonReport) =>
@@ -120,13 +56,12 @@ for (const [n, impl] of implementations().entries()) {
       async () => {
         const [h0, h1, h2] = await lab();
         const [member] = startRoom(h1, h2, impl.argv, port);
-        const { code, report } = await doctorUntil(
+        const { code, report, byId } = await doctorUntil(
           h0,
           impl.argv,
           ["-g", GROUP, "-p", String(port)],
           hearsBoth,
         );
-        const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]));
         expect(report.checks.filter((c) => c.status === "fail")).toEqual([]);
         expect(code).toBe(0);
         expect(report.ok).toBe(true);
@@ -204,7 +139,7 @@ for (const [n, impl] of implementations().entries()) {
           ];
           const r = await h2.exec([...impl.argv, ...args], { check: false, timeoutMs: 20_000 });
           const report = JSON.parse(r.stdout) as JsonReport;
-          const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]));
+          const byId = checksById(report);
           expect(byId.interfaces).toMatchObject({
             status: "warn",
             summary: "eth0 can carry the room, but eth0 has no MULTICAST flag",
@@ -230,18 +165,7 @@ for (const [n, impl] of implementations().entries()) {
           [h1, "alice"],
           [h2, "carol"],
         ] as const) {
-          host.spawn([
-            ...impl.argv,
-            "--listen",
-            "-y",
-            "-n",
-            nick,
-            ...room,
-            "--heartbeat",
-            "300",
-            "--timeout",
-            "60",
-          ]);
+          listeningMember(host, impl.argv, nick, room);
         }
         // Both are in the room (doctor without --source hears both) …
         const all = await doctorUntil(h0, impl.argv, room, (r) =>
@@ -267,7 +191,7 @@ for (const [n, impl] of implementations().entries()) {
           },
         );
         const report = JSON.parse(local.stdout) as JsonReport;
-        const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]));
+        const byId = checksById(report);
         expect(byId.interfaces).toMatchObject({
           status: "ok",
           summary: "joining on lo (127.0.0.1)",
@@ -292,21 +216,9 @@ for (const [n, impl] of implementations().entries()) {
       async () => {
         const [h0, h1] = await lab();
         const room = ["-g", GROUP, "-p", String(port + 10)];
-        h1.spawn(
-          [
-            ...impl.argv,
-            "--listen",
-            "-y",
-            "-n",
-            "eve",
-            ...room,
-            "--heartbeat",
-            "300",
-            "--timeout",
-            "60",
-          ],
-          { env: { MCCHAT_PASSPHRASE: "correct horse battery staple" } },
-        );
+        listeningMember(h1, impl.argv, "eve", room, {
+          env: { MCCHAT_PASSPHRASE: "correct horse battery staple" },
+        });
         const { code, report } = await doctorUntil(
           h0,
           impl.argv,
