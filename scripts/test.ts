@@ -154,11 +154,12 @@ const baseEnv: Record<string, string | undefined> = {
 if (process.stderr.isTTY && !process.env.NO_COLOR) baseEnv.FORCE_COLOR = "1";
 
 // ---- 1. build ----
-if (existsSync("scripts/build.ts")) {
-  say("== build: bun scripts/build.ts");
+/** `bun scripts/build.ts …args`, streamed, as the result `name` (a build has no test counts). */
+async function build(name: string, args: string[]) {
+  say(`== build: bun scripts/build.ts${args.map((a) => ` ${a}`).join("")}`);
   const started = performance.now();
   const code = await Bun.spawn({
-    cmd: [BUN, "scripts/build.ts"],
+    cmd: [BUN, "scripts/build.ts", ...args],
     cwd: ROOT,
     env: baseEnv,
     stdin: "ignore",
@@ -167,13 +168,17 @@ if (existsSync("scripts/build.ts")) {
   }).exited;
   const seconds = (performance.now() - started) / 1000;
   results.push({
-    name: "build",
+    name,
     passed: 0,
     failed: code === 0 ? 0 : 1,
     skipped: 0,
     seconds,
     note: code === 0 ? "ok" : `exit ${code}`,
   });
+}
+
+if (existsSync("scripts/build.ts")) {
+  await build("build", []);
 } else {
   say("== build: no scripts/build.ts yet; tests of dist/mcchat will skip");
 }
@@ -184,26 +189,12 @@ if (
   Bun.which("qemu-aarch64") &&
   !existsSync("dist/release/mcchat-linux-arm64")
 ) {
-  const argv = ["--target", "bun-linux-arm64", "--outfile", "dist/test/mcchat-linux-arm64"];
-  say(`== build: bun scripts/build.ts ${argv.join(" ")}`);
-  const started = performance.now();
-  const code = await Bun.spawn({
-    cmd: [BUN, "scripts/build.ts", ...argv],
-    cwd: ROOT,
-    env: baseEnv,
-    stdin: "ignore",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).exited;
-  const seconds = (performance.now() - started) / 1000;
-  results.push({
-    name: "build arm64",
-    passed: 0,
-    failed: code === 0 ? 0 : 1,
-    skipped: 0,
-    seconds,
-    note: code === 0 ? "ok" : `exit ${code}`,
-  });
+  await build("build arm64", [
+    "--target",
+    "bun-linux-arm64",
+    "--outfile",
+    "dist/test/mcchat-linux-arm64",
+  ]);
 }
 
 // ---- 2. non-network tests ----
