@@ -171,30 +171,25 @@ export function zip(entries: readonly ArchiveEntry[], mtime: number): Uint8Array
     const name = new TextEncoder().encode(e.name);
     const body = deflateRawSync(e.data, { level: 6 });
     const crc = crc32(e.data);
-    const local = Buffer.alloc(30);
+    /** The fields a local header and its central directory entry share, from `at` on. */
+    const shared = (h: Buffer, at: number) => {
+      h.writeUInt16LE(20, at); // version needed: 2.0 (deflate)
+      h.writeUInt16LE(0x0800, at + 2); // UTF-8 names
+      h.writeUInt16LE(8, at + 4); // deflate
+      h.writeUInt16LE(time, at + 6);
+      h.writeUInt16LE(date, at + 8);
+      h.writeUInt32LE(crc, at + 10);
+      h.writeUInt32LE(body.length, at + 14);
+      h.writeUInt32LE(e.data.length, at + 18);
+      h.writeUInt16LE(name.length, at + 22);
+    };
+    const local = Buffer.alloc(30); // the extra field length (at 28) stays 0
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4); // version needed: 2.0 (deflate)
-    local.writeUInt16LE(0x0800, 6); // UTF-8 names
-    local.writeUInt16LE(8, 8); // deflate
-    local.writeUInt16LE(time, 10);
-    local.writeUInt16LE(date, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(e.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
+    shared(local, 4);
     const cd = Buffer.alloc(46);
     cd.writeUInt32LE(0x02014b50, 0);
     cd.writeUInt16LE((3 << 8) | 20, 4); // made by Unix: the external attributes hold the mode
-    cd.writeUInt16LE(20, 6);
-    cd.writeUInt16LE(0x0800, 8);
-    cd.writeUInt16LE(8, 10);
-    cd.writeUInt16LE(time, 12);
-    cd.writeUInt16LE(date, 14);
-    cd.writeUInt32LE(crc, 16);
-    cd.writeUInt32LE(body.length, 20);
-    cd.writeUInt32LE(e.data.length, 24);
-    cd.writeUInt16LE(name.length, 28);
+    shared(cd, 6);
     cd.writeUInt32LE((0o100000 | e.mode) * 0x10000, 38); // regular file + mode, high 16 bits
     cd.writeUInt32LE(offset, 42);
     parts.push(local, name, body);
