@@ -19,3 +19,22 @@ export class CancelledError extends UserError {
     this.name = "CancelledError";
   }
 }
+
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: "no such file",
+  EACCES: "permission denied",
+  EPERM: "not permitted",
+  EISDIR: "is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+};
+
+/** Why a file operation failed, in words (the errno code in brackets), for one error line. */
+export function fileErrorText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const words = e?.code ? FILE_ERRORS[e.code] : undefined;
+  if (words) return `${words} (${e.code})`;
+  if (e?.code) return e.code;
+  return e instanceof Error ? e.message.split("\n")[0] || String(e) : String(err);
+}

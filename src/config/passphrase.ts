@@ -5,7 +5,7 @@
  * in the config file. An empty MCCHAT_PASSPHRASE counts as unset.
  */
 import { readFile, stat } from "node:fs/promises";
-import { UserError } from "../errors.ts";
+import { fileErrorText, UserError } from "../errors.ts";
 
 export const PASSPHRASE_ENV = "MCCHAT_PASSPHRASE";
 
@@ -46,14 +46,6 @@ export function refusePassphraseArgument(args: readonly string[]): void {
   }
 }
 
-const reason = (err: unknown): string => {
-  const e = err as NodeJS.ErrnoException;
-  if (e?.code === "ENOENT") return "no such file";
-  if (e?.code === "EACCES") return "permission denied";
-  if (e?.code === "EISDIR") return "is a directory";
-  return e instanceof Error ? e.message.split("\n")[0] || String(e) : String(e);
-};
-
 /** Strips one trailing line break ("\n" or "\r\n"): what `echo secret > file` adds. */
 export function stripOneNewline(text: string): string {
   if (text.endsWith("\r\n")) return text.slice(0, -2);
@@ -77,7 +69,7 @@ export async function readPassphraseFile(
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new UserError(`cannot read passphrase file ${path}: ${reason(err)}`);
+    throw new UserError(`cannot read passphrase file ${path}: ${fileErrorText(err)}`);
   }
   const passphrase = stripOneNewline(text);
   if (passphrase.length === 0) throw new UserError(`passphrase file ${path} is empty`);

@@ -9,7 +9,7 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Io } from "../cli.ts";
 import type { RawOptions } from "../config/options.ts";
-import { UserError } from "../errors.ts";
+import { fileErrorText, UserError } from "../errors.ts";
 import type { SessionEvent } from "../session/events.ts";
 import { makeColors } from "./colors.ts";
 import { formatPlain, type Member } from "./format.ts";
@@ -103,8 +103,7 @@ export async function runReplay(file: string, flags: RawOptions, io: Io): Promis
   await new Promise<void>((resolve, reject) => {
     stream.once("open", () => resolve());
     stream.once("error", (err: NodeJS.ErrnoException) => {
-      const why = err.code === "ENOENT" ? "no such file" : (err.code ?? err.message);
-      reject(new UserError(`cannot read ${file}: ${why}`, 1));
+      reject(new UserError(`cannot read ${file}: ${fileErrorText(err)}`, 1));
     });
   });
   const json = flags.json === true;

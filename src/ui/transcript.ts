@@ -9,7 +9,7 @@
  * log stops and the chat goes on.
  */
 import { closeSync, constants, fchmodSync, fstatSync, openSync, writeSync } from "node:fs";
-import { UserError } from "../errors.ts";
+import { fileErrorText, UserError } from "../errors.ts";
 import { EventBus } from "../session/event-bus.ts";
 import type { SessionEvent } from "../session/events.ts";
 import { formatJson } from "./format.ts";
@@ -40,11 +40,6 @@ export interface TranscriptOptions {
   fs?: TranscriptFs;
 }
 
-const errText = (err: unknown): string => {
-  const e = err as NodeJS.ErrnoException;
-  return e?.code ?? (e instanceof Error ? e.message : String(err));
-};
-
 /**
  * Open (create or append to) a transcript. Throws UserError when the file cannot be
  * opened, or is readable by others and cannot be made private.
@@ -55,7 +50,7 @@ export function openTranscript(path: string, o: TranscriptOptions): Transcript {
   try {
     fd = fs.openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
   } catch (err) {
-    throw new UserError(`cannot open the log ${path}: ${errText(err)}`, 1);
+    throw new UserError(`cannot open the log ${path}: ${fileErrorText(err)}`, 1);
   }
   try {
     const st = fs.fstatSync(fd);
@@ -66,7 +61,7 @@ export function openTranscript(path: string, o: TranscriptOptions): Transcript {
         fs.fchmodSync(fd, 0o600);
       } catch (err) {
         throw new UserError(
-          `the log ${path} is readable by others (mode ${was}) and cannot be made private: ${errText(err)}`,
+          `the log ${path} is readable by others (mode ${was}) and cannot be made private: ${fileErrorText(err)}`,
           1,
         );
       }
@@ -75,7 +70,7 @@ export function openTranscript(path: string, o: TranscriptOptions): Transcript {
   } catch (err) {
     fs.closeSync(fd);
     if (err instanceof UserError) throw err;
-    throw new UserError(`cannot open the log ${path}: ${errText(err)}`, 1);
+    throw new UserError(`cannot open the log ${path}: ${fileErrorText(err)}`, 1);
   }
   const encoder = new TextEncoder();
   let open = true;
@@ -93,7 +88,7 @@ export function openTranscript(path: string, o: TranscriptOptions): Transcript {
         while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
       } catch (err) {
         ok = false;
-        o.warn(`cannot write the log ${path} (${errText(err)}): logging stopped`);
+        o.warn(`cannot write the log ${path}: ${fileErrorText(err)}; logging stopped`);
       }
     },
     close() {

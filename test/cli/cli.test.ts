@@ -115,7 +115,7 @@ describe.each(implementations())("mcchat from $label", ({ argv: mcchat, availabl
 
   when(`--passphrase-file of a missing file → refused${skipped}`, async () => {
     const r = await mc(["-y", "--passphrase-file", "/nonexistent/mcchat-pass"]);
-    refused(r, "cannot read passphrase file /nonexistent/mcchat-pass: no such file");
+    refused(r, "cannot read passphrase file /nonexistent/mcchat-pass: no such file (ENOENT)");
   });
 
   when(`--allow-plaintext in an open room → refused${skipped}`, async () => {

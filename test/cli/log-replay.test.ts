@@ -57,7 +57,7 @@ describe.each(implementations())("mcchat from $label", ({ argv: mcchat, availabl
     expect(r).toEqual({
       code: 1,
       stdout: "",
-      stderr: `mcchat: cannot read ${missing}: no such file\n`,
+      stderr: `mcchat: cannot read ${missing}: no such file (ENOENT)\n`,
     });
   });
 
@@ -87,7 +87,7 @@ describe.each(implementations())("mcchat from $label", ({ argv: mcchat, availabl
       expect(r).toEqual({
         code: 1,
         stdout: "",
-        stderr: `mcchat: cannot open the log ${path}: ENOENT\n`,
+        stderr: `mcchat: cannot open the log ${path}: no such file (ENOENT)\n`,
       });
     },
   );

@@ -82,7 +82,7 @@ describe("--passphrase-file", () => {
   test("missing, empty or newline-only file → one-line usage error naming the file", async () => {
     const missing = join(dir, "nope");
     expect((await userError(() => readPassphraseFile(missing))).message).toBe(
-      `cannot read passphrase file ${missing}: no such file`,
+      `cannot read passphrase file ${missing}: no such file (ENOENT)`,
     );
     const empty = await file("empty", "");
     expect((await userError(() => readPassphraseFile(empty))).message).toContain("is empty");

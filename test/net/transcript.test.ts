@@ -138,7 +138,7 @@ describeLab("--log and replay", () => {
         bob.write("and bob\n");
         await me.waitForLine(/<bob> and bob$/, 10_000);
         expect(me.lines("stderr")).toEqual([
-          "mcchat: warning: cannot write the log /dev/full (ENOSPC): logging stopped",
+          "mcchat: warning: cannot write the log /dev/full: no space left on the device (ENOSPC); logging stopped",
         ]);
       },
       60_000,

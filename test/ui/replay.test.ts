@@ -263,7 +263,7 @@ describe("runReplay", () => {
     const path = join(dir, "nope.jsonl");
     const err = await runReplay(path, {}, c.io).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as UserError).message).toBe(`cannot read ${path}: no such file`);
+    expect((err as UserError).message).toBe(`cannot read ${path}: no such file (ENOENT)`);
     expect((err as UserError).exitCode).toBe(1);
   });
 

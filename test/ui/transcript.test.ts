@@ -96,7 +96,7 @@ describe("openTranscript", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(UserError);
-    expect((err as UserError).message).toBe(`cannot open the log ${path}: ENOENT`);
+    expect((err as UserError).message).toBe(`cannot open the log ${path}: no such file (ENOENT)`);
     expect((err as UserError).exitCode).toBe(1);
   });
 
@@ -112,7 +112,7 @@ describe("openTranscript", () => {
       closeSync: (fd) => void closed.push(fd),
     };
     expect(() => openTranscript("/x/log", { ...collect(), fs })).toThrow(
-      "the log /x/log is readable by others (mode 0664) and cannot be made private: EPERM",
+      "the log /x/log is readable by others (mode 0664) and cannot be made private: not permitted (EPERM)",
     );
     expect(closed).toEqual([42]);
   });
@@ -132,7 +132,9 @@ describe("openTranscript", () => {
       const t = openTranscript("/dev/full", { warn });
       for (const e of EVENTS) t.write(e);
       t.close();
-      expect(warnings).toEqual(["cannot write the log /dev/full (ENOSPC): logging stopped"]);
+      expect(warnings).toEqual([
+        "cannot write the log /dev/full: no space left on the device (ENOSPC); logging stopped",
+      ]);
       expect(t.ok).toBe(false);
     },
   );
