@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { EXIT_GRACE_MS, exitGuard, stopStatus } from "../../src/cli.ts";
+import { EXIT_GRACE_MS, exitGuard, stopStatus } from "../../src/exit-guard.ts";
 
 /** Resolves once `exit` has been called (bounded). */
 function recorder() {

@@ -4,8 +4,9 @@
  * which interface sends.
  */
 import { describe, expect, test } from "bun:test";
-import { joinedWhere, parseCommand, rawOptionValues } from "../../src/cli.ts";
+import { parseCommand, rawOptionValues } from "../../src/cli.ts";
 import { validateOptions } from "../../src/config/options.ts";
+import { joinedWhere } from "../../src/join.ts";
 import { describeInterface, roomTransportOptions } from "../../src/net/udp-transport.ts";
 
 const argv = (...args: string[]) => ["bun", "mcchat", ...args];

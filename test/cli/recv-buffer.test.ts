@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { formatStats, recvBufferWarning } from "../../src/cli.ts";
+import { formatStats, recvBufferWarning } from "../../src/join.ts";
 import { emptyStats } from "../../src/session/stats.ts";
 
 test("warns only when the kernel gave less than half of the receive buffer asked for", () => {

@@ -1,0 +1,301 @@
+/**
+ * `mcchat` (join the room) and `mcchat setup`: options settled from flags, the saved config
+ * and the wizard; the room opened (transport, sealing, session), the chat room or the pipe
+ * run over it; the joined line and --stats. Loaded by cli.ts only for these commands.
+ */
+import type { Readable, Writable } from "node:stream";
+import pkg from "../package.json" with { type: "json" };
+import type { Io } from "./cli.ts";
+import type { NetInterface, RawOptions } from "./config/options.ts";
+import { UserError } from "./errors.ts";
+import type { SessionStats } from "./session/session.ts";
+
+/**
+ * Flags, then saved config, then defaults; the wizard (on a terminal) can change them.
+ * The passphrase (passphrase.ts): --passphrase-file, else MCCHAT_PASSPHRASE, else the
+ * wizard's answer, else the saved one.
+ */
+async function settle(
+  flags: RawOptions,
+  io: Io,
+  wizard: boolean,
+  signal: AbortSignal | undefined,
+): Promise<{ raw: RawOptions; interfaces: NetInterface[] }> {
+  const [
+    { DEFAULTS },
+    { choosePassphrase, explicitPassphrase },
+    store,
+    { listInterfaces },
+    { defaultNick },
+  ] = await Promise.all([
+    import("./config/options.ts"),
+    import("./config/passphrase.ts"),
+    import("./config/store.ts"),
+    import("./net/interfaces.ts"),
+    import("./config/default-nick.ts"),
+  ]);
+  const { configPath, loadConfig, saveConfig } = store;
+  const interfaces = listInterfaces();
+  const path = configPath(io.env);
+  const explicit = await explicitPassphrase(flags.passphraseFile, io.env, (text) =>
+    io.stderr.write(`mcchat: warning: ${text}\n`),
+  );
+  const { passphrase: savedPassphrase, ...saved } = await loadConfig(path);
+  const raw: RawOptions = { ...saved, ...definedOnly(flags) };
+  // --ttl 0 keeps the room on this host: a saved interface does not apply to it.
+  if (flags.interface === undefined && String(flags.ttl).trim() === "0") delete raw.interface;
+  if (!wizard) {
+    const chosen = choosePassphrase({ explicit, saved: savedPassphrase });
+    return { raw: { ...raw, roomPassphrase: chosen }, interfaces };
+  }
+  const { runWizard } = await import("./ui/wizard.ts");
+  const askPassphrase = explicit === undefined;
+  const answers = await runWizard({
+    defaults: {
+      group: String(raw.group ?? DEFAULTS.group),
+      port: Number(raw.port ?? DEFAULTS.port),
+      encoding: String(raw.encoding ?? DEFAULTS.encoding),
+      legacy: raw.legacy === true,
+      nick: String(raw.nick ?? defaultNick()),
+      interface: raw.interface === undefined ? undefined : String(raw.interface),
+      ttl: Number(raw.ttl ?? DEFAULTS.ttl),
+      passphrase: savedPassphrase,
+    },
+    interfaces,
+    source: raw.source === undefined ? undefined : String(raw.source),
+    input: io.stdin as unknown as Readable,
+    output: io.stdout as unknown as Writable,
+    signal,
+    askPassphrase,
+  });
+  const { passphrase: answered, savePassphrase, ...rest } = answers;
+  // Save the interface by name: addresses change (DHCP), names rarely do.
+  const ifName = interfaces.find((i) => i.address === rest.interface)?.name;
+  const toSave: import("./config/store.ts").SavedConfig = {
+    ...rest,
+    interface: ifName ?? rest.interface,
+  };
+  // Saved only when asked to; an explicit passphrase (not asked for) leaves the saved one be.
+  const keep = askPassphrase ? (savePassphrase ? answered : undefined) : savedPassphrase;
+  if (keep !== undefined) toSave.passphrase = keep;
+  await saveConfig(path, toSave);
+  const chosen = choosePassphrase({
+    explicit,
+    wizard: { asked: askPassphrase, answer: answered },
+    saved: savedPassphrase,
+  });
+  // The wizard's interface answer (none = the system's choice) replaces the saved one.
+  return {
+    raw: { ...raw, ...rest, interface: rest.interface, roomPassphrase: chosen },
+    interfaces,
+  };
+}
+
+function definedOnly(o: RawOptions): RawOptions {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as RawOptions;
+}
+
+export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): Promise<number> {
+  const [{ parseIntIn, validateOptions }, { defaultNick }] = await Promise.all([
+    import("./config/options.ts"),
+    import("./config/default-nick.ts"),
+  ]);
+  const interactive = io.stdin.isTTY === true && io.stdout.isTTY === true;
+  const { raw, interfaces } = await settle(
+    flags,
+    io,
+    interactive && !flags.yes && flags.group === undefined,
+    signal,
+  );
+  const opts = validateOptions(raw, { interfaces, defaultNick: defaultNick() });
+  const chat = interactive && !opts.listen;
+  const history =
+    flags.history !== undefined ? parseIntIn(flags.history, "history", 0, 1000) : chat ? 20 : 0;
+  const heartbeatMs =
+    flags.heartbeat !== undefined
+      ? parseIntIn(flags.heartbeat, "heartbeat", 50, 600000)
+      : undefined;
+  // --log: opened before the socket (a path that cannot be written is refused up front).
+  const log = await openLog(flags, io);
+  // Derived before the socket opens: nothing to close if it fails. ~0.3 s (scrypt).
+  const roomKey = opts.passphrase ? await roomKeyFor(opts.passphrase.value, opts) : undefined;
+  // Only what this run uses: no chat UI (readline) in a pipe, no wizard, no sealing code in
+  // an open room. The UI too is loaded before the session starts: an event (a member
+  // joining) may come as soon as it has, and must find its listener.
+  const [
+    { openUdpTransport, roomTransportOptions, ROOM_RECV_BUFFER },
+    { createSession },
+    { makeColors },
+    { describeSource },
+  ] = await Promise.all([
+    import("./net/udp-transport.ts"),
+    import("./session/session.ts"),
+    import("./ui/colors.ts"),
+    import("./config/passphrase.ts"),
+  ]);
+  const ui = chat
+    ? { kind: "chat" as const, ...(await import("./ui/chat.ts")) }
+    : {
+        kind: "pipe" as const,
+        ...(await import("./ui/pipe.ts")),
+        ...(await import("./ui/format.ts")),
+      };
+  const udp = await openUdpTransport(roomTransportOptions(opts, interfaces));
+  udp.onError((err) => io.stderr.write(`mcchat: socket error: ${err.message}\n`));
+  const transport: import("./net/transport.ts").Transport = roomKey
+    ? (await import("./net/sealed-transport.ts")).sealTransport(udp, {
+        roomKey,
+        allowPlaintext: opts.allowPlaintext,
+      })
+    : udp;
+  const small = recvBufferWarning(udp.recvBufferSize, ROOM_RECV_BUFFER);
+  if (small) io.stderr.write(`mcchat: warning: ${small}\n`);
+  const session = createSession({
+    transport,
+    encoding: opts.encoding,
+    raw: opts.raw,
+    legacy: opts.legacy,
+    listen: opts.listen,
+    nick: opts.nick,
+    history,
+    heartbeatMs,
+  });
+  // The log listens before the session starts (it is the listener that gets the early
+  // events); the UI gets every event through it.
+  const events = log?.tap(session) ?? session;
+  await session.start();
+  const colors = makeColors({ env: io.env, isTTY: io.stdout.isTTY === true });
+  const where = joinedWhere(opts, udp);
+  const kind = opts.raw ? "legacy text" : opts.legacy ? "framed and legacy text" : "framed";
+  const sealed = opts.passphrase
+    ? `, encrypted (passphrase ${describeSource(opts.passphrase.source)})`
+    : "";
+  const joined = `joined ${where}, ${kind}${sealed}, encoding ${opts.encoding}`;
+  let code: number;
+  if (ui.kind === "chat") {
+    code = await ui.runChat({
+      session: events,
+      input: io.stdin as unknown as Readable,
+      output: io.stdout as unknown as Writable,
+      colors,
+      signal,
+      header: [colors.dim(`mcchat ${pkg.version}: ${joined} as ${opts.nick}. /help for commands.`)],
+    });
+  } else {
+    if (io.stderr.isTTY) io.stderr.write(`mcchat: ${joined}\n`);
+    const { formatJson, formatPlain } = ui;
+    code = await ui.runPipe({
+      session: events,
+      input: opts.listen ? null : (io.stdin as unknown as Readable),
+      output: io.stdout as unknown as Writable,
+      errors: io.stderr as unknown as Writable,
+      render: opts.json ? (e) => [formatJson(e)] : (e) => formatPlain(e, colors),
+      count: opts.count,
+      timeoutMs: opts.timeoutSeconds !== undefined ? opts.timeoutSeconds * 1000 : undefined,
+      signal,
+      stayAfterEof: io.stdin.isTTY === true,
+      encoding: opts.encoding,
+    });
+  }
+  if (flags.stats) {
+    io.stderr.write(`${formatStats(session.stats, { encrypted: roomKey !== undefined })}\n`);
+  }
+  log?.close();
+  return code;
+}
+
+/**
+ * The room and where it is joined, for the joined line: "239.1.100.1:25000 on eth0
+ * (198.18.0.2), eth1 (198.19.0.2), sending on eth0 (198.18.0.2)"; IPv6 groups in brackets;
+ * "this host only" for TTL 0; the one sender heard with --source.
+ */
+export function joinedWhere(
+  opts: { group: string; port: number; hostOnly?: boolean; source?: string },
+  transport: { joinedOn?: readonly string[]; sendInterface?: string },
+): string {
+  const room = opts.group.includes(":")
+    ? `[${opts.group}]:${opts.port}`
+    : `${opts.group}:${opts.port}`;
+  const on = transport.joinedOn?.length ? ` on ${transport.joinedOn.join(", ")}` : "";
+  const scope = opts.hostOnly ? ", this host only" : "";
+  const sending = transport.sendInterface ? `, sending on ${transport.sendInterface}` : "";
+  const source = opts.source ? `, hearing only ${opts.source}` : "";
+  return `${room}${on}${scope}${sending}${source}`;
+}
+
+/**
+ * `--log FILE` (ui/transcript.ts, loaded only when asked for): warnings go to stderr
+ * until the room is shown, then into the room as warning events.
+ */
+async function openLog(flags: RawOptions, io: Io) {
+  const path = (flags as { log?: unknown }).log;
+  if (path === undefined) return undefined;
+  if (typeof path !== "string" || path === "") throw new UserError("--log needs a file name");
+  const { openTranscript, tapEvents } = await import("./ui/transcript.ts");
+  let warn = (text: string): void => {
+    io.stderr.write(`mcchat: warning: ${text}\n`);
+  };
+  const transcript = openTranscript(path, { warn: (text) => warn(text) });
+  return {
+    tap<S extends Parameters<typeof tapEvents>[0]>(session: S): S {
+      const tapped = tapEvents(session, (e) => transcript.write(e));
+      warn = (text) => tapped.inject({ type: "warning", time: new Date(), text });
+      return tapped.session;
+    },
+    close: () => transcript.close(),
+  };
+}
+
+/** The room key for a passphrase (scrypt, ~0.3 s); a failure is one line, not a stack. */
+async function roomKeyFor(
+  passphrase: string,
+  room: { group: string; port: number },
+): Promise<Uint8Array> {
+  const { deriveRoomKey } = await import("./protocol/sealed.ts");
+  try {
+    return await deriveRoomKey(passphrase, room.group, room.port);
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    throw new UserError(`cannot derive the room key from the passphrase: ${why}`, 1);
+  }
+}
+
+/** `mcchat setup`: the wizard alone. */
+export async function runSetup(flags: RawOptions, io: Io, signal: AbortSignal): Promise<number> {
+  if (io.stdin.isTTY !== true || io.stdout.isTTY !== true) {
+    throw new UserError("setup needs a terminal (stdin and stdout)");
+  }
+  await settle(flags, io, true, signal);
+  const { configPath } = await import("./config/store.ts");
+  io.stdout.write(`saved ${configPath(io.env)}\n`);
+  return 0;
+}
+
+/**
+ * A warning when the kernel gave far less receive buffer than asked for (Linux caps it
+ * at net.core.rmem_max, then reports twice the usable size), else undefined.
+ */
+export function recvBufferWarning(given: number, asked: number): string | undefined {
+  if (given <= 0 || given >= asked / 2) return undefined;
+  return (
+    `the kernel gave a ${Math.round(given / 1024)} KiB receive buffer (asked ${Math.round(asked / 1024)} KiB); ` +
+    "bursts will need more repairs (raise net.core.rmem_max)"
+  );
+}
+
+/** The --stats line; an encrypted room adds what its transport dropped. */
+export function formatStats(s: SessionStats, room: { encrypted?: boolean } = {}): string {
+  const kib = Math.round(s.recvBufferBytes / 1024);
+  const sealed = room.encrypted
+    ? `, encrypted room: undecryptable ${s.undecryptable}, replayed ${s.replayed}, plaintext dropped ${s.plaintextDropped}`
+    : "";
+  return (
+    `mcchat: stats: sent ${s.sent}, received ${s.received}, repaired ${s.repairsReceived} ` +
+    `(repairs sent ${s.repairsSent}), NACKs sent ${s.nacksSent} / heard ${s.nacksHeard} / ` +
+    `suppressed ${s.nacksSuppressed}, duplicates dropped ${s.duplicates}, lost ${s.lost}, ` +
+    `malformed ${s.malformed}, receive buffer ${kib} KiB, reports sent ${s.reportsSent} / ` +
+    `heard ${s.reportsHeard}, window waits ${s.flowWaits}, bridged to legacy ${s.bridged}, ` +
+    `spoofed ${s.spoofed}, refused: members ${s.peersRefused} / held ${s.holdRefused} / ` +
+    `repairs ${s.repairsRefused} / history ${s.historyRefused}${sealed}`
+  );
+}
