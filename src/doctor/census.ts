@@ -143,6 +143,7 @@ export function checkRoom(
   room: { group: string; port: number; ttl: number; hostOnly?: boolean; source?: string },
   c: CensusResult | undefined,
   seconds: number,
+  stoppedEarly = false,
 ): Check {
   if (!c) return { id: "room", status: "skip", summary: "not joined: nothing heard", details: [] };
   const details = [
@@ -161,7 +162,7 @@ export function checkRoom(
   if (plain) parts.push(n(plain, "legacy sender", "legacy senders"));
   if (c.encrypted.length)
     parts.push(n(c.encrypted.length, "encrypted sender", "encrypted senders"));
-  const s = `${seconds} s`;
+  const s = `${seconds} s${stoppedEarly ? " (stopped early)" : ""}`;
   if (room.source) details.push(`--source: only ${room.source} can be heard`);
   if (room.hostOnly) details.push("--ttl 0: only this host's members can be heard");
   if (parts.length > 0) {

@@ -100,12 +100,15 @@ export async function runDoctor(
     checkRpFilter(room, platform),
   ];
   const live = await listen(room, opts, interfaces, platform, seconds * 1000, signal, deps);
+  // Stopped early (Ctrl-C, SIGTERM): say how long it really listened.
+  const listened =
+    signal.aborted && live.loopback ? Math.round(live.loopback.waitedMs / 100) / 10 : seconds;
   checks.push(
     checkJoin(room, live.joinError, live, candidateInterfaces(room, platform)[0]),
     live.membership,
     checkRecvBuffer(platform, live.recvBuffer),
     checkLoopback(room, live.loopback),
-    checkRoom(room, live.heard, seconds),
+    checkRoom(room, live.heard, listened, signal.aborted),
   );
   const report: DoctorReport = {
     room: { ...room, framedPort: room.port + 1 },
@@ -113,7 +116,7 @@ export async function runDoctor(
     interfaces: describeInterfaces(platform),
     checks,
     heard: live.heard,
-    listenedSeconds: seconds,
+    listenedSeconds: listened,
     ok: checks.every((c) => c.status !== "fail"),
   };
   if (flags.json) io.stdout.write(`${renderJson(report)}\n`);

@@ -114,6 +114,9 @@ test("nobody heard is a warning with what to try", () => {
   expect(c).toMatchObject({ status: "warn", summary: "heard no one in 3 s on 239.1.100.1:25000" });
   expect(c.fix).toContain("--ttl 2");
   expect(checkRoom(room, undefined, 3).status).toBe("skip");
+  expect(checkRoom(room, new Census(ME).result(), 1.5, true).summary).toBe(
+    `heard no one in 1.5 s (stopped early) on ${room.group}:${room.port}`,
+  );
   const ssm = checkRoom({ ...room, source: "198.18.0.2" }, new Census(ME).result(), 3);
   expect(ssm.details).toEqual(["--source: only 198.18.0.2 can be heard"]);
   expect(ssm.fix).toStartWith("is 198.18.0.2 sending to 239.1.100.1:25000?");
