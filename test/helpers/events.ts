@@ -35,6 +35,13 @@ export const textsFrom = (p: Proc, id: string | undefined) =>
     .filter((e) => e.id === id)
     .map((e) => e.text ?? "");
 
+/** The events (join, message, leave, …) of the member `nick` that `p` printed. */
+export const said = (p: Proc, nick: string) => events(p).filter((e) => e.nick === nick);
+
+/** Whether `p` printed a message with exactly `text`. */
+export const gotText = (p: Proc, text: string) =>
+  events(p).some((e) => e.type === "message" && e.text === text);
+
 /** Instance id of the member `nick` as `p` saw it join, once it has. */
 export const joinedId = (p: Proc, nick: string) =>
   events(p).find((e) => e.type === "join" && e.nick === nick)?.id;

@@ -4,7 +4,7 @@
  */
 import iconv from "iconv-lite";
 import { joinedId, waitFor } from "./events.ts";
-import { type Host, legacyPeerCommand, type Proc } from "./netns.ts";
+import { failIfExited, type Host, legacyPeerCommand, type Proc } from "./netns.ts";
 
 /**
  * Polls (bounded) until each watcher has printed a join for every nick it is listed with,
@@ -24,8 +24,34 @@ export function waitForJoins(
   );
 }
 
-/** Matches "address:port" of a datagram sent by `host`. */
-export const fromHost = (host: Host) => new RegExp(`^${host.address.replaceAll(".", "\\.")}:\\d+$`);
+/** Matches "address:port" (IPv6: "[address]:port") of a datagram sent from `address`. */
+export const fromAddress = (address: string) =>
+  address.includes(":")
+    ? new RegExp(`^\\[${address}\\]:\\d+$`)
+    : new RegExp(`^${address.replaceAll(".", "\\.")}:\\d+$`);
+
+/** Matches "address:port" of a datagram sent by `host` (from its IPv4 address). */
+export const fromHost = (host: Host) => fromAddress(host.address);
+
+/**
+ * Polls `cond` (bounded) while every one of `procs` keeps running: one that exited fails the
+ * wait at once; a timeout throws with `what` and `procs`' output.
+ */
+export const waitWhileRunning = (
+  procs: Proc[],
+  cond: () => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> =>
+  waitFor(
+    () => {
+      failIfExited(procs, what);
+      return cond();
+    },
+    timeoutMs,
+    what,
+    procs,
+  );
 
 /** One JSON line of `legacy_peer.py recv`: a datagram as received. */
 export type Datagram = { from: string; hex: string; len: number; truncated: boolean; text: string };

@@ -10,11 +10,10 @@
  *        h1 198.18.0.2: carol (--ttl 1, listening): hears dave, never alice or bob
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { events, joinedId, messageTexts, waitFor } from "../helpers/events.ts";
+import { events, joinedId, messageTexts } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
   describeLab,
-  failIfExited,
   type Host,
   implementations,
   localHost,
@@ -22,23 +21,12 @@ import {
   sharedLab,
   stopAll,
 } from "../helpers/netns.ts";
+import { waitWhileRunning } from "../helpers/room.ts";
 
 assertPrivateNetns();
 afterEach(() => stopAll());
 
 const JOIN_MS = 20_000;
-
-/** Polls `cond` (bounded), failing at once if one of `procs` exited. */
-const until = (procs: Proc[], cond: () => boolean, ms: number, what: string) =>
-  waitFor(
-    () => {
-      failIfExited(procs, what);
-      return cond();
-    },
-    ms,
-    what,
-    procs,
-  );
 
 /** alice and bob on `host` with `flags`: they see each other join and alice's line reaches bob. */
 async function hostOnlyPair(
@@ -50,14 +38,19 @@ async function hostOnlyPair(
   const alice = host.spawn([...mcchat, ...flags, "-n", "alice"], { stdin: "pipe" });
   const bob = host.spawn([...mcchat, ...flags, "-n", "bob"], { stdin: "pipe" });
   const both = [alice, bob];
-  await until(
+  await waitWhileRunning(
     both,
     () => !!joinedId(alice, "bob") && !!joinedId(bob, "alice"),
     JOIN_MS,
     "the two --ttl 0 members see each other join",
   );
   alice.write(`${text}\n`);
-  await until(both, () => messageTexts(bob).includes(text), 10_000, "bob gets alice's line");
+  await waitWhileRunning(
+    both,
+    () => messageTexts(bob).includes(text),
+    10_000,
+    "bob gets alice's line",
+  );
   return [alice, bob];
 }
 
@@ -102,7 +95,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         const room = (ttl: string) => ["-y", "--ttl", ttl, "-p", String(base + 2), "--json"];
         const carol = h1.spawn([...mcchat, ...room("1"), "--listen", "-n", "carol"]);
         const dave = h0.spawn([...mcchat, ...room("1"), "-n", "dave"], { stdin: "pipe" });
-        await until(
+        await waitWhileRunning(
           [carol, dave],
           () => !!joinedId(carol, "dave"),
           JOIN_MS,
@@ -116,7 +109,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         // Sent after everything alice and bob sent so far, on the same path to h1.
         dave.write("after them\n");
         const everyone = [alice, bob, carol, dave];
-        await until(
+        await waitWhileRunning(
           everyone,
           () => messageTexts(carol).includes("after them"),
           10_000,

@@ -9,7 +9,7 @@
  * (--ttl 2 as hop limit) is in routed.test.ts.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { events, joinedId, waitFor } from "../helpers/events.ts";
+import { events, gotText, joinedId, waitFor } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
   createLab,
@@ -22,6 +22,7 @@ import {
   retryUntil,
   stopAll,
 } from "../helpers/netns.ts";
+import { fromAddress, waitWhileRunning } from "../helpers/room.ts";
 
 assertPrivateNetns();
 afterEach(() => stopAll());
@@ -29,11 +30,6 @@ afterEach(() => stopAll());
 const GROUP = "ff15::106";
 const JOIN_MS = 20_000;
 const SOCAT = Bun.which("socat");
-
-/** Matches "[address]:port" of a datagram sent from `address`. */
-const from6 = (address: string) => new RegExp(`^\\[${address}\\]:\\d+$`);
-const got = (p: Proc, text: string) =>
-  events(p).some((e) => e.type === "message" && e.text === text);
 
 /**
  * Two members on `x` and `y` with the given flags each: they see each other join (from
@@ -48,30 +44,22 @@ async function converse(
   const alice = x.spawn([...mcchat, ...room, ...xFlags, "-n", "alice"], { stdin: "pipe" });
   const bob = y.spawn([...mcchat, ...room, ...yFlags, "-n", "bob"], { stdin: "pipe" });
   const both = [alice, bob];
-  const until = (cond: () => boolean, ms: number, what: string) =>
-    waitFor(
-      () => {
-        failIfExited(both, what);
-        return cond();
-      },
-      ms,
-      what,
-      both,
-    );
-  await until(
+  await waitWhileRunning(
+    both,
     () => !!joinedId(alice, "bob") && !!joinedId(bob, "alice"),
     JOIN_MS,
     "alice and bob see each other join",
   );
   const bobJoin = events(alice).find((e) => e.type === "join" && e.nick === "bob");
   const aliceJoin = events(bob).find((e) => e.type === "join" && e.nick === "alice");
-  expect(bobJoin?.from).toMatch(from6(y.address6));
-  expect(aliceJoin?.from).toMatch(from6(x.address6));
+  expect(bobJoin?.from).toMatch(fromAddress(y.address6));
+  expect(aliceJoin?.from).toMatch(fromAddress(x.address6));
 
   alice.write("hello over IPv6\n");
   bob.write("hello back, 你好\n");
-  await until(
-    () => got(bob, "hello over IPv6") && got(alice, "hello back, 你好"),
+  await waitWhileRunning(
+    both,
+    () => gotText(bob, "hello over IPv6") && gotText(alice, "hello back, 你好"),
     10_000,
     "a message each way",
   );
@@ -184,13 +172,13 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
             }),
           () => {
             failIfExited([alice, ear], "the legacy text reaching alice");
-            return got(alice, legacyText);
+            return gotText(alice, legacyText);
           },
           { attempts: 20, intervalMs: 500, what: "the legacy text reaching alice" },
         );
         const shown = events(alice).find((e) => e.text === legacyText);
         expect(shown).toMatchObject({ type: "message", legacy: true });
-        expect(shown?.from).toMatch(from6(h2.address6));
+        expect(shown?.from).toMatch(fromAddress(h2.address6));
         // alice's messages go to the legacy port as plain text too (--legacy): she speaks
         // until the peer has one (it is listening by then).
         await retryUntil(

@@ -13,12 +13,11 @@
  * test reads it from a short run under script(1).
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { events, joinedId, waitFor } from "../helpers/events.ts";
+import { events, gotText, joinedId, said } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
   createRoutedLab,
   describeLab,
-  failIfExited,
   type Host,
   implementations,
   type Nic,
@@ -26,6 +25,7 @@ import {
   type RoutedLab,
   stopAll,
 } from "../helpers/netns.ts";
+import { fromAddress, waitWhileRunning } from "../helpers/room.ts";
 
 assertPrivateNetns();
 afterEach(() => stopAll());
@@ -34,12 +34,6 @@ const GROUP = "239.1.107.1";
 const JOIN_MS = 20_000;
 const SCRIPT = Bun.which("script") ?? "/usr/bin/script";
 
-/** Matches "address:port" (IPv6: "[address]:port") of a datagram sent from `address`. */
-const fromAddress = (address: string) =>
-  address.includes(":")
-    ? new RegExp(`^\\[${address}\\]:\\d+$`)
-    : new RegExp(`^${address.replaceAll(".", "\\.")}:\\d+$`);
-const said = (p: Proc, nick: string) => events(p).filter((e) => e.nick === nick);
 const shq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 const GROUP6 = "ff15::107";
@@ -96,16 +90,12 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
             const farP = byNick[far] as Proc;
 
             const what = `dora hears both subnets, ${near} hears dora`;
-            await waitFor(
-              () => {
-                failIfExited(all, what);
-                return (
-                  !!joinedId(dora, "alice") && !!joinedId(dora, "bob") && !!joinedId(nearP, "dora")
-                );
-              },
+            await waitWhileRunning(
+              all,
+              () =>
+                !!joinedId(dora, "alice") && !!joinedId(dora, "bob") && !!joinedId(nearP, "dora"),
               JOIN_MS,
               what,
-              all,
             );
             const joins = (nick: string) =>
               events(dora).find((e) => e.type === "join" && e.nick === nick);
@@ -118,20 +108,14 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
             alice.write("alice on subnet 1\n");
             bob.write("bob on subnet 2\n");
             dora.write(`dora via ${sendsOn}\n`);
-            const got = (p: Proc, text: string) =>
-              events(p).some((e) => e.type === "message" && e.text === text);
-            await waitFor(
-              () => {
-                failIfExited(all);
-                return (
-                  got(dora, "alice on subnet 1") &&
-                  got(dora, "bob on subnet 2") &&
-                  got(nearP, `dora via ${sendsOn}`)
-                );
-              },
+            await waitWhileRunning(
+              all,
+              () =>
+                gotText(dora, "alice on subnet 1") &&
+                gotText(dora, "bob on subnet 2") &&
+                gotText(nearP, `dora via ${sendsOn}`),
               10_000,
               `dora gets both subnets' messages, ${near} gets dora's`,
-              all,
             );
             // dora does not forward: alice and bob never hear each other; and the far
             // subnet does not hear dora, who sends on one interface only.

@@ -12,18 +12,17 @@
  * speak after the TTL-1 members did, and their later datagrams cross the same router.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { events, type JsonEvent, waitEvent, waitFor } from "../helpers/events.ts";
+import { gotText, said, waitEvent, waitFor } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
   createRoutedLab,
   describeRoutedLab,
   type Host,
   implementations,
-  type Proc,
   type RoutedLab,
   stopAll,
 } from "../helpers/netns.ts";
-import { waitForJoins } from "../helpers/room.ts";
+import { fromAddress, waitForJoins } from "../helpers/room.ts";
 
 assertPrivateNetns();
 afterEach(() => stopAll());
@@ -34,16 +33,7 @@ const FAMILIES = [
   { family: "IPv6", group: "ff15::106", v6: true, offset: 20 },
 ] as const;
 
-/** Matches "address:port" (IPv6: "[address]:port") of a datagram sent from `address`. */
-const fromAddr = (address: string) =>
-  address.includes(":")
-    ? new RegExp(`^\\[${address}\\]:\\d+$`)
-    : new RegExp(`^${address.replaceAll(".", "\\.")}:\\d+$`);
 const JOIN_MS = 20_000;
-
-const said = (p: Proc, nick: string) => events(p).filter((e: JsonEvent) => e.nick === nick);
-const gotText = (p: Proc, text: string) =>
-  events(p).some((e) => e.type === "message" && e.text === text);
 
 /** What the router knows, for a failure message. */
 async function routerState(router: RoutedLab["router"]): Promise<string> {
@@ -141,8 +131,8 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
             "bob (subnet 2) sees alice (subnet 1) join",
             JOIN_MS,
           );
-          expect(bobJoin.from).toMatch(fromAddr(addr(b0)));
-          expect(aliceJoin.from).toMatch(fromAddr(addr(a0)));
+          expect(bobJoin.from).toMatch(fromAddress(addr(b0)));
+          expect(aliceJoin.from).toMatch(fromAddress(addr(a0)));
 
           alice.write("hello from subnet 1\n");
           bob.write("hello from subnet 2\n");

@@ -12,7 +12,7 @@
  * carol has alice's message, bob's earlier one (same bridge) would have arrived too.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { events, joinedId, waitFor } from "../helpers/events.ts";
+import { gotText, joinedId, said } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
   createLab,
@@ -26,16 +26,13 @@ import {
   retryUntil,
   stopAll,
 } from "../helpers/netns.ts";
+import { waitWhileRunning } from "../helpers/room.ts";
 
 assertPrivateNetns();
 afterEach(() => stopAll());
 
 const JOIN_MS = 20_000;
 const LEGACY = legacyPeerCommand();
-
-const got = (p: Proc, text: string) =>
-  events(p).some((e) => e.type === "message" && e.text === text);
-const said = (p: Proc, nick: string) => events(p).filter((e) => e.nick === nick);
 
 describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, available }) => {
   const when = available ? test : test.skip;
@@ -69,18 +66,8 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
           const bob = spawn(h1, "bob");
           const carol = spawn(h2, "carol", ["--source", source]);
           const all = [alice, bob, carol];
-          const until = (cond: () => boolean, ms: number, what: string) =>
-            waitFor(
-              () => {
-                failIfExited(all, what);
-                return cond();
-              },
-              ms,
-              what,
-              all,
-            );
-
-          await until(
+          await waitWhileRunning(
+            all,
             () =>
               [
                 [alice, "bob"],
@@ -94,17 +81,25 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
           );
 
           bob.write("bob speaks first\n");
-          await until(() => got(alice, "bob speaks first"), 10_000, "alice hears bob");
+          await waitWhileRunning(
+            all,
+            () => gotText(alice, "bob speaks first"),
+            10_000,
+            "alice hears bob",
+          );
           alice.write("alice speaks after bob\n");
-          await until(
-            () => got(carol, "alice speaks after bob") && got(bob, "alice speaks after bob"),
+          await waitWhileRunning(
+            all,
+            () =>
+              gotText(carol, "alice speaks after bob") && gotText(bob, "alice speaks after bob"),
             10_000,
             "carol and bob hear alice",
           );
           // Sending is not filtered: carol's message reaches both.
           carol.write("carol to all\n");
-          await until(
-            () => got(alice, "carol to all") && got(bob, "carol to all"),
+          await waitWhileRunning(
+            all,
+            () => gotText(alice, "carol to all") && gotText(bob, "carol to all"),
             10_000,
             "alice and bob hear carol",
           );
@@ -120,11 +115,13 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
               },
               () => {
                 failIfExited(all);
-                return got(carol, "legacy text from h0") && got(alice, "legacy text from h1");
+                return (
+                  gotText(carol, "legacy text from h0") && gotText(alice, "legacy text from h1")
+                );
               },
               { attempts: 20, intervalMs: 250, what: "legacy text at carol and alice" },
             );
-            expect(got(carol, "legacy text from h1")).toBe(false);
+            expect(gotText(carol, "legacy text from h1")).toBe(false);
           }
 
           for (const p of all) p.end();
