@@ -578,6 +578,24 @@ export function sharedLab<N extends number>(n: N): () => Promise<Hosts<N>> {
 }
 
 /**
+ * For a describe block: a routed lab whose router routes no multicast, with a0 on subnet 1,
+ * b0 on subnet 2 and the dual-homed d0 on both (eth0, eth1); made by the first test that
+ * calls the returned function and destroyed after the block (afterAll).
+ */
+export function sharedDualHomedLab(): () => Promise<{ a0: Host; b0: Host; d0: Host }> {
+  let lab: RoutedLab | undefined;
+  afterAll(() => lab?.destroy());
+  return async () => {
+    lab ??= await createRoutedLab({ hosts: [1, 1], dualHomed: 1, routedGroups: [] });
+    return {
+      a0: lab.subnet1[0] as Host,
+      b0: lab.subnet2[0] as Host,
+      d0: lab.dualHomed[0] as Host,
+    };
+  };
+}
+
+/**
  * The runner's own loopback-only namespace as a Host (address 127.0.0.1), so a test
  * can run the same scenario on one host without root. Its setLoss needs nft
  * permissions in this namespace (root, or the fake root of `unshare -r`).

@@ -7,16 +7,14 @@
  *   IPv6: h0 fd00:18::1 doctor; h1 fd00:18::2 member "alice" (-i eth0)
  *   NICs: a0 198.18.1.1 "alice" | d0 eth0 198.18.1.101, eth1 198.18.2.101 doctor | b0 198.18.2.1 "bob"
  */
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { afterEach, expect, test } from "bun:test";
 import { doctorUntil, type JsonReport, listeningMember } from "../helpers/doctor.ts";
 import {
   assertPrivateNetns,
-  createRoutedLab,
   describeLab,
   describeRoutedLab,
-  type Host,
   implementations,
-  type RoutedLab,
+  sharedDualHomedLab,
   sharedLab,
   stopAll,
 } from "../helpers/netns.ts";
@@ -63,16 +61,7 @@ for (const [n, impl] of implementations().entries()) {
   });
 
   describeRoutedLab(`mcchat doctor on a dual-homed host (${impl.label})`, () => {
-    let routed: RoutedLab | undefined;
-    afterAll(() => routed?.destroy());
-    const hosts = async () => {
-      routed ??= await createRoutedLab({ hosts: [1, 1], dualHomed: 1, routedGroups: [] });
-      return {
-        a0: routed.subnet1[0] as Host,
-        b0: routed.subnet2[0] as Host,
-        d0: routed.dualHomed[0] as Host,
-      };
-    };
+    const hosts = sharedDualHomedLab();
     const GROUP = "239.1.107.61";
     const port = 26240 + n * 10;
     const room = ["-g", GROUP, "-p", String(port)];

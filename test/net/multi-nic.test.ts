@@ -12,17 +12,15 @@
  * prints on joining names that interface; it is printed when stderr is a terminal, so the
  * test reads it from a short run under script(1).
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { events, gotText, joinedId, said } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
-  createRoutedLab,
   describeLab,
-  type Host,
   implementations,
   type Nic,
   type Proc,
-  type RoutedLab,
+  sharedDualHomedLab,
   stopAll,
 } from "../helpers/netns.ts";
 import { fromAddress, waitWhileRunning } from "../helpers/room.ts";
@@ -51,16 +49,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
 
   // No multicast routing here, so no smcroute needed: describeLab's root check is enough.
   describeLab(`a member on two subnets${suffix}`, () => {
-    let lab: RoutedLab | undefined;
-    afterAll(() => lab?.destroy());
-    const hosts = async () => {
-      lab ??= await createRoutedLab({ hosts: [1, 1], dualHomed: 1, routedGroups: [] });
-      return {
-        a0: lab.subnet1[0] as Host,
-        b0: lab.subnet2[0] as Host,
-        d0: lab.dualHomed[0] as Host,
-      };
-    };
+    const hosts = sharedDualHomedLab();
     const base = label === "source" ? 25_700 : 25_740;
     const room = (group: string, port: number) => ["-y", "-g", group, "-p", String(port), "--json"];
 
