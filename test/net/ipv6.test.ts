@@ -9,6 +9,9 @@
  * (--ttl 2 as hop limit) is in routed.test.ts.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { events, gotText, joinedId, waitFor } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
@@ -142,6 +145,30 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
       async () => {
         const [h0, h1] = await hosts();
         await converse(mcchat, room(base + 5), [h0, []], [h1, []]);
+      },
+      60_000,
+    );
+
+    when(
+      "an encrypted room: the group spelt two ways is one room (its canonical text salts the key)",
+      async () => {
+        const [h0, h1] = await hosts();
+        const dir = mkdtempSync(join(tmpdir(), "mcchat-ipv6-"));
+        const pass = join(dir, "pass");
+        writeFileSync(pass, "ipv6 room passphrase\n", { mode: 0o600 });
+        try {
+          const sealed = ["--passphrase-file", pass, "-i", "eth0"];
+          // The last -g wins: alice's group is written in upper case, uncompressed.
+          const [alice] = await converse(
+            mcchat,
+            room(base + 9),
+            [h0, [...sealed, "-g", "FF15:0:0:0::106"]],
+            [h1, sealed],
+          );
+          expect(alice.stdout).toContain("hello back, 你好");
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       },
       60_000,
     );
