@@ -363,7 +363,9 @@ function hostOnlyInterfaces(
         `--ttl 0 (this host only) with an IPv6 group needs an interface-local group (ff01::/16), not ${group}: IPv6 multicast cannot be kept on the loopback`,
       );
     }
-    if (chosen.length > 0) return chosen;
+    // lo carries no IPv6 multicast (Linux): only loopbacks chosen (or none) = pick a carrier.
+    const loopbacks = new Set(interfaces.filter((i) => i.internal).map((i) => i.name));
+    if (chosen.some((c) => !loopbacks.has(c.name) && c.name !== "lo")) return chosen;
     const carrier =
       multicastInterfaces(interfaces, "IPv6")[0] ??
       [...new Set(interfaces.filter((i) => i.family === "IPv6" && !i.internal).map((i) => i.name))]

@@ -66,12 +66,6 @@ export interface UdpTransportOptions {
   joinOn?: readonly TransportInterface[];
   /** Interface to send on (setMulticastInterface); undefined = the system's choice. */
   sendOn?: TransportInterface;
-  /**
-   * Before issue 10: one IPv4 interface address to join and send on. Used only when
-   * neither joinOn nor sendOn is given.
-   * @deprecated use joinOn and sendOn
-   */
-  interfaceAddress?: string;
   /** Multicast TTL / hop limit on the wire, 1..255. */
   ttl: number;
   loopback: boolean;
@@ -250,12 +244,8 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
     throw new UserError(`multicast TTL on the wire must be from 1 to 255, not ${opts.ttl}`, 2);
   }
   const platform = opts.platform ?? process.platform;
-  const legacyIface =
-    opts.joinOn === undefined && opts.sendOn === undefined && opts.interfaceAddress
-      ? { name: opts.interfaceAddress, address: opts.interfaceAddress }
-      : undefined;
-  const joinOn = distinctInterfaces(opts.joinOn ?? (legacyIface ? [legacyIface] : []), family);
-  const sendOn = opts.sendOn ?? legacyIface;
+  const joinOn = distinctInterfaces(opts.joinOn ?? [], family);
+  const sendOn = opts.sendOn;
   // Interface arguments first: a missing index is a UserError before any socket exists.
   const joinArgs: (string | undefined)[] = joinOn.length
     ? joinOn.map((i) => interfaceArgument(i, family, platform))
@@ -444,11 +434,7 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
   };
 }
 
-/**
- * What roomTransportOptions reads of the validated options (src/config/options.ts Options
- * has all of it). `iface` is the single interface of mcchat before issue 10, used when
- * `ifaces` is absent.
- */
+/** What roomTransportOptions reads of the validated options (options.ts Options has it all). */
 export interface RoomTransportInput {
   group: string;
   port: number;
@@ -456,62 +442,27 @@ export interface RoomTransportInput {
   ttl: number;
   loopback: boolean;
   source?: string;
-  ifaces?: readonly TransportInterface[];
+  /** Chosen by options.ts, this-host-only rooms included: [] = the system's choice. */
+  ifaces: readonly TransportInterface[];
   sendIface?: TransportInterface;
-  hostOnly?: boolean;
-  iface?: { name: string; address: string };
-}
-
-/** True for an interface-local IPv6 group (ff01::/16, and ff11::/16, ff31::/16 …): never leaves the host. */
-export function isInterfaceLocalGroup(group: string): boolean {
-  return isIPv6(group) && /^ff[0-9a-f]1:/i.test(group);
+  hostOnly: boolean;
 }
 
 /**
  * The transport options of a room (used by `mcchat` joining a room and by `mcchat doctor`).
- * Pure. TTL 0 ("this host only") is TTL 1 on the wire on the interfaces options.ts chose
- * (the loopback). IPv6 multicast does not pass through Linux's lo, so an IPv6 host-only
- * room must use an interface-local group (ff01::…, which the kernel loops back and never
- * transmits) on a real interface: the ones chosen, or if none (or only loopbacks) were,
- * the first (by name) up, multicast-capable non-loopback interface with an IPv6 address.
- * An IPv6 room on Linux's loopback otherwise would hear nothing: refused with one line.
+ * Pure. The interfaces are the ones options.ts chose, also for TTL 0 ("this host only"),
+ * which is TTL 1 on the wire. Linux's lo carries no IPv6 multicast: an IPv6 room on it
+ * would hear nothing, so it is refused with one line.
  */
 export function roomTransportOptions(
   opts: RoomTransportInput,
   interfaces: readonly NetInterface[],
   platform: NodeJS.Platform = process.platform,
 ): UdpTransportOptions {
-  let joinOn: readonly TransportInterface[] =
-    opts.ifaces ?? (opts.iface ? [{ name: opts.iface.name, address: opts.iface.address }] : []);
-  let sendOn: TransportInterface | undefined =
-    opts.ifaces !== undefined ? opts.sendIface : (opts.sendIface ?? joinOn[0]);
-  const hostOnly = opts.hostOnly ?? opts.ttl === 0;
-  const loopbacks = new Set(interfaces.filter((i) => i.internal).map((i) => i.name));
-  const onlyLoopbacks = joinOn.every((i) => loopbacks.has(i.name) || i.name === "lo");
-  if (hostOnly && isIPv6(opts.group) && onlyLoopbacks) {
-    if (!isInterfaceLocalGroup(opts.group)) {
-      throw new UserError(
-        `--ttl 0 (this host only) with an IPv6 group needs an interface-local group (ff01::/16), not ${opts.group}: IPv6 multicast cannot be kept on the loopback`,
-        2,
-      );
-    }
-    const byName = (a: NetInterface, b: NetInterface) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-    const candidates = interfaces.filter((i) => i.family === "IPv6" && !i.internal).sort(byName);
-    const carrier =
-      candidates.find((i) => i.multicast !== false && i.up !== false) ?? candidates[0];
-    if (!carrier) {
-      throw new UserError(
-        `group ${opts.group} (this host only) needs a network interface with an IPv6 address; this host has none besides the loopback`,
-        1,
-      );
-    }
-    const i: TransportInterface = { name: carrier.name, address: carrier.address };
-    if (carrier.index !== undefined) i.index = carrier.index;
-    joinOn = [i];
-    sendOn = i;
-  }
+  const joinOn = opts.ifaces;
+  const sendOn = opts.sendIface;
   if (isIPv6(opts.group) && platform === "linux") {
+    const loopbacks = new Set(interfaces.filter((i) => i.internal).map((i) => i.name));
     const lo = [...joinOn, ...(sendOn ? [sendOn] : [])].find(
       (i) => loopbacks.has(i.name) || i.name === "lo",
     );
@@ -527,7 +478,7 @@ export function roomTransportOptions(
     port: opts.port,
     raw: opts.raw,
     joinOn,
-    ttl: hostOnly ? 1 : opts.ttl,
+    ttl: opts.hostOnly ? 1 : opts.ttl,
     loopback: opts.loopback,
     recvBufferSize: ROOM_RECV_BUFFER,
     localAddresses: ["0.0.0.0", "::", ...interfaces.map((i) => i.address)],

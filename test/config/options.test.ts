@@ -442,6 +442,18 @@ describe("--ttl 0: this host only", () => {
       "--ttl 0 (this host only) with an IPv6 group needs an interface-local group (ff01::/16), not ff15::1: IPv6 multicast cannot be kept on the loopback",
     );
   });
+  test("IPv6: -i lo (which carries no IPv6 multicast) loops through the first multicast interface; a down one is passed over", () => {
+    expect(validateOptions({ ttl: 0, group: "ff01::1", interface: "lo" }, host).ifaces).toEqual([
+      { name: "eth0", address: "fd00:18::2", index: 2 },
+    ]);
+    const eth0Down = HOST.map((i) => (i.name === "eth0" ? { ...i, up: false } : i));
+    const o = validateOptions(
+      { ttl: 0, group: "ff01::1", interface: "lo" },
+      { interfaces: eth0Down, defaultNick: "a" },
+    );
+    expect(o.ifaces.map((i) => i.name)).toEqual(["eth1"]);
+    expect(o.sendIface?.name).toBe("eth1");
+  });
   test("IPv6 with no interface but the loopback: exit 1, said in one line", () => {
     const onlyLo = HOST.filter((i) => i.internal);
     expect(() =>

@@ -324,17 +324,6 @@ describe("socket calls per platform", () => {
     ]);
   });
 
-  test("the old interfaceAddress joins and sends on that address", async () => {
-    const t = await open("linux", { interfaceAddress: "198.18.0.1" });
-    expect(calls().filter((l) => /Membership|Interface|bind 0/.test(l))).toEqual([
-      "#1 addMembership 239.1.2.3 198.18.0.1",
-      "#2 addMembership 239.1.2.3 198.18.0.1",
-      "#3 bind 0 198.18.0.1",
-      "#3 setMulticastInterface 198.18.0.1",
-    ]);
-    expect(t.sendInterface).toBe("198.18.0.1");
-  });
-
   test("an interface listed twice is joined once", async () => {
     await open("linux", { joinOn: [ETH0_V4, { ...ETH0_V4 }, ETH1_V4] });
     expect(calls(1).filter((l) => l.includes("addMembership"))).toEqual([
@@ -502,6 +491,7 @@ describe("roomTransportOptions", () => {
     raw: false,
     ttl: 2,
     loopback: true,
+    hostOnly: false,
   };
 
   test("interfaces, sending interface, source and TTL pass through; local addresses for self-detection", () => {
@@ -538,15 +528,6 @@ describe("roomTransportOptions", () => {
     expect("source" in o).toBe(false);
   });
 
-  test("the single interface of older options joins and sends there", () => {
-    const o = roomTransportOptions(
-      { ...room, iface: { name: "eth0", address: "198.18.0.1" } },
-      interfaces,
-    );
-    expect(o.joinOn).toEqual([{ name: "eth0", address: "198.18.0.1" }]);
-    expect(o.sendOn).toEqual({ name: "eth0", address: "198.18.0.1" });
-  });
-
   test("IPv4 this host only (TTL 0): TTL 1 on the wire, on the interfaces chosen (the loopback)", () => {
     const lo = { name: "lo", address: "127.0.0.1", index: 1 };
     const o = roomTransportOptions(
@@ -571,37 +552,14 @@ describe("roomTransportOptions", () => {
     ]);
   });
 
-  test("IPv6 this host only: an interface-local group on the interfaces chosen, or if only the loopback was, the first up multicast non-loopback IPv6 interface; another group is refused", async () => {
-    const lo6 = { name: "lo", address: "::1", index: 1 };
-    const hostOnly = { ...room, group: "ff01::1:2", ttl: 0, hostOnly: true };
-    const o = roomTransportOptions({ ...hostOnly, ifaces: [lo6], sendIface: lo6 }, interfaces);
-    expect(o.ttl).toBe(1);
-    expect(o.joinOn).toEqual([{ name: "eth0", address: "fd00:18::1" }]);
-    expect(o.sendOn).toEqual({ name: "eth0", address: "fd00:18::1" });
-    // eth0 is down: eth1 carries it, with its index.
-    const flagged: NetInterface[] = [
-      ...interfaces.filter((i) => i.internal),
-      { name: "eth0", address: "fd00:18::1", family: "IPv6", internal: false, up: false },
-      { name: "eth1", address: "fd00:18:1::1", family: "IPv6", internal: false, index: 3 },
-    ];
-    expect(roomTransportOptions({ ...hostOnly, ifaces: [] }, flagged).joinOn).toEqual([
-      { name: "eth1", address: "fd00:18:1::1", index: 3 },
-    ]);
-    // Chosen by options.ts (-i eth1): kept.
+  test("IPv6 this host only: TTL 1 on the wire, on the interface options.ts chose to loop ff01:: through", () => {
     const eth1 = { name: "eth1", address: "fd00:18:1::1", index: 3 };
-    const kept = roomTransportOptions({ ...hostOnly, ifaces: [eth1], sendIface: eth1 }, interfaces);
-    expect(kept.joinOn).toEqual([eth1]);
-    expect(kept.sendOn).toEqual(eth1);
-    expect(() =>
-      roomTransportOptions({ ...room, group: "ff15::1", ttl: 0, hostOnly: true }, interfaces),
-    ).toThrow(
-      "--ttl 0 (this host only) with an IPv6 group needs an interface-local group (ff01::/16), not ff15::1",
+    const o = roomTransportOptions(
+      { ...room, group: "ff01::1:2", ttl: 0, hostOnly: true, ifaces: [eth1], sendIface: eth1 },
+      interfaces,
     );
-    expect(() =>
-      roomTransportOptions(
-        { ...room, group: "ff01::1", ttl: 0, hostOnly: true },
-        interfaces.filter((i) => i.internal),
-      ),
-    ).toThrow("needs a network interface with an IPv6 address");
+    expect(o.ttl).toBe(1);
+    expect(o.joinOn).toEqual([eth1]);
+    expect(o.sendOn).toEqual(eth1);
   });
 });
