@@ -22,7 +22,7 @@ async function settle(
   signal: AbortSignal | undefined,
 ): Promise<{ raw: RawOptions; interfaces: NetInterface[] }> {
   const [
-    { DEFAULTS },
+    { DEFAULTS, withSaved },
     { choosePassphrase, explicitPassphrase },
     store,
     { listInterfaces },
@@ -41,9 +41,7 @@ async function settle(
     io.stderr.write(`mcchat: warning: ${text}\n`),
   );
   const { passphrase: savedPassphrase, ...saved } = await loadConfig(path);
-  const raw: RawOptions = { ...saved, ...definedOnly(flags) };
-  // --ttl 0 keeps the room on this host: a saved interface does not apply to it.
-  if (flags.interface === undefined && String(flags.ttl).trim() === "0") delete raw.interface;
+  const raw = withSaved(saved, flags);
   if (!wizard) {
     const chosen = choosePassphrase({ explicit, saved: savedPassphrase });
     return { raw: { ...raw, roomPassphrase: chosen }, interfaces };
@@ -89,10 +87,6 @@ async function settle(
     raw: { ...raw, ...rest, interface: rest.interface, roomPassphrase: chosen },
     interfaces,
   };
-}
-
-function definedOnly(o: RawOptions): RawOptions {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as RawOptions;
 }
 
 export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): Promise<number> {

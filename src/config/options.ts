@@ -97,6 +97,17 @@ export const DEFAULTS = {
   ttl: 1,
 } as const;
 
+/**
+ * The options a run starts from: the flags given over the saved config. --ttl 0 given
+ * without --interface keeps the room on this host, so a saved interface does not apply.
+ */
+export function withSaved(saved: RawOptions, flags: RawOptions): RawOptions {
+  const given = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+  const raw: RawOptions = { ...saved, ...given };
+  if (flags.interface === undefined && String(flags.ttl).trim() === "0") delete raw.interface;
+  return raw;
+}
+
 export { MAX_NICK_BYTES };
 
 function str(v: unknown): string | undefined {

@@ -69,7 +69,7 @@ export async function runDoctor(
   signal: AbortSignal,
   deps: DoctorDeps = {},
 ): Promise<number> {
-  const [{ validateOptions }, { listInterfaces }, store] = await Promise.all([
+  const [{ validateOptions, withSaved }, { listInterfaces }, store] = await Promise.all([
     import("../config/options.ts"),
     import("../net/interfaces.ts"),
     import("../config/store.ts"),
@@ -77,19 +77,11 @@ export async function runDoctor(
   const interfaces = deps.interfaces ?? deps.platform?.interfaces ?? listInterfaces();
   const platform = deps.platform ?? hostPlatform(interfaces);
   // The room `mcchat -y` would join: flags, then the saved config, then defaults.
-  const saved = await store.loadConfig(store.configPath(io.env));
-  const pick = (k: "group" | "port" | "interface" | "ttl") => flags[k] ?? saved[k];
-  const raw: RawOptions = {
-    group: pick("group"),
-    port: pick("port"),
-    interface: pick("interface"),
-    ttl: pick("ttl"),
-    timeout: flags.timeout,
-    source: flags.source,
-  };
-  // As `mcchat` joins: --ttl 0 keeps the room on this host, a saved interface does not apply.
-  if (flags.interface === undefined && String(flags.ttl).trim() === "0") delete raw.interface;
-  for (const k of Object.keys(raw) as (keyof RawOptions)[]) if (raw[k] === undefined) delete raw[k];
+  const merged = withSaved(await store.loadConfig(store.configPath(io.env)), flags);
+  const raw: RawOptions = {};
+  for (const k of ["group", "port", "interface", "ttl", "timeout", "source"] as const) {
+    if (merged[k] !== undefined) raw[k] = merged[k];
+  }
   const opts = validateOptions(raw, { interfaces, defaultNick: "doctor" });
   const room = doctorRoom(opts);
   const seconds = opts.timeoutSeconds ?? DEFAULT_LISTEN_SECONDS;
