@@ -35,6 +35,8 @@ interface Result {
   note?: string;
 }
 const results: Result[] = [];
+/** Why tests were skipped: the `[skipped: …]` reason in their titles, with how many. */
+const skipReasons = new Map<string, number>();
 
 const say = (line: string) => console.log(line);
 
@@ -127,6 +129,10 @@ async function bunTest(name: string, argv: string[], env: Record<string, string 
   const seconds = (performance.now() - started) / 1000;
 
   const text = stripAnsi(err);
+  for (const m of text.matchAll(/^\(skip\) .*\[skipped: ([^\]]+)\]/gm)) {
+    const why = m[1] as string;
+    skipReasons.set(why, (skipReasons.get(why) ?? 0) + 1);
+  }
   const passed = lastCount(text, "pass");
   const failed = lastCount(text, "fail");
   const skipped = (lastCount(text, "skip") ?? 0) + (lastCount(text, "todo") ?? 0);
@@ -225,5 +231,6 @@ for (const r of results) {
   const note = r.note ? `${counts ? "; " : ""}${r.note}` : "";
   say(`${r.name.padEnd(8)} ${counts}${note} (${r.seconds.toFixed(1)} s)`);
 }
+for (const [why, n] of skipReasons) say(`skipped ${n}: ${why}`);
 say(`${sum("passed")} passed, ${sum("failed")} failed, ${sum("skipped")} skipped`);
 process.exit(sum("failed") > 0 ? 1 : 0);

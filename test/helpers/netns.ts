@@ -292,18 +292,80 @@ function multicastRoutes(ns: string, dev: string): string[] {
 
 const SMCROUTED = Bun.which("smcrouted") ?? "/usr/sbin/smcrouted";
 
-/** Whether createRoutedLab() can route multicast here (root, ip, smcrouted). */
-export function canCreateRoutedLab(): boolean {
-  return canCreateLab() && Bun.which("smcrouted") !== null;
+/** Why this kernel cannot route multicast of each family, or undefined where it can. */
+export interface MulticastRouting {
+  ipv4?: string;
+  ipv6?: string;
 }
 
-/** The skip reason to print with canCreateRoutedLab(). */
-export const ROUTED_LAB_SKIP_REASON = "routed-subnet tests need root (ip netns) and smcroute";
+/**
+ * Asks this kernel, once, whether it can route multicast: in a throwaway network namespace,
+ * `setsockopt(MRT_INIT)` on a raw IGMP socket (IPv4) and `MRT6_INIT` on a raw ICMPv6 socket
+ * (IPv6), as smcrouted does when it starts. A kernel built without CONFIG_IP_MROUTE (or
+ * CONFIG_IPV6_MROUTE) answers "Protocol not available" (ENOPROTOOPT), and smcrouted then
+ * forwards nothing. Root only (raw sockets, unshare); without root both families are unknown.
+ */
+export function multicastRouting(): MulticastRouting {
+  if (probedRouting) return probedRouting;
+  const script = [
+    "import socket",
+    "def probe(fam, proto, level, name):",
+    "    try:",
+    "        s = socket.socket(fam, socket.SOCK_RAW, proto)",
+    "    except OSError as e:",
+    "        return 'socket: ' + (e.strerror or str(e))",
+    "    try:",
+    "        s.setsockopt(level, 200, 1)",
+    "        return 'ok'",
+    "    except OSError as e:",
+    "        return name + ': ' + (e.strerror or str(e))",
+    "    finally:",
+    "        s.close()",
+    "print(probe(socket.AF_INET, socket.IPPROTO_IGMP, socket.IPPROTO_IP, 'MRT_INIT'))",
+    "print(probe(socket.AF_INET6, socket.IPPROTO_ICMPV6, socket.IPPROTO_IPV6, 'MRT6_INIT'))",
+  ].join("\n");
+  const unshare = Bun.which("unshare");
+  const python = Bun.which("python3");
+  if (!isRealRoot() || !unshare || !python) {
+    const why = "cannot probe multicast routing (needs root, unshare and python3)";
+    probedRouting = { ipv4: why, ipv6: why };
+    return probedRouting;
+  }
+  const r = Bun.spawnSync([unshare, "--net", python, "-c", script], { stderr: "pipe" });
+  const [v4, v6] = r.stdout.toString().trim().split("\n");
+  const reason = (answer: string | undefined, config: string) =>
+    answer === "ok"
+      ? undefined
+      : `this kernel cannot route multicast (${answer || `probe failed: ${r.stderr.toString().trim()}`}; ${config})`;
+  probedRouting = {
+    ipv4: reason(v4, "CONFIG_IP_MROUTE"),
+    ipv6: reason(v6, "CONFIG_IPV6_MROUTE"),
+  };
+  return probedRouting;
+}
+let probedRouting: MulticastRouting | undefined;
 
-/** describe() for tests of createRoutedLab(): skipped, with the reason in its title, unless canCreateRoutedLab(). */
-export function describeRoutedLab(title: string, fn: () => void): void {
-  const ok = canCreateRoutedLab();
-  describe.skipIf(!ok)(ok ? title : `${title} [skipped: ${ROUTED_LAB_SKIP_REASON}]`, fn);
+/**
+ * Why createRoutedLab() cannot route multicast of `family` here (root, ip, smcrouted, and a
+ * kernel with multicast routing), or undefined when it can.
+ */
+export function routedLabSkipReason(family: "ipv4" | "ipv6" = "ipv4"): string | undefined {
+  if (!canCreateLab()) return LAB_SKIP_REASON;
+  if (Bun.which("smcrouted") === null) return "routed-subnet tests need smcroute (smcrouted)";
+  return multicastRouting()[family];
+}
+
+/**
+ * describe() for tests of createRoutedLab() that route multicast of `family`: skipped, with
+ * the reason in its title, where routedLabSkipReason(family) gives one.
+ */
+export function describeRoutedLab(
+  title: string,
+  fn: () => void,
+  family: "ipv4" | "ipv6" = "ipv4",
+): void {
+  const why = routedLabSkipReason(family);
+  describe.skipIf(why !== undefined)(why === undefined ? title : `${title} [skipped: ${why}]`, fn);
 }
 
 export interface RoutedLabOptions {
@@ -369,9 +431,8 @@ export async function createRoutedLab(opts: RoutedLabOptions = {}): Promise<Rout
   for (const n of [n1, n2, nd]) {
     if (!Number.isInteger(n) || n < 0 || n > 100) throw new Error(`bad host count ${n}`);
   }
-  if (groups.length > 0 && Bun.which("smcrouted") === null) {
-    throw new Error(ROUTED_LAB_SKIP_REASON);
-  }
+  const cannot = groups.length > 0 ? routedLabSkipReason() : undefined;
+  if (cannot !== undefined) throw new Error(cannot);
   const tag = `${LAB_PREFIX}${process.pid}${labCounter > 0 ? `x${labCounter}` : ""}`;
   labCounter++;
   const bridges = [`${tag}br1`, `${tag}br2`] as const;
