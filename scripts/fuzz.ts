@@ -21,7 +21,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
-import { codecByCode } from "../src/protocol/codecs.ts";
+import { codecByCode } from "../src/protocol/codec-registry.ts";
 import { Reader } from "../src/protocol/cursor.ts";
 import { readHeader } from "../src/protocol/header.ts";
 import {

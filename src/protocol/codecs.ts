@@ -3,11 +3,19 @@
  * The header is handled by header.ts and frame.ts; these only see the bytes after it.
  */
 import {
+  checkRanges,
+  checkUint,
+  encNick,
+  invalid,
+  readNick,
+  readRanges,
+  writeNick,
+  writeRanges,
+} from "./body-fields.ts";
+import {
   Flag,
   MAX_FRAGMENT_PAYLOAD,
   MAX_FRAGMENTS,
-  MAX_NICK_BYTES,
-  MAX_RANGES,
   MAX_REPORT_ENTRIES,
   PresenceFlag,
   TypeCode,
@@ -16,11 +24,9 @@ import type { Reader, Writer } from "./cursor.ts";
 import { DecodeError } from "./decode-error.ts";
 import type { Header } from "./header.ts";
 import { idFromBytes, idToBytes, isInstanceId } from "./instance-id.ts";
-import { nickBytes } from "./nick.ts";
 import type {
   ByeFrame,
   Frame,
-  FrameType,
   GoneFrame,
   HeartbeatFrame,
   HelloFrame,
@@ -28,7 +34,6 @@ import type {
   MessageFrame,
   NackFrame,
   ReportFrame,
-  SeqRange,
 } from "./types.ts";
 import { decodeUtf8, isValidUtf8 } from "./utf8.ts";
 
@@ -45,70 +50,6 @@ export interface BodyCodec<F extends Frame> {
   decode(r: Reader, h: Header): F;
 }
 
-// ---- encoder-side validation (RangeError: a bug in the caller, not bad input from the net) ----
-
-function invalid(type: string, what: string): never {
-  throw new RangeError(`invalid ${type} frame: ${what}`);
-}
-
-function checkUint(type: string, what: string, v: unknown, max: number, min = 0): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    invalid(type, `${what} must be an integer in ${min}..${max}, got ${String(v)}`);
-  }
-  return v;
-}
-
-function encNick(type: string, nick: string): Uint8Array {
-  try {
-    return nickBytes(nick);
-  } catch (e) {
-    return invalid(type, (e as Error).message);
-  }
-}
-
-function checkRanges(type: string, ranges: SeqRange[]): void {
-  if (!Array.isArray(ranges) || ranges.length < 1 || ranges.length > MAX_RANGES) {
-    invalid(type, `ranges must hold 1..${MAX_RANGES} ranges`);
-  }
-  for (const r of ranges) {
-    checkUint(type, "range start", r.start, 0xffffffff);
-    checkUint(type, "range count", r.count, 0xffff, 1);
-  }
-}
-
-// ---- shared decoders ----
-
-function readNick(r: Reader): string {
-  const len = r.u8("nick length");
-  if (len < 1 || len > MAX_NICK_BYTES) {
-    throw new DecodeError("bad-nick", `nick length ${len} not in 1..${MAX_NICK_BYTES}`);
-  }
-  return decodeUtf8(r.bytes(len, "nick"), "bad-nick", "nick");
-}
-
-function readRanges(r: Reader): SeqRange[] {
-  const n = r.u8("range count");
-  if (n < 1 || n > MAX_RANGES) {
-    throw new DecodeError("bad-ranges", `${n} ranges, expected 1..${MAX_RANGES}`);
-  }
-  const ranges: SeqRange[] = [];
-  for (let i = 0; i < n; i++) {
-    const start = r.u32("range start");
-    const count = r.u16("range count");
-    if (count === 0) throw new DecodeError("bad-ranges", "range of 0 seqs");
-    ranges.push({ start, count });
-  }
-  return ranges;
-}
-
-function writeRanges(w: Writer, ranges: SeqRange[]): void {
-  w.u8(ranges.length);
-  for (const { start, count } of ranges) {
-    w.u32(start);
-    w.u16(count);
-  }
-}
-
 // ---- HELLO / HEARTBEAT / BYE: body = nick, age u48 ----
 
 function presence<F extends HelloFrame | HeartbeatFrame | ByeFrame>(type: F["type"]): BodyCodec<F> {
@@ -119,12 +60,10 @@ function presence<F extends HelloFrame | HeartbeatFrame | ByeFrame>(type: F["typ
   };
   return {
     code: TypeCode[type],
-    flags: (f) => (f.reportWanted ? PresenceFlag.reportWanted : 0),
+    flags: (f) => (f.reportWanted ? PresenceFlag.reportWanted : 0) | (f.compat ? Flag.compat : 0),
     encodingLength: (f) => 1 + check(f).length + 6,
     encode(f, w) {
-      const nick = check(f);
-      w.u8(nick.length);
-      w.bytes(nick);
+      writeNick(w, check(f));
       w.u48(f.age);
     },
     decode(r, h) {
@@ -132,6 +71,7 @@ function presence<F extends HelloFrame | HeartbeatFrame | ByeFrame>(type: F["typ
       const age = r.u48("age");
       const frame = { type, id: h.id, seq: h.seq, nick, age } as F;
       if (h.flags & PresenceFlag.reportWanted) frame.reportWanted = true;
+      if (h.flags & Flag.compat) frame.compat = true;
       return frame;
     },
   };
@@ -159,15 +99,17 @@ function checkMessage(f: MessageFrame): { nick: Uint8Array } {
 export const message: BodyCodec<MessageFrame> = {
   code: TypeCode.message,
   flags: (f) =>
-    (f.action ? Flag.action : 0) | (f.repair ? Flag.repair : 0) | (f.history ? Flag.history : 0),
+    (f.action ? Flag.action : 0) |
+    (f.repair ? Flag.repair : 0) |
+    (f.history ? Flag.history : 0) |
+    (f.compat ? Flag.compat : 0),
   encodingLength(f) {
     const { nick } = checkMessage(f);
     return 1 + nick.length + 6 + 2 + 2 + 2 + f.payload.length;
   },
   encode(f, w) {
     const { nick } = checkMessage(f);
-    w.u8(nick.length);
-    w.bytes(nick);
+    writeNick(w, nick);
     w.u48(f.time);
     w.u16(f.fragIndex);
     w.u16(f.fragCount);
@@ -194,7 +136,7 @@ export const message: BodyCodec<MessageFrame> = {
     }
     const payload = r.bytes(len, "text");
     decodeUtf8(payload, "bad-text", "text");
-    return {
+    const frame: MessageFrame = {
       type: "message",
       id: h.id,
       seq: h.seq,
@@ -207,6 +149,8 @@ export const message: BodyCodec<MessageFrame> = {
       history: (h.flags & Flag.history) !== 0,
       payload,
     };
+    if (h.flags & Flag.compat) frame.compat = true;
+    return frame;
   },
 };
 
@@ -237,7 +181,7 @@ export const nack: BodyCodec<NackFrame> = {
 
 export const gone: BodyCodec<GoneFrame> = {
   code: TypeCode.gone,
-  flags: () => 0,
+  flags: (f) => (f.compat ? Flag.compat : 0),
   encodingLength(f) {
     checkRanges("gone", f.ranges);
     return 1 + 6 * f.ranges.length;
@@ -247,7 +191,9 @@ export const gone: BodyCodec<GoneFrame> = {
     writeRanges(w, f.ranges);
   },
   decode(r, h) {
-    return { type: "gone", id: h.id, seq: h.seq, ranges: readRanges(r) };
+    const frame: GoneFrame = { type: "gone", id: h.id, seq: h.seq, ranges: readRanges(r) };
+    if (h.flags & Flag.compat) frame.compat = true;
+    return frame;
   },
 };
 
@@ -315,20 +261,3 @@ export const report: BodyCodec<ReportFrame> = {
     return { type: "report", id: h.id, seq: h.seq, entries };
   },
 };
-
-/** Body codec by frame type name. */
-export const codecs: { [T in FrameType]: BodyCodec<Extract<Frame, { type: T }>> } = {
-  hello,
-  heartbeat,
-  bye,
-  message,
-  nack,
-  gone,
-  history_req: historyReq,
-  report,
-};
-
-/** Body codec by wire type code; undefined for unknown and reserved codes. */
-export const codecByCode: ReadonlyMap<number, BodyCodec<Frame>> = new Map(
-  Object.values(codecs).map((c) => [c.code, c as BodyCodec<Frame>]),
-);

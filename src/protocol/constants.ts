@@ -12,10 +12,18 @@ export const TypeCode = {
   heartbeat: 0x02,
   bye: 0x03,
   message: 0x04,
+  /** v1.1: HELLO/HEARTBEAT/BYE with options (streams, the kinds it reads). */
+  presence: 0x05,
+  /** v1.1: one fragment of a typed record in one of the sender's streams. */
+  record: 0x06,
   nack: 0x10,
   gone: 0x11,
   history_req: 0x12,
   report: 0x13,
+  /** v1.1: NACK, GONE and REPORT for a numbered stream. */
+  stream_nack: 0x14,
+  stream_gone: 0x15,
+  stream_report: 0x16,
 } as const;
 
 /**
@@ -27,11 +35,18 @@ export const SEALED_TYPE_LAST = 0x4f;
 /** SEALED: one AES-256-GCM sealed v1 frame (PROTOCOL.md §10). Not a TypeCode: no Frame type. */
 export const SEALED_TYPE = 0x40;
 
-/** Flag bits of the header flags byte of MESSAGE (other types: see PresenceFlag). */
+/** Flag bits of the header flags byte of MESSAGE and RECORD (presence types: see PresenceFlag). */
 export const Flag = {
+  /** MESSAGE only: a /me action (a RECORD's kind says that in its body). */
   action: 0x01,
   repair: 0x02,
   history: 0x04,
+  /**
+   * v1.1, on v1 HELLO/HEARTBEAT/BYE, MESSAGE and GONE: sent by a v1.1 member as its "v1 view"
+   * for the 0.2 members in the room (PROTOCOL.md §12.6). A v1 receiver ignores the bit, as it
+   * ignores every reserved bit; a v1.1 receiver ignores the frame (it reads the v1.1 frames).
+   */
+  compat: 0x08,
 } as const;
 
 /**
@@ -42,6 +57,35 @@ export const Flag = {
 export const PresenceFlag = {
   reportWanted: 0x01,
 } as const;
+
+/** PRESENCE phases (v1.1): what HELLO, HEARTBEAT and BYE are in v1. */
+export const PresencePhase = { hello: 1, heartbeat: 2, bye: 3 } as const;
+
+/** PRESENCE option types (v1.1, type-length-value; unknown types are skipped). */
+export const PresenceOption = {
+  /** One stream the sender has used: stream u8, tail u32, kind runs (repeatable). */
+  stream: 0x01,
+  /** The record kinds this member reads (its capabilities): kind codes, u8 each. */
+  kinds: 0x02,
+} as const;
+
+/** Streams of a sender (v1.1). Other numbers are reserved; receivers ignore unknown streams. */
+export const Stream = {
+  /** The conversation: text and the records that go with it. */
+  conversation: 0,
+  /** Bulk data (files), with its own window so it never holds up the conversation. */
+  bulk: 1,
+} as const;
+
+/**
+ * Record kinds (v1.1, one byte). 0 is invalid. 0x01-0x3F conversation kinds, 0x40-0x7F bulk
+ * kinds, 0x80-0xEF reserved, 0xF0-0xFF experimental: never assigned, for tests and trials.
+ */
+export const RecordKind = {
+  text: 0x01,
+} as const;
+/** First experimental record kind (0xF0-0xFF): never assigned to a feature. */
+export const EXPERIMENTAL_KIND_FIRST = 0xf0;
 
 /** magic(2) version(1) type(1) flags(1) instance id(8) seq(4). */
 export const HEADER_LENGTH = 17;
@@ -59,3 +103,12 @@ export const MAX_REPORT_ENTRIES = 32;
 /** Largest possible v1 frame: a MESSAGE with a 32-byte nick and a full fragment. */
 export const MAX_FRAME_BYTES =
   HEADER_LENGTH + 1 + MAX_NICK_BYTES + 6 + 2 + 2 + 2 + MAX_FRAGMENT_PAYLOAD;
+/** Kind runs in one RECORD (or one PRESENCE stream option), at most. */
+export const MAX_RUNS = 8;
+/** STREAM options in one PRESENCE, at most. */
+export const MAX_PRESENCE_STREAMS = 16;
+/** Largest RECORD: header, stream, kind, fragment index and count, MAX_RUNS runs, a full payload. */
+export const MAX_RECORD_FRAME_BYTES =
+  HEADER_LENGTH + 1 + 1 + 1 + 1 + 1 + 2 * MAX_RUNS + 2 + MAX_FRAGMENT_PAYLOAD;
+/** Bytes of one record's body (all its fragments together), at most. */
+export const MAX_RECORD_BYTES = MAX_FRAGMENTS * MAX_FRAGMENT_PAYLOAD;

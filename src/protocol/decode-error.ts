@@ -14,6 +14,10 @@ export type DecodeErrorReason =
   | "bad-fragment"
   | "bad-ranges"
   | "bad-count"
+  /** v1.1: a PRESENCE option that does not fit its type-length-value frame or its rules. */
+  | "bad-option"
+  /** v1.1: a RECORD's stream header: kind 0, or kind runs out of bounds. */
+  | "bad-record"
   /** Sealed datagram (PROTOCOL.md §10) whose tag does not verify: wrong key, forged or damaged. */
   | "bad-seal";
 

@@ -1,4 +1,4 @@
-import { MAX_FRAGMENT_PAYLOAD, MAX_MESSAGE_BYTES } from "./constants.ts";
+import { MAX_FRAGMENT_PAYLOAD, MAX_MESSAGE_BYTES, MAX_RECORD_BYTES } from "./constants.ts";
 import { decodeUtf8, utf8Encoder as encoder } from "./utf8.ts";
 
 /**
@@ -45,6 +45,28 @@ export function fragmentText(text: string, maxPayload = MAX_FRAGMENT_PAYLOAD): U
  * came out of `decode`, which validates each fragment).
  */
 export function joinFragments(parts: Uint8Array[]): string {
+  return decodeUtf8(joinBody(parts), "bad-text", "message text");
+}
+
+/**
+ * Splits a record's body (v1.1, any bytes) into fragment payloads of at most MAX_FRAGMENT_PAYLOAD
+ * bytes; an empty body is one empty fragment. Throws RangeError past MAX_RECORD_BYTES (a caller
+ * bug: the record's kind bounds its body).
+ */
+export function fragmentBody(body: Uint8Array): Uint8Array[] {
+  if (body.length > MAX_RECORD_BYTES) {
+    throw new RangeError(`record body of ${body.length} bytes > ${MAX_RECORD_BYTES}`);
+  }
+  const parts: Uint8Array[] = [];
+  for (let at = 0; at < body.length; at += MAX_FRAGMENT_PAYLOAD) {
+    parts.push(body.subarray(at, at + MAX_FRAGMENT_PAYLOAD));
+  }
+  return parts.length > 0 ? parts : [new Uint8Array(0)];
+}
+
+/** The body of a record from its fragments' payloads, in order. */
+export function joinBody(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
   let total = 0;
   for (const p of parts) total += p.length;
   const all = new Uint8Array(total);
@@ -53,5 +75,5 @@ export function joinFragments(parts: Uint8Array[]): string {
     all.set(p, at);
     at += p.length;
   }
-  return decodeUtf8(all, "bad-text", "message text");
+  return all;
 }

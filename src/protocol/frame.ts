@@ -1,4 +1,5 @@
-import { type BodyCodec, codecByCode, codecs } from "./codecs.ts";
+import { codecByCode, codecs } from "./codec-registry.ts";
+import type { BodyCodec } from "./codecs.ts";
 import { HEADER_LENGTH } from "./constants.ts";
 import { Reader, Writer } from "./cursor.ts";
 import { DecodeError } from "./decode-error.ts";

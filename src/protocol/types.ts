@@ -34,6 +34,8 @@ interface Presence extends Base {
   age: number;
   /** Flag REPORT-WANTED: the sender waits for receiver reports (PROTOCOL.md §8). */
   reportWanted?: boolean;
+  /** Flag COMPAT: a v1.1 member's v1 view for 0.2 members (PROTOCOL.md §12.6). */
+  compat?: boolean;
 }
 
 /** Joining the group. Header seq = tail (0xFFFFFFFF if nothing sent yet: instances start at 0). */
@@ -67,6 +69,8 @@ export interface MessageFrame extends Base {
   repair: boolean;
   /** Sent as an answer to a HISTORY_REQ. */
   history: boolean;
+  /** Flag COMPAT: a v1.1 member's v1 view for 0.2 members (PROTOCOL.md §12.6). */
+  compat?: boolean;
   /** UTF-8 bytes of this fragment's text, 0..MAX_FRAGMENT_PAYLOAD, valid UTF-8 on its own. */
   payload: Uint8Array;
 }
@@ -85,6 +89,8 @@ export interface GoneFrame extends Base {
   type: "gone";
   /** 1..MAX_RANGES ranges, of the sender's own seqs. */
   ranges: SeqRange[];
+  /** Flag COMPAT: about a v1.1 member's v1 view (PROTOCOL.md §12.6). */
+  compat?: boolean;
 }
 
 /** A late joiner asks for the last `count` messages of the room. */
@@ -117,6 +123,93 @@ export interface ReportFrame extends Base {
   entries: ReportEntry[];
 }
 
+// ---- v1.1: numbered streams of typed records (PROTOCOL.md §12) ----
+
+/** `count` consecutive seqs (1..255) of one record `kind`: a piece of a stream's kind map. */
+export interface KindRun {
+  /** Record kind, 1..255. */
+  kind: number;
+  /** 1..255 */
+  count: number;
+}
+
+/** One stream a member has used, as its PRESENCE announces it. */
+export interface StreamState {
+  /** Stream number, 0..255 (0 the conversation, 1 bulk). */
+  stream: number;
+  /** u32: the highest seq used in it. */
+  tail: number;
+  /** The kinds of the seqs up to the tail, newest first (0..MAX_RUNS runs). */
+  runs: KindRun[];
+}
+
+/**
+ * v1.1 HELLO / HEARTBEAT / BYE in one type. Header seq: a counter the sender increases with
+ * every PRESENCE it sends (receivers drop one that is not newer than the last they took).
+ */
+export interface PresenceFrame extends Base {
+  type: "presence";
+  phase: "hello" | "heartbeat" | "bye";
+  nick: string;
+  /** u48 ms since this instance started (monotonic), as in v1 presence frames. */
+  age: number;
+  /** Flag REPORT-WANTED. */
+  reportWanted?: boolean;
+  /** The streams the sender has used (STREAM options, stream numbers unique). */
+  streams: StreamState[];
+  /** The record kinds the sender reads (KINDS option), when it sent one. */
+  kinds?: number[];
+}
+
+/**
+ * v1.1: one fragment of a typed record. Header seq = this fragment's seq in its stream; the
+ * fragments of one record have consecutive seqs. The body (all fragments' payloads joined) is
+ * the kind's own encoding: the stream layer never looks inside it.
+ */
+export interface RecordFrame extends Base {
+  type: "record";
+  stream: number;
+  /** 1..255 */
+  kind: number;
+  /** 0-based, < fragCount. */
+  fragIndex: number;
+  /** 1..MAX_FRAGMENTS. */
+  fragCount: number;
+  repair: boolean;
+  history: boolean;
+  /** The kinds of the seqs just before this one in its stream, newest first. */
+  runs: KindRun[];
+  /** 0..MAX_FRAGMENT_PAYLOAD bytes of the record's body. */
+  payload: Uint8Array;
+}
+
+/** v1.1 NACK: "instance `target`, please resend these seqs of your stream `stream`". */
+export interface StreamNackFrame extends Base {
+  type: "stream_nack";
+  target: string;
+  stream: number;
+  ranges: SeqRange[];
+}
+
+/** v1.1 GONE: "these seqs of my stream `stream` are no longer in my repair buffer". */
+export interface StreamGoneFrame extends Base {
+  type: "stream_gone";
+  stream: number;
+  ranges: SeqRange[];
+}
+
+/** One v1.1 REPORT entry: how far the reporter got in one stream of one sender. */
+export interface StreamReportEntry extends ReportEntry {
+  stream: number;
+}
+
+/** v1.1 REPORT: entries per (sender, stream). */
+export interface StreamReportFrame extends Base {
+  type: "stream_report";
+  /** 1..MAX_REPORT_ENTRIES entries. */
+  entries: StreamReportEntry[];
+}
+
 export type Frame =
   | HelloFrame
   | HeartbeatFrame
@@ -125,6 +218,11 @@ export type Frame =
   | NackFrame
   | GoneFrame
   | HistoryReqFrame
-  | ReportFrame;
+  | ReportFrame
+  | PresenceFrame
+  | RecordFrame
+  | StreamNackFrame
+  | StreamGoneFrame
+  | StreamReportFrame;
 
 export type FrameType = Frame["type"];

@@ -1,17 +1,19 @@
+import type { EventSink } from "./event-sink.ts";
 import type { SessionEvent } from "./events.ts";
 
 /** Events kept for the first listener, at most (what a session emits before the UI subscribes). */
 const MAX_EARLY = 1024;
 
 /**
- * The session's listeners: subscribe, emit. Rendering is somebody else's job (ui/).
+ * The simplest EventSink: subscribe, emit. Rendering is somebody else's job (ui/).
  * Events emitted before anyone listens (a member's join heard while the session was
  * starting, before the chat room or pipe subscribed) are kept, bounded, and given to
- * the first listener.
+ * the first listener. Listeners are not paced: an event counts as consumed when emitted.
  */
-export class EventBus {
+export class EventBus implements EventSink {
   private readonly listeners = new Set<(e: SessionEvent) => void>();
   private early: SessionEvent[] | undefined = [];
+  private count = 0;
 
   /** Subscribe; returns an unsubscribe function. */
   on(listener: (e: SessionEvent) => void): () => void {
@@ -23,10 +25,23 @@ export class EventBus {
   }
 
   emit(e: SessionEvent): void {
+    this.count++;
     if (this.early) {
       if (this.early.length < MAX_EARLY) this.early.push(e);
       return;
     }
     for (const l of this.listeners) l(e);
+  }
+
+  get emitted(): number {
+    return this.count;
+  }
+
+  get consumed(): number {
+    return this.count;
+  }
+
+  onConsumed(_cb: () => void): void {
+    // Every event is consumed as it is emitted: nothing to wait for.
   }
 }

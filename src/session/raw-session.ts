@@ -9,6 +9,7 @@ import {
   type DrainResult,
   formatFrom,
   type RoomSession,
+  type SendResult,
   type SessionOptions,
 } from "./room-session.ts";
 import { emptyStats, type SessionStats } from "./stats.ts";
@@ -56,10 +57,10 @@ export class RawSession implements RoomSession {
     this.myNick = nick;
   }
 
-  async send(text: string, opts: { action?: boolean } = {}): Promise<void> {
+  async send(text: string, opts: { action?: boolean } = {}): Promise<SendResult> {
     if (this.closed) throw new Error("session closed");
     if (this.opts.listen) throw new UserError("listen-only: not sending", 1);
-    const warn = (t: string) => this.bus.emit({ type: "warning", time: this.time(), text: t });
+    const warn = (t: string) => this.emit({ type: "warning", time: this.time(), text: t });
     const line = legacyLine(text, this.myNick, opts.action === true);
     this.counters.datagramsSent += await sendLegacyText(
       this.opts.transport,
@@ -68,9 +69,19 @@ export class RawSession implements RoomSession {
       warn,
     );
     this.counters.sent++;
-    this.bus.emit(
-      ownMessage({ text, nick: this.myNick, action: opts.action === true }, this.time()),
-    );
+    this.emit(ownMessage({ text, nick: this.myNick, action: opts.action === true }, this.time()));
+    return {
+      id: this.id,
+      stream: 0,
+      fragments: 0,
+      delivery: async () => ({ reached: [], missed: [] }),
+    };
+  }
+
+  /** To the room's sink (if any) and to on() listeners. */
+  private emit(e: SessionEvent): void {
+    this.opts.events?.emit(e);
+    this.bus.emit(e);
   }
 
   async drain(): Promise<DrainResult> {
@@ -92,6 +103,6 @@ export class RawSession implements RoomSession {
     this.counters.datagramsReceived++;
     if (d.self || isFramed(d.data)) return;
     this.counters.received++;
-    this.bus.emit(legacyMessage(d, formatFrom(d.address, d.port), this.opts.encoding, this.time()));
+    this.emit(legacyMessage(d, formatFrom(d.address, d.port), this.opts.encoding, this.time()));
   }
 }

@@ -1,4 +1,5 @@
 import type { Transport } from "../net/transport.ts";
+import type { EventSink } from "./event-sink.ts";
 import type { SessionEvent } from "./events.ts";
 import type { MemberInfo } from "./peer-table.ts";
 import type { Scheduler } from "./scheduler.ts";
@@ -32,6 +33,37 @@ export interface SessionOptions {
   window?: { fragments?: number; bytes?: number };
   /** When the transport joined the group (monotonic ms, default: when the session is made). */
   joinedAt?: number;
+  /**
+   * Where events go and how far readers got (the room controller's event hub). Default: none;
+   * `on()` listeners get every event, consumed at once.
+   */
+  events?: EventSink;
+}
+
+/** What became of a record we sent, as far as the room's reports tell. */
+export interface DeliveryState {
+  /** Members (instance ids) that reported having it (or having given up on it). */
+  reached: string[];
+  /** Members present when it went out that left, fell behind or did not report in time. */
+  missed: string[];
+}
+
+/** The result of send(): where the record went in our stream, and later its delivery state. */
+export interface SendResult {
+  /** Our instance id. */
+  id: string;
+  /** The stream it went in (0: the conversation). */
+  stream: number;
+  /** Seq of its first fragment; undefined in a raw (legacy) room, which has no seqs. */
+  seq?: number;
+  /** Fragments (datagrams) it took in the stream; 0 in a raw room. */
+  fragments: number;
+  /**
+   * Resolves once every member that was receiving our stream when it went out has reported
+   * having it, or has left or fallen behind; bounded in time. A raw room resolves at once
+   * with nobody reached (it cannot tell).
+   */
+  delivery(): Promise<DeliveryState>;
 }
 
 /** How a pipe sender's drain after EOF ended. */
@@ -40,7 +72,7 @@ export interface DrainResult {
   behind: string[];
 }
 
-/** What the UI uses of a room, framed or raw (legacy). */
+/** What the room controller uses of a session, framed or raw (legacy). */
 export interface RoomSession {
   readonly id: string;
   readonly nick: string;
@@ -48,11 +80,16 @@ export interface RoomSession {
   /** An encrypted room (passphrase): frames sealed, no plaintext sent or believed. */
   readonly encrypted: boolean;
   readonly stats: SessionStats;
+  /** Every event from now on (and those emitted before the first listener), unpaced. */
   on(listener: (e: SessionEvent) => void): () => void;
   members(): MemberInfo[];
   start(): Promise<void>;
   setNick(nick: string): Promise<void>;
-  send(text: string, opts?: { action?: boolean }): Promise<void>;
+  /**
+   * Send one message: longer than 64 KiB -> UserError, nothing sent. Waits while the flow-control
+   * window is full. Resolves when it has gone out, with its place in our stream.
+   */
+  send(text: string, opts?: { action?: boolean }): Promise<SendResult>;
   /** After input EOF: wait until the room has what we sent (bounded). */
   drain(maxMs?: number): Promise<DrainResult>;
   close(): Promise<void>;

@@ -25,14 +25,20 @@ import { RawSession } from "./raw-session.ts";
 import { repairBufferForWindow } from "./repair-buffer.ts";
 import { ReportSchedule } from "./report-schedule.ts";
 import { RoomLog } from "./room-log.ts";
-import type { DrainResult, RoomSession, SessionOptions } from "./room-session.ts";
+import type { DrainResult, RoomSession, SendResult, SessionOptions } from "./room-session.ts";
 import { Alarm, type Scheduler, systemScheduler } from "./scheduler.ts";
 import { SenderState } from "./sender.ts";
 import { emptyStats, type SessionStats } from "./stats.ts";
 
 export { DRAIN_MAX_MS } from "./drain-rule.ts";
 export type { MemberInfo } from "./peer-table.ts";
-export type { DrainResult, RoomSession, SessionOptions } from "./room-session.ts";
+export type {
+  DeliveryState,
+  DrainResult,
+  RoomSession,
+  SendResult,
+  SessionOptions,
+} from "./room-session.ts";
 export { formatFrom } from "./room-session.ts";
 export type { SessionStats } from "./stats.ts";
 
@@ -109,7 +115,7 @@ export class Session implements RoomSession {
         joinedAt: opts.joinedAt ?? now,
       },
       timeoutMs,
-      (e) => this.bus.emit(e),
+      (e) => this.emit(e),
       () => this.time(),
     );
     this.flow = new FlowControl({
@@ -166,7 +172,13 @@ export class Session implements RoomSession {
   }
 
   private warn(text: string): void {
-    this.bus.emit({ type: "warning", time: this.time(), text });
+    this.emit({ type: "warning", time: this.time(), text });
+  }
+
+  /** To the room's sink (if any) and to on() listeners. */
+  private emit(e: SessionEvent): void {
+    this.opts.events?.emit(e);
+    this.bus.emit(e);
   }
 
   /** Members present now, ourselves included; `lastSeen` in wall-clock ms. */
@@ -217,7 +229,7 @@ export class Session implements RoomSession {
    * flow-control window is full (a member is behind). While legacy programs are in the room,
    * the message also goes to them as plain text.
    */
-  async send(text: string, opts: { action?: boolean } = {}): Promise<void> {
+  async send(text: string, opts: { action?: boolean } = {}): Promise<SendResult> {
     if (this.closed) throw new Error("session closed");
     if (this.opts.listen) throw new UserError("listen-only: not sending", 1);
     try {
@@ -263,8 +275,15 @@ export class Session implements RoomSession {
       this.counters.bridged++;
     }
     this.counters.sent++;
-    this.bus.emit(ownMessage({ text, nick: this.myNick, id: this.id, action }, this.time()));
+    this.emit(ownMessage({ text, nick: this.myNick, id: this.id, action }, this.time()));
     this.rearm();
+    return {
+      id: this.id,
+      stream: 0,
+      seq: first,
+      fragments: frames.length,
+      delivery: async () => ({ reached: [], missed: [] }),
+    };
   }
 
   /** Until the window has room for this message (or we close). */
@@ -348,7 +367,7 @@ export class Session implements RoomSession {
   ): void {
     this.counters.received++;
     const e = legacyMessage(h, h.from, this.opts.encoding, this.time());
-    this.bus.emit(unauthenticated && e.type === "message" ? { ...e, unauthenticated } : e);
+    this.emit(unauthenticated && e.type === "message" ? { ...e, unauthenticated } : e);
   }
 
   /** Handles one frame; returns the peer it concerned, if any (for the re-arm). */
@@ -437,7 +456,7 @@ export class Session implements RoomSession {
     for (const item of out.items) {
       if (item.kind === "lost") {
         this.counters.lost += item.count;
-        this.bus.emit({
+        this.emit({
           type: "lost",
           time: this.time(),
           from: p.from,
@@ -470,7 +489,7 @@ export class Session implements RoomSession {
       return false;
     }
     this.log.add(parts);
-    this.bus.emit({
+    this.emit({
       type: "message",
       time: history ? new Date(head.time) : this.time(),
       from,

@@ -36,7 +36,7 @@ export interface ChatSession {
   /** Counters (numbers are shown by /stats, anything else ignored). */
   readonly stats: object;
   on(listener: (e: SessionEvent) => void): () => void;
-  send(text: string, opts?: { action?: boolean }): Promise<void>;
+  send(text: string, opts?: { action?: boolean }): Promise<unknown>;
   setNick(nick: string): Promise<void>;
   /** Members present now, ourselves included (`self: true`). */
   members(): WhoMember[];

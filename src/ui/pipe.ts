@@ -7,7 +7,7 @@ import { type ByteLines, byteLines, inputDecoder } from "./input-lines.ts";
 /** What the pipe loop needs of a session. */
 export interface PipeSession {
   on(listener: (e: SessionEvent) => void): () => void;
-  send(text: string): Promise<void>;
+  send(text: string): Promise<unknown>;
   close(): Promise<void>;
   /** After input EOF: wait until our last messages can no longer need repair. */
   drain?(): Promise<{ behind: string[] } | undefined>;

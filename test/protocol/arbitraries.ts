@@ -1,14 +1,18 @@
-/** fast-check arbitraries for valid v1 frames (shared by the property tests). */
+/** fast-check arbitraries for valid v1 and v1.1 frames (shared by the property tests). */
 import fc from "fast-check";
 import {
   type Frame,
+  type KindRun,
   MAX_FRAGMENT_PAYLOAD,
   MAX_FRAGMENTS,
   MAX_NICK_BYTES,
+  MAX_PRESENCE_STREAMS,
   MAX_RANGES,
   MAX_REPORT_ENTRIES,
+  MAX_RUNS,
   type ReportEntry,
   type SeqRange,
+  type StreamState,
 } from "../../src/protocol/index.ts";
 
 const enc = new TextEncoder();
@@ -47,8 +51,81 @@ const age = fc.oneof(
 );
 const reportEntry: fc.Arbitrary<ReportEntry> = fc.record({ target: instanceId, next: u32 });
 
+const u8 = fc.integer({ min: 0, max: 255 });
+const kind = fc.integer({ min: 1, max: 255 });
+const runs: fc.Arbitrary<KindRun[]> = fc.array(
+  fc.record({ kind, count: fc.integer({ min: 1, max: 255 }) }),
+  { maxLength: MAX_RUNS },
+);
+const streams: fc.Arbitrary<StreamState[]> = fc.uniqueArray(
+  fc.record({ stream: u8, tail: u32, runs }),
+  { maxLength: MAX_PRESENCE_STREAMS, selector: (s) => s.stream },
+);
+/** Only flags set to true are kept (decode leaves false ones out). */
+const flag = fc.constant(true);
+
+/** v1.1 frames (PROTOCOL.md §12). */
+export const streamFrame: fc.Arbitrary<Frame> = fc.oneof(
+  fc.record(
+    {
+      type: fc.constant("presence" as const),
+      ...base,
+      phase: fc.constantFrom("hello" as const, "heartbeat" as const, "bye" as const),
+      nick,
+      age,
+      reportWanted: flag,
+      streams,
+      kinds: fc.array(kind, { maxLength: 40 }),
+    },
+    { requiredKeys: ["type", "id", "seq", "phase", "nick", "age", "streams"] },
+  ),
+  fc
+    .record({
+      type: fc.constant("record" as const),
+      ...base,
+      stream: u8,
+      kind,
+      fragCount: fc.integer({ min: 1, max: MAX_FRAGMENTS }),
+      fragIndex: fc.nat(),
+      repair: fc.boolean(),
+      history: fc.boolean(),
+      runs,
+      payload: fc.uint8Array({ maxLength: MAX_FRAGMENT_PAYLOAD }),
+    })
+    .map((f) => ({ ...f, fragIndex: f.fragIndex % f.fragCount })),
+  fc.record({
+    type: fc.constant("stream_nack" as const),
+    ...base,
+    target: instanceId,
+    stream: u8,
+    ranges,
+  }),
+  fc.record({ type: fc.constant("stream_gone" as const), ...base, stream: u8, ranges }),
+  fc.record({
+    type: fc.constant("stream_report" as const),
+    ...base,
+    entries: fc.array(fc.record({ target: instanceId, stream: u8, next: u32 }), {
+      minLength: 1,
+      maxLength: MAX_REPORT_ENTRIES,
+    }),
+  }),
+);
+
+const compat = { compat: flag };
+const presenceKeys = ["type", "id", "seq", "nick", "age"] as (
+  | "type"
+  | "id"
+  | "seq"
+  | "nick"
+  | "age"
+)[];
+
 export const frame: fc.Arbitrary<Frame> = fc.oneof(
-  fc.record({ type: fc.constant("hello" as const), ...base, nick, age }),
+  streamFrame,
+  fc.record(
+    { type: fc.constant("hello" as const), ...base, nick, age, ...compat },
+    { requiredKeys: presenceKeys },
+  ),
   fc.record(
     {
       type: fc.constant("heartbeat" as const),
@@ -56,26 +133,51 @@ export const frame: fc.Arbitrary<Frame> = fc.oneof(
       nick,
       age,
       reportWanted: fc.constant(true),
+      ...compat,
     },
-    { requiredKeys: ["type", "id", "seq", "nick", "age"] },
+    { requiredKeys: presenceKeys },
   ),
-  fc.record({ type: fc.constant("bye" as const), ...base, nick, age }),
+  fc.record(
+    { type: fc.constant("bye" as const), ...base, nick, age, ...compat },
+    { requiredKeys: presenceKeys },
+  ),
   fc
-    .record({
-      type: fc.constant("message" as const),
-      ...base,
-      nick,
-      time: fc.integer({ min: 0, max: 2 ** 48 - 1 }),
-      fragCount: fc.integer({ min: 1, max: MAX_FRAGMENTS }),
-      fragIndex: fc.nat(),
-      action: fc.boolean(),
-      repair: fc.boolean(),
-      history: fc.boolean(),
-      payload,
-    })
+    .record(
+      {
+        type: fc.constant("message" as const),
+        ...base,
+        nick,
+        time: fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+        fragCount: fc.integer({ min: 1, max: MAX_FRAGMENTS }),
+        fragIndex: fc.nat(),
+        action: fc.boolean(),
+        repair: fc.boolean(),
+        history: fc.boolean(),
+        payload,
+        ...compat,
+      },
+      {
+        requiredKeys: [
+          "type",
+          "id",
+          "seq",
+          "nick",
+          "time",
+          "fragCount",
+          "fragIndex",
+          "action",
+          "repair",
+          "history",
+          "payload",
+        ],
+      },
+    )
     .map((f) => ({ ...f, fragIndex: f.fragIndex % f.fragCount })),
   fc.record({ type: fc.constant("nack" as const), ...base, target: instanceId, ranges }),
-  fc.record({ type: fc.constant("gone" as const), ...base, ranges }),
+  fc.record(
+    { type: fc.constant("gone" as const), ...base, ranges, ...compat },
+    { requiredKeys: ["type", "id", "seq", "ranges"] },
+  ),
   fc.record({
     type: fc.constant("history_req" as const),
     ...base,
