@@ -11,6 +11,7 @@ import type { RawOptions } from "./config/options.ts";
 import { PASSPHRASE_ENV, refusePassphraseArgument } from "./config/passphrase.ts";
 import { CancelledError, UserError } from "./errors.ts";
 import { exitGuard, stopStatus } from "./exit-guard.ts";
+import type { Io } from "./io.ts";
 import { VERSION_LINE } from "./version.ts";
 
 /** Options whose values must stay strings (cac turns "007" into 7). */
@@ -57,13 +58,6 @@ export function rawOptionValues(args: readonly string[], names: readonly string[
     }
   }
   return values;
-}
-
-export interface Io {
-  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  env: Record<string, string | undefined>;
 }
 
 export function buildCli() {

@@ -5,9 +5,9 @@
  */
 import type { Readable, Writable } from "node:stream";
 import pkg from "../package.json" with { type: "json" };
-import type { Io } from "./cli.ts";
 import type { NetInterface, RawOptions } from "./config/options.ts";
 import { UserError } from "./errors.ts";
+import type { Io } from "./io.ts";
 import type { SessionStats } from "./session/session.ts";
 
 /**

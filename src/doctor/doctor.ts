@@ -5,8 +5,8 @@
  * that our own datagram loops back, and lists whom it hears for a few seconds (census.ts).
  * Exit 0 when no check fails, 1 otherwise.
  */
-import type { Io } from "../cli.ts";
 import type { NetInterface, Options, RawOptions } from "../config/options.ts";
+import type { Io } from "../io.ts";
 import type { Datagram } from "../net/transport.ts";
 import { encode, randomInstanceId } from "../protocol/index.ts";
 import { Census, type CensusResult, checkRoom } from "./census.ts";

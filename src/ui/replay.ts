@@ -7,9 +7,9 @@
  */
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import type { Io } from "../cli.ts";
 import type { RawOptions } from "../config/options.ts";
 import { fileErrorText, UserError } from "../errors.ts";
+import type { Io } from "../io.ts";
 import type { SessionEvent } from "../session/events.ts";
 import { makeColors } from "./colors.ts";
 import { formatPlain, type Member } from "./format.ts";
