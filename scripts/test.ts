@@ -15,8 +15,16 @@
  * MCCHAT_TEST_NETNS=1 tells test/helpers/netns.ts#assertPrivateNetns that it is inside.
  * If the namespace cannot be made, the network run counts as failed.
  */
-import { existsSync } from "node:fs";
-import { relative, resolve } from "node:path";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import {
+  isOldMcchat,
+  OLD_BINARY_REL,
+  OLD_COMMIT,
+  OLD_SKIP_ENV,
+  OLD_VERSION,
+} from "../test/helpers/old-mcchat.ts";
 import { isRealRoot } from "../test/helpers/process.ts";
 import { inPrivateNetns } from "./private-netns.ts";
 
@@ -201,6 +209,72 @@ if (
     "--outfile",
     "dist/test/mcchat-linux-arm64",
   ]);
+}
+// test/net/mixed-room.test.ts puts mcchat 0.2.0 in a room with this build: build it from
+// the release's commit (its own tree and build script, our node_modules). A clone without
+// that commit (shallow) or a failed build is not a failure: those tests skip, saying why.
+if (selected.some((f) => f.endsWith("/mixed-room.test.ts")) && !isOldMcchat()) {
+  const why = await buildOldMcchat();
+  if (why) baseEnv[OLD_SKIP_ENV] = why;
+}
+
+/** Builds OLD_BINARY from OLD_COMMIT; returns why not, or undefined when it did. */
+async function buildOldMcchat(): Promise<string | undefined> {
+  say(`== build: mcchat ${OLD_VERSION} from commit ${OLD_COMMIT} into ${OLD_BINARY_REL}`);
+  const started = performance.now();
+  const done = (why?: string) => {
+    if (why) say(`(${why}: the tests that need it skip)`);
+    const seconds = (performance.now() - started) / 1000;
+    results.push({
+      name: "build 0.2",
+      passed: 0,
+      failed: 0,
+      skipped: 0,
+      seconds,
+      note: why ?? "ok",
+    });
+    return why;
+  };
+  const quiet = { cwd: ROOT, stdout: "pipe", stderr: "pipe" } as const;
+  if (Bun.spawnSync(["git", "cat-file", "-e", `${OLD_COMMIT}^{commit}`], quiet).exitCode !== 0) {
+    return done(`commit ${OLD_COMMIT} (mcchat ${OLD_VERSION}) is not in this clone (shallow?)`);
+  }
+  const tree = mkdtempSync(join(tmpdir(), `mcchat-${OLD_VERSION}-src-`));
+  try {
+    const archive = Bun.spawn(["git", "archive", OLD_COMMIT], { ...quiet, stdout: "pipe" });
+    const tar = Bun.spawn(["tar", "-x", "-C", tree], { ...quiet, stdin: archive.stdout });
+    const [a, t] = [await archive.exited, await tar.exited];
+    if (a !== 0 || t !== 0) {
+      const err = `${await new Response(archive.stderr).text()}${await new Response(tar.stderr).text()}`;
+      return done(`git archive ${OLD_COMMIT} | tar -x failed (${a}/${t}): ${err.trim()}`);
+    }
+    symlinkSync(join(ROOT, "node_modules"), join(tree, "node_modules"));
+    const deps = (dir: string) =>
+      JSON.stringify(JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).dependencies);
+    if (deps(tree) !== deps(ROOT)) {
+      say(`(package.json dependencies differ from ${OLD_COMMIT}'s: building with ours)`);
+    }
+    const code = await Bun.spawn({
+      cmd: [BUN, "scripts/build.ts", "--outfile", join(ROOT, OLD_BINARY_REL)],
+      cwd: tree,
+      env: baseEnv,
+      stdin: "ignore",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).exited;
+    if (code !== 0)
+      return done(`building mcchat ${OLD_VERSION} from ${OLD_COMMIT} failed (exit ${code})`);
+    if (!isOldMcchat())
+      return done(`${OLD_BINARY_REL} was built but does not say mcchat ${OLD_VERSION}`);
+    return done();
+  } catch (e) {
+    return done(
+      `building mcchat ${OLD_VERSION} from ${OLD_COMMIT} failed: ${(e as Error).message}`,
+    );
+  } finally {
+    rmSync(join(tree, "node_modules"), { force: true }); // the link, never what it points to
+    rmSync(tree, { recursive: true, force: true });
+  }
 }
 
 // ---- 2. non-network tests ----
