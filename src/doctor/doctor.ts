@@ -22,12 +22,13 @@ import {
   checkRpFilter,
   type DoctorRoom,
   describeInterfaces,
-  type IfaceInfo,
   type LoopbackResult,
   WANTED_RECV_BUFFER,
 } from "./checks.ts";
 import { type DoctorPlatform, hostPlatform } from "./platform.ts";
-import { renderHuman, renderJson } from "./render.ts";
+import { type DoctorReport, renderHuman, renderJson } from "./render.ts";
+
+export type { DoctorReport } from "./render.ts";
 
 /** Default listening time, seconds. */
 export const DEFAULT_LISTEN_SECONDS = 3;
@@ -50,17 +51,6 @@ export interface DoctorDeps {
   interfaces?: readonly NetInterface[];
   /** Opens the room (default: the room's UDP transport, as `mcchat` joins). */
   openTransport?: (opts: Options, interfaces: readonly NetInterface[]) => Promise<DoctorTransport>;
-}
-
-/** Everything doctor found: printed as text or as one JSON document. */
-export interface DoctorReport {
-  room: DoctorRoom & { framedPort: number };
-  platform: string;
-  interfaces: IfaceInfo[];
-  checks: Check[];
-  heard?: CensusResult;
-  listenedSeconds: number;
-  ok: boolean;
 }
 
 export async function runDoctor(

@@ -1,7 +1,18 @@
 /** doctor's report as text for a terminal (colours via picocolors) or as one JSON document. */
 import type { Colors } from "../ui/colors.ts";
-import type { Check, Status } from "./checks.ts";
-import type { DoctorReport } from "./doctor.ts";
+import type { CensusResult } from "./census.ts";
+import type { Check, DoctorRoom, IfaceInfo, Status } from "./checks.ts";
+
+/** Everything doctor found: printed as text or as one JSON document. */
+export interface DoctorReport {
+  room: DoctorRoom & { framedPort: number };
+  platform: string;
+  interfaces: IfaceInfo[];
+  checks: Check[];
+  heard?: CensusResult;
+  listenedSeconds: number;
+  ok: boolean;
+}
 
 const LABEL: Record<Status, string> = { ok: "ok", warn: "warn", fail: "FAIL", skip: "n/a" };
 const WIDTH = "recv-buffer".length;
