@@ -124,7 +124,12 @@ export function sealTransport(
     // ... of the instance this salt carried first. History answers are the exception: a member
     // re-sends other members' messages with their own instance ids (PROTOCOL.md, HISTORY_REQ).
     const id = hex(opened.subarray(5, 13));
-    const history = opened[3] === TypeCode.message && ((opened[4] as number) & Flag.history) !== 0;
+    // History answers (a v1 MESSAGE or a RECORD with the HISTORY flag) re-send other members'
+    // records under their ids.
+    const type = opened[3];
+    const history =
+      (type === TypeCode.message || type === TypeCode.record) &&
+      ((opened[4] as number) & Flag.history) !== 0;
     if (known && !history && known.id !== undefined && known.id !== id) {
       counts.undecryptable++;
       return undefined;

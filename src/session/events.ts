@@ -46,6 +46,8 @@ export type SessionEvent =
       count: number;
       /** Messages lost with them, at most (exact for one-fragment messages). */
       messages: number;
+      /** The sender's stream, when not the conversation (0). */
+      stream?: number;
     }
   | { type: "warning"; time: Date; text: string };
 
@@ -53,10 +55,10 @@ export type SessionEventType = SessionEvent["type"];
 
 /** The echo of a message we sent (shown once: never again through loopback). */
 export function ownMessage(
-  m: { text: string; nick: string; id?: string; action: boolean },
+  m: { text: string; nick: string; id?: string; seq?: number; action: boolean },
   time: Date,
 ): SessionEvent {
-  const { text, nick, id, action } = m;
+  const { text, nick, id, seq, action } = m;
   return {
     type: "message",
     time,
@@ -65,6 +67,7 @@ export function ownMessage(
     self: true,
     nick,
     id,
+    seq,
     action: action || undefined,
   };
 }

@@ -3,8 +3,8 @@ import type { Datagram } from "../net/transport.ts";
 import { isFramed, randomInstanceId } from "../protocol/index.ts";
 import { EventBus } from "./event-bus.ts";
 import { ownMessage, type SessionEvent } from "./events.ts";
-import { legacyLine, legacyMessage, sendLegacyText } from "./legacy-text.ts";
-import type { MemberInfo } from "./peer-table.ts";
+import { legacyLine, legacyMessage, sendLegacyText } from "./room/legacy-text.ts";
+import type { MemberInfo } from "./room-session.ts";
 import {
   type DrainResult,
   formatFrom,

@@ -1,7 +1,7 @@
 import type { Transport } from "../net/transport.ts";
 import type { EventSink } from "./event-sink.ts";
 import type { SessionEvent } from "./events.ts";
-import type { MemberInfo } from "./peer-table.ts";
+import type { FeatureFactory } from "./feature.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { SessionStats } from "./stats.ts";
 
@@ -38,6 +38,8 @@ export interface SessionOptions {
    * `on()` listeners get every event, consumed at once.
    */
   events?: EventSink;
+  /** The features the session is made of (default: features.ts; tests add a record kind). */
+  features?: readonly FeatureFactory[];
 }
 
 /** What became of a record we sent, as far as the room's reports tell. */
@@ -64,6 +66,22 @@ export interface SendResult {
    * with nobody reached (it cannot tell).
    */
   delivery(): Promise<DeliveryState>;
+}
+
+/** A member as /who shows it. */
+export interface MemberInfo {
+  id: string;
+  nick: string;
+  from: string;
+  /** Monotonic ms (the session's clock) when last heard. */
+  lastSeen: number;
+  self: boolean;
+  /**
+   * The wire revision it speaks: "1.0" for mcchat 0.2 (plain text only: it is sent a v1 copy of
+   * our text, and nothing it could take for a loss), "1.1" for typed streams; undefined while
+   * not known yet (and for ourselves).
+   */
+  wire?: "1.0" | "1.1";
 }
 
 /** How a pipe sender's drain after EOF ended. */

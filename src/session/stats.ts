@@ -17,6 +17,8 @@ export interface SessionStats {
   duplicates: number;
   /** Datagrams declared lost (never repaired). */
   lost: number;
+  /** Seqs holding records of a kind this member does not read, passed over in silence. */
+  skipped: number;
   /** Datagrams that could not be decoded (counted and dropped). */
   malformed: number;
   /** Receive buffer the kernel gave (bytes), 0 if unknown. */
@@ -59,6 +61,7 @@ export function emptyStats(): SessionStats {
     nacksSuppressed: 0,
     duplicates: 0,
     lost: 0,
+    skipped: 0,
     malformed: 0,
     recvBufferBytes: 0,
     reportsSent: 0,

@@ -4,10 +4,10 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { UserError } from "../../src/errors.ts";
-import { encode } from "../../src/protocol/index.ts";
+import { encode, Flag, TypeCode } from "../../src/protocol/index.ts";
 import { encodeChunks } from "../../src/protocol/text-codec.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
-import { REPAIR_BUFFER_DEFAULTS } from "../../src/session/repair-buffer.ts";
+import { REPAIR_BUFFER_DEFAULTS } from "../../src/session/sending/repair-buffer.ts";
 import { createSession, type RoomSession, type SessionOptions } from "../../src/session/session.ts";
 import { MemoryHub } from "../helpers/memory-net.ts";
 import { mulberry32, VirtualClock } from "../helpers/virtual-clock.ts";
@@ -316,7 +316,7 @@ describe("repair over a lossy medium (in memory, virtual clock)", () => {
     // first (flow control), then stops waiting: he is not keeping up.
     const N = REPAIR_BUFFER_DEFAULTS.maxCount + 2000;
     let blocked = true;
-    rm.hub.drop = (to, d) => blocked && to === r.transport && d.data[3] === 0x04;
+    rm.hub.drop = (to, d) => blocked && to === r.transport && d.data[3] === TypeCode.record;
     await settle(
       rm,
       (async () => {
@@ -362,7 +362,7 @@ describe("history from the room", () => {
     expect(hist).toEqual(["a3", "a4", "a5", "a6"]);
     const answers = rm.hub.sent
       .slice(before)
-      .filter((d) => d.data[3] === 0x04 && d.data[4] === 0x04);
+      .filter((d) => d.data[3] === TypeCode.record && d.data[4] === Flag.history);
     expect(answers).toHaveLength(4); // one member answered, the other stayed quiet
   });
 });

@@ -175,7 +175,7 @@ class Room {
 
   nackFrames(): { from: MemoryTransport; target: string; ranges: SeqRange[]; at: number }[] {
     return this.frames().flatMap(({ from, f, at }) =>
-      f.type === "nack" ? [{ from, target: f.target, ranges: f.ranges, at }] : [],
+      f.type === "stream_nack" ? [{ from, target: f.target, ranges: f.ranges, at }] : [],
     );
   }
 }
@@ -375,9 +375,9 @@ describe("simulation on the real Session: 2 senders x 1,000 lines, 3 receivers",
     // drop the HELLO, the first heartbeats and the first 3 messages for r
     room.block = (to, _d, f) =>
       to === r.t &&
-      (f?.type === "hello" ||
-        (f?.type === "heartbeat" && room.now < 1200) ||
-        (f?.type === "message" && !f.repair && f.seq < 3));
+      ((f?.type === "presence" &&
+        (f.phase === "hello" || (f.phase === "heartbeat" && room.now < 1200))) ||
+        (f?.type === "record" && !f.repair && f.seq < 3));
     await room.start(s);
     await room.vc.run(10);
     const log = room.say(s, ["m0", "m1", "m2", "m3", "m4"], () => 1);
@@ -399,7 +399,7 @@ describe("simulation on the real Session: one loss shared by all 3 receivers, no
     const s = room.member("s");
     await room.start(s);
     const k = Math.floor(room.rng() * 20);
-    room.block = (_to, _d, f) => f?.type === "message" && !f.repair && f.seq === k;
+    room.block = (_to, _d, f) => f?.type === "record" && !f.repair && f.seq === k;
     await room.vc.run(5);
     const log = room.say(
       s,
@@ -444,7 +444,7 @@ describe("simulation on the real Session: a dropped last message of a burst", ()
     const s = room.member("s");
     await room.start(s);
     await room.vc.run(2000); // the start-up heartbeats are over
-    room.block = (_to, _d, f) => f?.type === "message" && !f.repair && f.seq === 9;
+    room.block = (_to, _d, f) => f?.type === "record" && !f.repair && f.seq === 9;
     const log = room.say(
       s,
       Array.from({ length: 10 }, (_, i) => `m${i}`),
@@ -498,7 +498,7 @@ async function runGap() {
   await room.vc.run(300);
   const GAP = [1000, 11000] as const;
   room.block = (to, _d, f) =>
-    to !== s.t && f?.type === "message" && !f.repair && f.seq >= GAP[0] && f.seq < GAP[1];
+    to !== s.t && f?.type === "record" && !f.repair && f.seq >= GAP[0] && f.seq < GAP[1];
   const N = 12000;
   const log = room.say(
     s,
@@ -583,7 +583,7 @@ describe("simulation on the real Session: history from a room of 3 that all hold
     await room.vc.run(3000);
     const answers = room.hub.sent.slice(before).flatMap((d) => {
       const f = isFramed(d.data) ? decode(d.data) : undefined;
-      return f?.type === "message" && f.history ? [d.from] : [];
+      return f?.type === "record" && f.history ? [d.from] : [];
     });
     const hist = late.events.flatMap((e) => (e.type === "message" && e.history ? [e.text] : []));
     const live = late.events.filter((e) => e.type === "message" && !e.history);

@@ -1,6 +1,6 @@
-import type { Datagram, Transport } from "../net/transport.ts";
-import { decodeText, encodeChunks, unencodableChars } from "../protocol/text-codec.ts";
-import type { SessionEvent } from "./events.ts";
+import type { Datagram, Transport } from "../../net/transport.ts";
+import { decodeText, encodeChunks, unencodableChars } from "../../protocol/text-codec.ts";
+import type { SessionEvent } from "../events.ts";
 
 /**
  * Send `text` as legacy datagrams (the room port, in `encoding`, split at the classic

@@ -1,5 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { HeartbeatSchedule, heartbeatDelay } from "../../src/session/heartbeat-schedule.ts";
+import {
+  HeartbeatSchedule,
+  heartbeatDelay,
+} from "../../../src/session/sending/heartbeat-schedule.ts";
 
 /** Heartbeat times after a send at t = 0, following the schedule. */
 function timesAfterSend(n: number, opts = {}): number[] {

@@ -1,22 +1,7 @@
-import type { SessionEvent } from "./events.ts";
-import { HoldBudget, Peer, type PeerClock } from "./peer.ts";
-import type { WindowStats } from "./receiver-window.ts";
-
-/** A member as /who shows it. */
-export interface MemberInfo {
-  id: string;
-  nick: string;
-  from: string;
-  /** Monotonic ms (the session's clock) when last heard. */
-  lastSeen: number;
-  self: boolean;
-  /**
-   * The wire revision it speaks: "1.0" for mcchat 0.2 (plain text only: it is sent a v1 copy of
-   * our text, and nothing it could take for a loss), "1.1" for typed streams; undefined while
-   * not known yet (and for ourselves).
-   */
-  wire?: "1.0" | "1.1";
-}
+import type { SessionEvent } from "../events.ts";
+import { HoldBudget } from "../receiving/hold-budget.ts";
+import type { MemberInfo } from "../room-session.ts";
+import { Peer, type PeerClock } from "./peer.ts";
 
 type Emit = (e: SessionEvent) => void;
 
@@ -41,11 +26,11 @@ export class PeerTable {
   /** Peer by the address:port it was first heard from. */
   private readonly byOrigin = new Map<string, Peer>();
   /** Window counters of peers already forgotten. */
-  private readonly retired = { duplicates: 0, suppressed: 0 };
+  private readonly retired = { duplicates: 0, suppressed: 0, skipped: 0 };
   private readonly clock: PeerClock;
 
   constructor(
-    clock: PeerClock,
+    clock: Omit<PeerClock, "budget"> & { budget?: HoldBudget },
     /** A member silent this long has timed out (ms). */
     readonly timeoutMs: number,
     private readonly emit: Emit,
@@ -119,9 +104,10 @@ export class PeerTable {
   }
 
   private forget(p: Peer): void {
-    const w = p.windowStats;
-    this.retired.duplicates += w?.duplicates ?? 0;
-    this.retired.suppressed += w?.suppressed ?? 0;
+    const w = this.totalsOf(p);
+    this.retired.duplicates += w.duplicates;
+    this.retired.suppressed += w.suppressed;
+    this.retired.skipped += w.skipped;
     p.release();
     this.peers.delete(p.id);
     if (this.byOrigin.get(p.from) === p) this.byOrigin.delete(p.from);
@@ -184,20 +170,43 @@ export class PeerTable {
     const out: MemberInfo[] = [];
     for (const p of this.peers.values()) {
       if (p.present) {
-        out.push({ id: p.id, nick: p.nick, from: p.from, lastSeen: p.lastSeen, self: false });
+        const m: MemberInfo = {
+          id: p.id,
+          nick: p.nick,
+          from: p.from,
+          lastSeen: p.lastSeen,
+          self: false,
+        };
+        if (p.wire) m.wire = p.wire;
+        out.push(m);
       }
     }
     return out;
   }
 
-  /** Duplicates dropped and NACKs suppressed, over all windows (forgotten ones included). */
-  windowTotals(): { duplicates: number; suppressed: number } {
-    let { duplicates, suppressed } = this.retired;
+  /**
+   * Duplicates dropped, NACKs suppressed and seqs of unread kinds skipped, over all windows
+   * (forgotten peers' included).
+   */
+  windowTotals(): { duplicates: number; suppressed: number; skipped: number } {
+    const t = { ...this.retired };
     for (const p of this.peers.values()) {
-      const w: WindowStats | undefined = p.windowStats;
-      duplicates += w?.duplicates ?? 0;
-      suppressed += w?.suppressed ?? 0;
+      const w = this.totalsOf(p);
+      t.duplicates += w.duplicates;
+      t.suppressed += w.suppressed;
+      t.skipped += w.skipped;
     }
-    return { duplicates, suppressed };
+    return t;
+  }
+
+  private totalsOf(p: Peer): { duplicates: number; suppressed: number; skipped: number } {
+    const t = { duplicates: 0, suppressed: 0, skipped: 0 };
+    for (const s of p.streams.values()) {
+      const w = s.windowStats;
+      t.duplicates += w?.duplicates ?? 0;
+      t.suppressed += w?.suppressed ?? 0;
+      t.skipped += w?.skipped ?? 0;
+    }
+    return t;
   }
 }

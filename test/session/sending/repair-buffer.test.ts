@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { encodingLength, type MessageFrame } from "../../src/protocol/index.ts";
-import { RepairBuffer } from "../../src/session/repair-buffer.ts";
-import { messageFrame } from "../helpers/frames.ts";
+import { encodingLength, type MessageFrame } from "../../../src/protocol/index.ts";
+import { RepairBuffer } from "../../../src/session/sending/repair-buffer.ts";
+import { messageFrame } from "../../helpers/frames.ts";
 
 const msg = (seq: number, fragIndex = 0, fragCount = 1, text = "hi"): MessageFrame =>
   messageFrame(seq, { fragIndex, fragCount, payload: new TextEncoder().encode(text) });

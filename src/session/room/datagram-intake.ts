@@ -1,6 +1,6 @@
-import type { Datagram } from "../net/transport.ts";
-import { DecodeError, decode, type Frame, isFramed, isSealed } from "../protocol/index.ts";
-import { formatFrom } from "./room-session.ts";
+import type { Datagram } from "../../net/transport.ts";
+import { DecodeError, decode, type Frame, isFramed, isSealed } from "../../protocol/index.ts";
+import { formatFrom } from "../room-session.ts";
 
 /** What one received datagram is, for a framed member. */
 export type Intake =

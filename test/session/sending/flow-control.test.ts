@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { FlowControl } from "../../src/session/flow-control.ts";
+import { FlowControl } from "../../../src/session/sending/flow-control.ts";
 
 /** Sends `n` fragments of `bytes` each with seqs from `from`. */
 function sendN(f: FlowControl, from: number, n: number, bytes = 100): number {

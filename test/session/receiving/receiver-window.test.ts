@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { MAX_RANGES, type MessageFrame, seqAdd, seqDiff } from "../../src/protocol/index.ts";
+import { MAX_RANGES, type MessageFrame, seqAdd, seqDiff } from "../../../src/protocol/index.ts";
 import {
   type Delivery,
   lostCount,
@@ -8,8 +8,8 @@ import {
   START_HOLD_MS,
   startPoint,
   type WindowOptions,
-} from "../../src/session/receiver-window.ts";
-import { messageFrame } from "../helpers/frames.ts";
+} from "../../../src/session/receiving/receiver-window.ts";
+import { messageFrame } from "../../helpers/frames.ts";
 
 const msg = (seq: number, fragIndex = 0, fragCount = 1, repair = false): MessageFrame =>
   messageFrame(seq, { fragIndex, fragCount, repair });

@@ -14,7 +14,7 @@
  * ("lagging"; the session warns): a frozen reader must not freeze the room. It holds us back
  * again once it is within half a window of our tail. A member that leaves or times out is removed.
  */
-import { seqAdd, seqDiff } from "../protocol/seq.ts";
+import { seqAdd, seqDiff } from "../../protocol/seq.ts";
 
 export interface FlowOptions {
   /** Fragments beyond the slowest member's report, at most. Default 2048. */
@@ -156,6 +156,11 @@ export class FlowControl {
       if (behind > 0) out.set(id, { behind, next: m.next, lagging: m.lagging });
     }
     return out;
+  }
+
+  /** Every member reporting on our stream: its `next` and whether it is lagging. */
+  reporters(): IterableIterator<[string, { readonly next: number; readonly lagging: boolean }]> {
+    return this.members.entries();
   }
 
   /** Whether this member has ever reported on our stream (and not left since). */

@@ -1,6 +1,6 @@
 /**
- * Sender side: the bounded buffer of our own recent MESSAGE fragments, from which NACKs are
- * answered (and HISTORY_REQs, with `recent`). Pure data structure, no clock.
+ * Sender side: the bounded buffer of one stream's recent fragments (RECORD, or v1 MESSAGE for the
+ * v1 view), from which NACKs are answered. Pure data structure, no clock.
  *
  * - Bounded by fragment count and by bytes (encoded frame size); the oldest fragments go first,
  *   and eviction never leaves the tail fragments of a message whose first fragment is gone
@@ -10,9 +10,12 @@
  *   but are no longer held (answer GONE). Seqs never sent — after our tail, or before our first
  *   — are in neither: we never declare future data lost because of a confused NACK.
  */
-import { encodingLength } from "../protocol/frame.ts";
-import { seqAdd, seqDiff } from "../protocol/seq.ts";
-import type { MessageFrame, SeqRange } from "../protocol/types.ts";
+import { encodingLength } from "../../protocol/frame.ts";
+import { seqAdd, seqDiff } from "../../protocol/seq.ts";
+import type { MessageFrame, RecordFrame, SeqRange } from "../../protocol/types.ts";
+
+/** A fragment of one of our streams: a v1.1 RECORD, or a v1 MESSAGE (the v1 view, §12.6). */
+export type StreamFrame = RecordFrame | MessageFrame;
 
 export interface RepairBufferOptions {
   /** Fragments kept, at most. Default 16,384. */
@@ -43,11 +46,11 @@ export function repairBufferForWindow(
   };
 }
 
-export class RepairBuffer {
+export class RepairBuffer<F extends StreamFrame = StreamFrame> {
   private readonly maxCount: number;
   private readonly maxBytes: number;
   /** frames[head..] are seqs oldest..tail, consecutive. */
-  private frames: MessageFrame[] = [];
+  private frames: F[] = [];
   private sizes: number[] = [];
   private head = 0;
   private totalBytes = 0;
@@ -87,7 +90,7 @@ export class RepairBuffer {
    * Keeps a fragment we just sent. Its seq must follow the previous one (RangeError otherwise:
    * a caller bug). A fragment larger than maxBytes by itself is not kept (it will be GONE).
    */
-  add(frame: MessageFrame): void {
+  add(frame: F, size = encodingLength(frame)): void {
     const tail = this.tail;
     if (tail !== undefined && frame.seq !== seqAdd(tail, 1)) {
       throw new RangeError(`RepairBuffer.add: seq ${frame.seq} does not follow ${tail}`);
@@ -97,7 +100,6 @@ export class RepairBuffer {
     // just "long ago".
     if (this.added < 2 ** 30) this.added++;
     else this.firstSeq = seqAdd(this.firstSeq, 1);
-    const size = encodingLength(frame);
     this.frames.push(frame);
     this.sizes.push(size);
     this.totalBytes += size;
@@ -105,7 +107,7 @@ export class RepairBuffer {
   }
 
   /** The fragment with this seq, if still held. */
-  get(seq: number): MessageFrame | undefined {
+  get(seq: number): F | undefined {
     const oldest = this.oldest;
     if (oldest === undefined) return undefined;
     const i = seqDiff(seq, oldest);
@@ -152,11 +154,11 @@ export class RepairBuffer {
    * The fragments of the last `n` complete messages still held, oldest first (for HISTORY
    * answers). A message counts only if all its fragments are held.
    */
-  recent(n: number): MessageFrame[] {
-    const msgs: MessageFrame[][] = [];
+  recent(n: number): F[] {
+    const msgs: F[][] = [];
     let i = this.frames.length - 1;
     while (i >= this.head && msgs.length < n) {
-      const f = this.frames[i] as MessageFrame;
+      const f = this.frames[i] as F;
       const start = i - f.fragIndex;
       const first = this.frames[start];
       if (
@@ -189,7 +191,7 @@ export class RepairBuffer {
 
   private dropOldest(): void {
     this.totalBytes -= this.sizes[this.head] as number;
-    this.frames[this.head] = undefined as unknown as MessageFrame;
+    (this.frames as (F | undefined)[])[this.head] = undefined;
     this.head++;
   }
 }

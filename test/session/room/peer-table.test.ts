@@ -1,13 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import type { SessionEvent } from "../../src/session/events.ts";
-import { type Peer, UNPROVEN_TAIL_SPAN } from "../../src/session/peer.ts";
-import { MAX_PEERS, PeerTable } from "../../src/session/peer-table.ts";
+import type { SessionEvent } from "../../../src/session/events.ts";
+import { UNPROVEN_TAIL_SPAN } from "../../../src/session/receiving/inbound-stream.ts";
+import type { Peer } from "../../../src/session/room/peer.ts";
+import { MAX_PEERS, PeerTable } from "../../../src/session/room/peer-table.ts";
 
 function table() {
   let t = 0;
   const events: SessionEvent[] = [];
   const peers = new PeerTable(
-    { now: () => t, random: () => 0.5, joinedAt: 0 },
+    { now: () => t, random: () => 0.5, joinedAt: 0, reads: () => true, readsStream: () => true },
     6000,
     (e) => events.push(e),
     () => new Date(0),
@@ -58,9 +59,11 @@ describe("PeerTable on a hostile LAN", () => {
     const p = peers.heard(id(1), "10.0.0.1:1") as Peer;
     peers.announce(p, "phantom");
     // Started after we joined (age 0): every seq from 0 is owed; it claims tail 2^31 - 1.
-    p.onControl(0, 0x7fffffff);
+    p.onPresence(0, [{ stream: 0, tail: 0x7fffffff, runs: [] }]);
     expect(p.missing).toBe(UNPROVEN_TAIL_SPAN);
-    for (let i = 0; i < 100; i++) p.onTail(0x7ffffffe); // repeating it does not add up
+    for (let i = 0; i < 100; i++) {
+      p.onPresence(0, [{ stream: 0, tail: 0x7ffffffe, runs: [] }]); // repeating it does not add up
+    }
     expect(p.missing).toBe(UNPROVEN_TAIL_SPAN);
   });
 });

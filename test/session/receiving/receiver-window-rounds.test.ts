@@ -5,15 +5,15 @@
  * window and is repaired, not forced out. All on a virtual clock with seeded randomness.
  */
 import { describe, expect, test } from "bun:test";
-import { type MessageFrame, type SeqRange, seqAdd } from "../../src/protocol/index.ts";
+import { type MessageFrame, type SeqRange, seqAdd } from "../../../src/protocol/index.ts";
 import {
   type Delivery,
   lostCount,
   ReceiverWindow,
   WINDOW_DEFAULTS,
-} from "../../src/session/receiver-window.ts";
-import { messageFrame } from "../helpers/frames.ts";
-import { mulberry32 } from "../helpers/virtual-clock.ts";
+} from "../../../src/session/receiving/receiver-window.ts";
+import { messageFrame } from "../../helpers/frames.ts";
+import { mulberry32 } from "../../helpers/virtual-clock.ts";
 
 const msg = (seq: number, repair = false): MessageFrame => messageFrame(seq, { repair });
 

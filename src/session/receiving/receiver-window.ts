@@ -28,9 +28,9 @@
  *
  * Where a window starts (`base`) is decided by `startPoint()` below (PROTOCOL.md §5.1).
  */
-import { MAX_RANGES } from "../protocol/constants.ts";
-import { seqAdd, seqDiff, seqLess } from "../protocol/seq.ts";
-import type { MessageFrame, SeqRange } from "../protocol/types.ts";
+import { MAX_RANGES } from "../../protocol/constants.ts";
+import { seqAdd, seqDiff, seqLess } from "../../protocol/seq.ts";
+import type { KindRun, SeqRange } from "../../protocol/types.ts";
 
 // ---- where to start -------------------------------------------------------------------------
 
@@ -129,13 +129,15 @@ export const WINDOW_DEFAULTS = {
  * One item of in-order output: a fragment to deliver, or seqs that will never be delivered
  * (`range.count` may exceed 65535 here, after a very long outage).
  */
-export type Delivery = { type: "frame"; frame: MessageFrame } | { type: "lost"; range: SeqRange };
+export type Delivery<F extends { seq: number } = { seq: number }> =
+  | { type: "frame"; frame: F }
+  | { type: "lost"; range: SeqRange };
 
-export interface PollResult {
+export interface PollResult<F extends { seq: number } = { seq: number }> {
   /** Ranges to NACK now in one NACK frame (≤ MAX_RANGES, merged, in seq order); may be empty. */
   nack: SeqRange[];
   /** Deliveries made possible by seqs declared lost after maxRetries. */
-  out: Delivery[];
+  out: Delivery<F>[];
 }
 
 export interface WindowStats {
@@ -149,6 +151,8 @@ export interface WindowStats {
   suppressed: number;
   /** Seqs reported lost. */
   lost: number;
+  /** Seqs passed over in silence: records of a kind this member does not read (PROTOCOL.md §12.5). */
+  skipped: number;
 }
 
 /**
@@ -171,9 +175,11 @@ interface Round {
 }
 
 type Missing = { s: "missing"; round: Round; tries: number };
-type Slot = { s: "held"; frame: MessageFrame } | Missing | { s: "lost" };
+type Slot<F> = { s: "held"; frame: F } | Missing | { s: "lost" } | { s: "skip" };
 
-const LOST: Slot = { s: "lost" };
+const LOST = { s: "lost" } as const;
+/** A seq that holds a record of a kind we do not read: passed over without a word. */
+const SKIP = { s: "skip" } as const;
 
 /** Total seqs in the `lost` items of `out`. */
 export function lostCount(out: readonly Delivery[]): number {
@@ -182,18 +188,24 @@ export function lostCount(out: readonly Delivery[]): number {
   return n;
 }
 
-export class ReceiverWindow {
+/**
+ * `F` is what is delivered: a fragment with its `seq` (a RECORD's or a v1 MESSAGE's). Seqs that
+ * hold records of a kind we do not read are passed over in silence (onSkip, hints): never NACKed,
+ * never reported lost.
+ */
+export class ReceiverWindow<F extends { seq: number } = { seq: number }> {
   readonly stats: WindowStats = {
     delivered: 0,
     duplicates: 0,
     nacksSent: 0,
     suppressed: 0,
     lost: 0,
+    skipped: 0,
   };
   private nextSeq: number;
   private high: number;
   /** Every seq in [next, high] has a slot; Map order is seq order (slots are only appended). */
-  private readonly slots = new Map<number, Slot>();
+  private readonly slots = new Map<number, Slot<F>>();
   private missingCount = 0;
   private heldCount = 0;
   /** Rounds with at least one missing seq. */
@@ -250,13 +262,25 @@ export class ReceiverWindow {
    * A MESSAGE fragment of this instance (live or repair; not HISTORY answers, which come from
    * before `base`). Returns what is now deliverable, in order; [] for a duplicate or stale one.
    */
-  onMessage(f: MessageFrame): Delivery[] {
-    const out: Delivery[] = [];
-    if (seqDiff(f.seq, this.nextSeq) < 0) {
+  onMessage(f: F): Delivery<F>[] {
+    return this.arrive(f.seq, f);
+  }
+
+  /**
+   * A fragment of a record of a kind we do not read arrived at `seq`: its seq is filled, in
+   * silence (it holds nothing and delivers nothing).
+   */
+  onSkip(seq: number): Delivery<F>[] {
+    return this.arrive(seq, undefined);
+  }
+
+  private arrive(seq: number, f: F | undefined): Delivery<F>[] {
+    const out: Delivery<F>[] = [];
+    if (seqDiff(seq, this.nextSeq) < 0) {
       this.stats.duplicates++;
       return out;
     }
-    const slot = this.slots.get(f.seq);
+    const slot = this.slots.get(seq);
     if (slot) {
       if (slot.s !== "missing") {
         this.stats.duplicates++;
@@ -264,11 +288,47 @@ export class ReceiverWindow {
       }
       this.leave(slot);
       this.missingCount--;
-      this.slots.set(f.seq, { s: "held", frame: f });
-      this.heldCount++;
+      if (f) {
+        this.slots.set(seq, { s: "held", frame: f });
+        this.heldCount++;
+      } else this.slots.set(seq, SKIP);
     } else {
-      this.extendTo(f.seq, out, f);
+      this.extendTo(seq, out, seq, f);
     }
+    this.advance(out);
+    return out;
+  }
+
+  /**
+   * What the sender says of the seqs just before `before` (newest first): their record kinds
+   * (PROTOCOL.md §12.5). Missing ones of a kind `unread` says we do not read are filled in
+   * silence: they will never be NACKed or reported lost. Seqs we have, or outside the window,
+   * are left alone.
+   */
+  onKinds(
+    before: number,
+    runs: readonly KindRun[],
+    unread: (kind: number) => boolean,
+  ): Delivery<F>[] {
+    const out: Delivery<F>[] = [];
+    if (this.missingCount === 0) return out;
+    let seq = before;
+    for (const r of runs) {
+      for (let i = 0; i < r.count; i++) {
+        seq = seqAdd(seq, -1);
+        if (seqLess(seq, this.nextSeq)) return this.afterHints(out);
+        if (!unread(r.kind)) continue;
+        const slot = this.slots.get(seq);
+        if (slot?.s !== "missing") continue;
+        this.leave(slot);
+        this.missingCount--;
+        this.slots.set(seq, SKIP);
+      }
+    }
+    return this.afterHints(out);
+  }
+
+  private afterHints(out: Delivery<F>[]): Delivery<F>[] {
     this.advance(out);
     return out;
   }
@@ -278,8 +338,8 @@ export class ReceiverWindow {
    * seq is its own tail too). Seqs after what we know, up to `tail`, are missing (tail loss).
    * Returns deliveries only if the window had to force old seqs out (maxPending).
    */
-  onTail(tail: number): Delivery[] {
-    const out: Delivery[] = [];
+  onTail(tail: number): Delivery<F>[] {
+    const out: Delivery<F>[] = [];
     if (seqLess(this.high, tail)) {
       this.extendTo(tail, out);
       this.advance(out);
@@ -309,8 +369,8 @@ export class ReceiverWindow {
    * GONE from the sender: these seqs are no longer repairable. Missing ones among them are
    * declared lost now. (Call `onTail(gone.seq)` first: the GONE header carries the tail.)
    */
-  onGone(ranges: readonly SeqRange[]): Delivery[] {
-    const out: Delivery[] = [];
+  onGone(ranges: readonly SeqRange[]): Delivery<F>[] {
+    const out: Delivery<F>[] = [];
     this.forEachSlotIn(ranges, (seq, slot) => {
       if (slot.s === "missing") this.declareLost(seq, slot);
     });
@@ -323,8 +383,8 @@ export class ReceiverWindow {
    * everything still missing is lost; held frames are delivered. The window stays usable:
    * if the instance turns out to be alive, later seqs are handled as usual.
    */
-  giveUp(): Delivery[] {
-    const out: Delivery[] = [];
+  giveUp(): Delivery<F>[] {
+    const out: Delivery<F>[] = [];
     if (this.missingCount > 0) {
       for (const [seq, slot] of this.slots) if (slot.s === "missing") this.declareLost(seq, slot);
     }
@@ -339,9 +399,9 @@ export class ReceiverWindow {
    * out of retries are declared lost; what that makes deliverable is returned in `out`.
    * Cost: O(rounds) when nothing is due, else one pass over the window.
    */
-  poll(): PollResult {
+  poll(): PollResult<F> {
     const now = this.opts.now();
-    const out: Delivery[] = [];
+    const out: Delivery<F>[] = [];
     const nack: SeqRange[] = [];
     const first = this.nextDeadline();
     if (first === undefined || first > now) return { nack, out };
@@ -444,7 +504,10 @@ export class ReceiverWindow {
   }
 
   /** Calls fn for each slot inside the given ranges (clipped to [next, high]). */
-  private forEachSlotIn(ranges: readonly SeqRange[], fn: (seq: number, slot: Slot) => void): void {
+  private forEachSlotIn(
+    ranges: readonly SeqRange[],
+    fn: (seq: number, slot: Slot<F>) => void,
+  ): void {
     const span = seqDiff(this.high, this.nextSeq) + 1;
     if (span <= 0) return;
     for (const r of ranges) {
@@ -460,19 +523,22 @@ export class ReceiverWindow {
 
   /**
    * Makes `h` the highest known seq: new slots after the old highest are missing (all in one
-   * fresh round), except `arriving`'s own seq which is held. Forces the oldest seqs out first if
-   * the span would exceed maxPending.
+   * fresh round), except the arriving seq `at`, which holds `arriving` (or is skipped when there
+   * is no frame: a kind we do not read). Forces the oldest seqs out first if the span would
+   * exceed maxPending.
    */
-  private extendTo(h: number, out: Delivery[], arriving?: MessageFrame): void {
+  private extendTo(h: number, out: Delivery<F>[], at?: number, arriving?: F): void {
     const newSpan = seqDiff(h, this.nextSeq) + 1;
     if (newSpan > this.maxPending) this.forceAdvance(seqAdd(h, 1 - this.maxPending), out);
     let s = seqAdd(this.high, 1);
     if (seqLess(s, this.nextSeq)) s = this.nextSeq;
     let round: Round | undefined;
     for (; seqDiff(h, s) >= 0; s = seqAdd(s, 1)) {
-      if (arriving && s === arriving.seq) {
-        this.slots.set(s, { s: "held", frame: arriving });
-        this.heldCount++;
+      if (s === at) {
+        if (arriving) {
+          this.slots.set(s, { s: "held", frame: arriving });
+          this.heldCount++;
+        } else this.slots.set(s, SKIP);
       } else {
         round ??= this.freshRound(this.opts.now());
         this.slots.set(s, { s: "missing", round, tries: 0 });
@@ -484,7 +550,7 @@ export class ReceiverWindow {
   }
 
   /** Moves `next` to `to`, delivering held frames and reporting everything else as lost. */
-  private forceAdvance(to: number, out: Delivery[]): void {
+  private forceAdvance(to: number, out: Delivery<F>[]): void {
     while (seqLess(this.nextSeq, to)) {
       const slot = this.slots.get(this.nextSeq);
       if (!slot) {
@@ -504,7 +570,7 @@ export class ReceiverWindow {
   }
 
   /** Delivers or skips everything at `next` that is no longer waited for. */
-  private advance(out: Delivery[]): void {
+  private advance(out: Delivery<F>[]): void {
     for (;;) {
       const slot = this.slots.get(this.nextSeq);
       if (!slot || slot.s === "missing") return;
@@ -512,19 +578,21 @@ export class ReceiverWindow {
     }
   }
 
-  private pass(slot: Slot, out: Delivery[]): void {
+  private pass(slot: Slot<F>, out: Delivery<F>[]): void {
     this.slots.delete(this.nextSeq);
     if (slot.s === "held") {
       out.push({ type: "frame", frame: slot.frame });
       this.heldCount--;
       this.stats.delivered++;
+    } else if (slot.s === "skip") {
+      this.stats.skipped++;
     } else {
       this.emitLost(this.nextSeq, 1, out);
     }
     this.nextSeq = seqAdd(this.nextSeq, 1);
   }
 
-  private emitLost(start: number, count: number, out: Delivery[]): void {
+  private emitLost(start: number, count: number, out: Delivery<F>[]): void {
     if (count <= 0) return;
     this.stats.lost += count;
     const last = out[out.length - 1];

@@ -15,10 +15,10 @@
  * - **Bounded**: at most `maxQueue` queued seqs and `maxGoneRanges` pending GONE ranges; excess
  *   asks are dropped (counted) — receivers ask again.
  */
-import { MAX_RANGES } from "../protocol/constants.ts";
-import { seqAdd, seqDiff } from "../protocol/seq.ts";
-import type { MessageFrame, SeqRange } from "../protocol/types.ts";
-import type { RepairBuffer } from "./repair-buffer.ts";
+import { MAX_RANGES } from "../../protocol/constants.ts";
+import { seqAdd, seqDiff } from "../../protocol/seq.ts";
+import type { SeqRange } from "../../protocol/types.ts";
+import type { RepairBuffer, StreamFrame } from "./repair-buffer.ts";
 
 export interface RepairerOptions {
   /** Clock, ms. */
@@ -75,14 +75,14 @@ export interface RepairerStats {
   refused: number;
 }
 
-export interface RepairerPoll {
+export interface RepairerPoll<F extends StreamFrame = StreamFrame> {
   /** Copies of buffered fragments with `repair: true` (and `history: false`), to send now. */
-  repairs: MessageFrame[];
+  repairs: F[];
   /** Ranges for one GONE frame (≤ MAX_RANGES), or [] for none. */
   gone: SeqRange[];
 }
 
-export class Repairer {
+export class Repairer<F extends StreamFrame = StreamFrame> {
   readonly stats: RepairerStats = {
     nacks: 0,
     repairs: 0,
@@ -107,7 +107,7 @@ export class Repairer {
   private tokensAt: number;
 
   constructor(
-    private readonly buffer: RepairBuffer,
+    private readonly buffer: RepairBuffer<F>,
     private readonly opts: RepairerOptions,
   ) {
     this.holdoffMs = opts.holdoffMs ?? REPAIRER_DEFAULTS.holdoffMs;
@@ -173,11 +173,11 @@ export class Repairer {
   }
 
   /** Repairs and GONE ranges to send now. */
-  poll(): RepairerPoll {
+  poll(): RepairerPoll<F> {
     const now = this.opts.now();
     this.refill(now);
     this.pruneRecent(now);
-    const repairs: MessageFrame[] = [];
+    const repairs: F[] = [];
     for (const seq of this.queue) {
       if (this.tokens < 1 - TOKEN_EPSILON) break;
       this.queue.delete(seq);

@@ -4,7 +4,7 @@ import {
   HISTORY_SLOT_MS,
   HistoryResponder,
   historyTurn,
-} from "../../src/session/history-responder.ts";
+} from "../../../src/session/history/history-responder.ts";
 
 const ids = ["00000000000000a1", "00000000000000b2", "00000000000000c3", "00000000000000d4"];
 

@@ -1,15 +1,15 @@
 import { describe, expect, test } from "bun:test";
-import type { MessageFrame } from "../../src/protocol/index.ts";
-import { RepairBuffer } from "../../src/session/repair-buffer.ts";
-import { Repairer, toRanges } from "../../src/session/repairer.ts";
-import { messageFrame } from "../helpers/frames.ts";
+import type { MessageFrame } from "../../../src/protocol/index.ts";
+import { RepairBuffer } from "../../../src/session/sending/repair-buffer.ts";
+import { Repairer, toRanges } from "../../../src/session/sending/repairer.ts";
+import { messageFrame } from "../../helpers/frames.ts";
 
 const msg = (seq: number): MessageFrame =>
   messageFrame(seq, { action: true, payload: new Uint8Array([0x61]) });
 
 function setup(sent: number, opts: { maxCount?: number; rate?: number; burst?: number } = {}) {
   const clock = { t: 0 };
-  const buf = new RepairBuffer({ maxCount: opts.maxCount ?? 2048 });
+  const buf = new RepairBuffer<MessageFrame>({ maxCount: opts.maxCount ?? 2048 });
   for (let i = 0; i < sent; i++) buf.add(msg(i));
   const r = new Repairer(buf, {
     now: () => clock.t,

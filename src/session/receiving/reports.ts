@@ -1,0 +1,118 @@
+/**
+ * Receiver reports (PROTOCOL.md §8, §12.3): we tell each sender how far we got in each of its
+ * streams we read, so it can pace itself. How far we got is what our output has consumed, not
+ * what arrived: a reader that stops reading (a frozen `less`, a slow script) holds our reports
+ * back, and the sender slows down instead of this member buffering without bound.
+ */
+import { MAX_REPORT_ENTRIES } from "../../protocol/constants.ts";
+import type { ReportEntry, StreamReportEntry } from "../../protocol/types.ts";
+import type { FeatureFactory } from "../feature.ts";
+import type { Peer } from "../room/peer.ts";
+import type { InboundStream } from "./inbound-stream.ts";
+import { ReportSchedule } from "./report-schedule.ts";
+
+/** A stream's `next` as of an event position: it counts once the output consumed that far. */
+interface Mark {
+  pos: number;
+  peer: Peer;
+  stream: InboundStream;
+  next: number;
+}
+
+interface Entry {
+  key: string;
+  peer: Peer;
+  stream: InboundStream;
+  next: number;
+}
+
+const key = (p: Peer, s: InboundStream) => `${p.id}/${s.stream}`;
+
+export const reports: FeatureFactory = (ctx) => {
+  const schedule = new ReportSchedule();
+  /** Marks not yet consumed, oldest first (a queue: `head` is the first live one). */
+  let marks: Mark[] = [];
+  let head = 0;
+
+  /** Moves every stream whose mark the output has consumed. */
+  const consume = () => {
+    const consumed = ctx.sink.consumed;
+    const now = ctx.now();
+    while (head < marks.length && (marks[head] as Mark).pos <= consumed) {
+      const m = marks[head++] as Mark;
+      if (m.stream.consumedNext === m.next) continue;
+      m.stream.consumedNext = m.next;
+      if (!m.peer.gone) schedule.progress(key(m.peer, m.stream), m.next, now);
+    }
+    if (head > 1024 && head * 2 > marks.length) {
+      marks = marks.slice(head);
+      head = 0;
+    }
+  };
+
+  ctx.hooks.advanced.push((peer, stream) => {
+    const next = stream.next;
+    if (next === undefined) return;
+    const pos = ctx.sink.emitted;
+    const last = marks[marks.length - 1];
+    if (last && head < marks.length && last.stream === stream && last.pos === pos) last.next = next;
+    else marks.push({ pos, peer, stream, next });
+    consume();
+  });
+  ctx.sink.onConsumed(() => {
+    consume();
+    ctx.rearm();
+  });
+  ctx.hooks.forgotten.push((id) => schedule.forget(id));
+  ctx.services.reportWanted = (p) => {
+    for (const s of p.streams.values()) {
+      if (s.consumedNext !== undefined) return schedule.requested(ctx.now());
+    }
+  };
+
+  /** One REPORT (v1.1) and one v1 REPORT (0.2 members' streams), as many entries as fit. */
+  const send = (now: number) => {
+    const all: Entry[] = [];
+    for (const peer of ctx.peers.values()) {
+      if (peer.gone) continue;
+      for (const stream of peer.streams.values()) {
+        const next = stream.consumedNext;
+        if (next !== undefined) all.push({ key: key(peer, stream), peer, stream, next });
+      }
+    }
+    const v11 = schedule.entries(
+      all.filter((e) => e.peer.wire !== "1.0"),
+      MAX_REPORT_ENTRIES,
+    );
+    const v1 = ctx.services.v1
+      ? schedule.entries(
+          all.filter((e) => e.peer.wire === "1.0"),
+          MAX_REPORT_ENTRIES,
+        )
+      : [];
+    schedule.sent([...v11, ...v1], now);
+    if (v11.length > 0) {
+      ctx.counters.reportsSent++;
+      const entries: StreamReportEntry[] = v11.map((e) => ({
+        target: e.peer.id,
+        stream: e.stream.stream,
+        next: e.next,
+      }));
+      ctx.fire({ type: "stream_report", id: ctx.id, seq: 0, entries });
+    }
+    if (v1.length > 0 && ctx.services.v1) {
+      ctx.counters.reportsSent++;
+      const entries: ReportEntry[] = v1.map((e) => ({ target: e.peer.id, next: e.next }));
+      ctx.fire(ctx.services.v1.report(entries));
+    }
+  };
+
+  return {
+    name: "reports",
+    deadline: () => schedule.deadline,
+    tick(now) {
+      const at = schedule.deadline;
+      if (at !== undefined && now >= at) send(now);
+    },
+  };
+};

@@ -1,0 +1,125 @@
+/**
+ * Presence (PROTOCOL.md §4, §12.2): our PRESENCE frames — HELLO at start, HEARTBEATs on the
+ * schedule of heartbeat-schedule.ts, BYE when leaving — carrying our nick, age, the tails and
+ * kind runs of our streams and the record kinds we read; and the members we hear: join, nick
+ * change, leave by BYE or timeout, forgetting departed ones.
+ */
+import { seqDiff } from "../../protocol/seq.ts";
+import type { PresenceFrame, StreamState } from "../../protocol/types.ts";
+import type { FeatureFactory, SessionContext } from "../feature.ts";
+import { HeartbeatSchedule } from "../sending/heartbeat-schedule.ts";
+import type { Peer } from "./peer.ts";
+
+/** BYE frames sent when leaving (copies of one another). */
+const BYE_COPIES = 3;
+/** A newcomer's HELLO is answered with a heartbeat within this (random, ms). */
+const HELLO_ANSWER_MS = 200;
+
+/** A presence frame heard, in either wire revision. */
+export interface PresenceHeard {
+  phase: "hello" | "heartbeat" | "bye";
+  nick: string;
+  age: number;
+  streams: readonly StreamState[];
+  reportWanted?: boolean;
+}
+
+/** What presence tells the others: a member's presence frame was heard (v1.1 or v1). */
+export function presenceHeard(ctx: SessionContext, p: Peer, f: PresenceHeard): void {
+  if (p.gone && p.leftBy === "timeout" && f.phase !== "bye") p.gone = false; // back again
+  if (!p.gone) ctx.peers.announce(p, f.nick);
+  for (const w of p.onPresence(f.age, f.streams)) ctx.deliver(p, w.stream, w.items);
+  if (f.phase === "hello" && ctx.started && !p.gone) {
+    // A newcomer: let it hear us soon (it learns our nick, age and tails).
+    ctx.services.heartbeatSoon?.(ctx.random() * HELLO_ANSWER_MS);
+  }
+  if (f.reportWanted) ctx.services.reportWanted?.(p);
+  if (f.phase === "bye") ctx.leave(p, "bye");
+}
+
+export const presence: FeatureFactory = (ctx) => {
+  const hb = new HeartbeatSchedule(ctx.now(), { ambientMs: ctx.heartbeatMs });
+  /** The header seq of our next PRESENCE: receivers drop one not newer than the last. */
+  let counter = 0;
+  /** The earliest a member may time out (recomputed on every tick; only ever too early). */
+  let timeoutAt: number | undefined;
+
+  /** Members are asked for reports while we wait on a window or drain. */
+  const wantReports = () => {
+    if (ctx.draining) return true;
+    for (const s of ctx.outboundStreams.values()) if (s.flow.waiting) return true;
+    return false;
+  };
+
+  const send = (phase: PresenceFrame["phase"]): Promise<void> => {
+    const streams: StreamState[] = [];
+    for (const [n, s] of ctx.outboundStreams) {
+      if (typeof n === "number" && !s.unused) {
+        streams.push({ stream: n, tail: s.tail, runs: s.kindRuns() });
+      }
+    }
+    const frame: PresenceFrame = {
+      type: "presence",
+      id: ctx.id,
+      seq: counter,
+      phase,
+      nick: ctx.nick,
+      age: Math.max(0, Math.floor(ctx.now() - ctx.startedAt)),
+      streams,
+      kinds: [...ctx.readKinds],
+    };
+    if (phase !== "bye" && wantReports()) frame.reportWanted = true;
+    counter = (counter + 1) >>> 0;
+    const sent = ctx.send(frame);
+    for (const h of ctx.hooks.presenceSent) h(phase);
+    return sent;
+  };
+
+  ctx.services.heartbeatNow = () => {
+    hb.onHeartbeatSent(ctx.now());
+    send("heartbeat").catch((e) => {
+      if (!ctx.closed) ctx.warn(`send failed: ${(e as Error).message}`);
+    });
+  };
+  ctx.services.heartbeatSoon = (ms) => hb.soon(ctx.now() + ms);
+  ctx.hooks.sent.push(() => hb.onMessageSent(ctx.now()));
+
+  const noteTimeout = (p: Peer) => {
+    const t = p.lastSeen + ctx.peers.timeoutMs + 1;
+    if (timeoutAt === undefined || t < timeoutAt) timeoutAt = t;
+  };
+
+  return {
+    name: "presence",
+    async start() {
+      await send("hello");
+      hb.start(ctx.now());
+    },
+    frames: {
+      presence(f, p) {
+        // A reordered older PRESENCE (or a copy) must not undo a newer one (a nick change).
+        if (p.presenceSeq !== undefined && seqDiff(f.seq, p.presenceSeq) <= 0) return;
+        p.presenceSeq = f.seq;
+        p.wire = "1.1";
+        if (f.kinds) p.kinds = new Set(f.kinds);
+        noteTimeout(p);
+        presenceHeard(ctx, p, f);
+      },
+    },
+    deadline() {
+      const h = hb.nextAt();
+      return timeoutAt !== undefined && timeoutAt < h ? timeoutAt : h;
+    },
+    tick(now) {
+      for (const p of [...ctx.peers.timedOut(now)]) ctx.leave(p, "timeout");
+      ctx.peers.forgetDeparted(now);
+      timeoutAt = ctx.peers.nextTimeout();
+      if (now >= hb.nextAt()) ctx.services.heartbeatNow?.();
+    },
+    async close() {
+      // BYE is not repaired: sent BYE_COPIES times, so a lossy member still sees us leave (at
+      // 20% loss one copy is lost 1 time in 5, three in 125); receivers take the first.
+      for (let i = 0; i < BYE_COPIES; i++) await send("bye").catch(() => {});
+    },
+  };
+};

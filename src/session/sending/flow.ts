@@ -1,0 +1,76 @@
+/**
+ * Flow control as a sender (PROTOCOL.md §8, §12.3): members' REPORTs move each stream's window;
+ * a member that stopped reporting while behind stops holding a stream back (the stall rule) and
+ * is said to; one that catches up holds it back again. Windows are per stream: bulk data never
+ * holds up the conversation.
+ */
+import type { FeatureFactory } from "../feature.ts";
+import type { Peer } from "../room/peer.ts";
+import type { OutboundStream } from "./outbound-stream.ts";
+import type { StreamFrame } from "./repair-buffer.ts";
+
+export const flow: FeatureFactory = (ctx) => {
+  /** The earliest stall, recomputed when something that can move it earlier happened. */
+  let stallAt: number | undefined;
+  let dirty = true;
+
+  const name = (id: string) => ctx.peers.get(id)?.nick || id;
+
+  /** A member reported its `next` for one of our streams (v1.1 or, from compat, the v1 view). */
+  const reported = (out: OutboundStream<StreamFrame>, p: Peer, next: number) => {
+    if (out.report(p.id, next, ctx.now()) === "caught-up") {
+      ctx.warn(`${p.nick || p.id} has caught up; waiting for it again`);
+    }
+    dirty = true;
+    ctx.wake();
+  };
+  ctx.services.reported = reported;
+  ctx.hooks.sent.push(() => {
+    dirty = true;
+  });
+  const drop = (id: string) => {
+    const now = ctx.now();
+    for (const out of ctx.outboundStreams.values()) out.drop(id, now);
+    dirty = true;
+    ctx.wake();
+  };
+  ctx.hooks.left.push((p) => drop(p.id));
+  ctx.hooks.forgotten.push(drop);
+
+  return {
+    name: "flow",
+    frames: {
+      stream_report(f, p) {
+        ctx.counters.reportsHeard++;
+        for (const e of f.entries) {
+          if (e.target !== ctx.id) continue;
+          const out = ctx.outboundStreams.get(e.stream);
+          if (out) reported(out, p, e.next);
+        }
+      },
+    },
+    deadline() {
+      if (dirty) {
+        dirty = false;
+        stallAt = undefined;
+        for (const out of ctx.outboundStreams.values()) {
+          const t = out.flow.nextStall();
+          if (t !== undefined && (stallAt === undefined || t < stallAt)) stallAt = t;
+        }
+      }
+      return stallAt;
+    },
+    tick(now) {
+      for (const out of ctx.outboundStreams.values()) {
+        for (const id of out.flow.checkStalls(now)) {
+          ctx.warn(
+            `${name(id)} is not keeping up; no longer waiting for it (it may lose messages)`,
+          );
+          out.missedBy(id, now);
+          ctx.wake();
+        }
+      }
+      dirty = true;
+    },
+  };
+};
