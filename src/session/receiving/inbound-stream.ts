@@ -144,8 +144,13 @@ export class InboundStream {
     const w = this.window;
     if (w) {
       // A fragment that cannot be delivered now would be held: only within the budget.
-      if (!this.reads(f.kind)) out.push(...w.onSkip(f.seq));
-      else if (f.seq === w.next || this.mayHold()) out.push(...w.onMessage(f));
+      if (!this.reads(f.kind)) {
+        out.push(...w.onSkip(f.seq));
+        // Its earlier fragments are of its kind too (§12.5), runs or not.
+        const before = Math.min(f.fragIndex, 255);
+        if (before > 0)
+          out.push(...w.onKinds(f.seq, [{ kind: f.kind, count: before }], this.unread));
+      } else if (f.seq === w.next || this.mayHold()) out.push(...w.onMessage(f));
       else this.clock.budget.refused++;
       if (runs.length > 0) out.push(...w.onKinds(f.seq, runs, this.unread));
     } else if (!f.repair) {
