@@ -213,7 +213,9 @@ if (
 // test/net/mixed-room.test.ts puts mcchat 0.2.0 in a room with this build: build it from
 // the release's commit (its own tree and build script, our node_modules). A clone without
 // that commit (shallow) or a failed build is not a failure: those tests skip, saying why.
-if (selected.some((f) => f.endsWith("/mixed-room.test.ts")) && !isOldMcchat()) {
+/** Test files that run mcchat 0.2.0 beside this build. */
+const NEEDS_OLD = ["/mixed-room.test.ts", "/streams.test.ts"];
+if (selected.some((f) => NEEDS_OLD.some((n) => f.endsWith(n))) && !isOldMcchat()) {
   const why = await buildOldMcchat();
   if (why) baseEnv[OLD_SKIP_ENV] = why;
 }
