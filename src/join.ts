@@ -1,14 +1,16 @@
 /**
  * `mcchat` (join the room) and `mcchat setup`: options settled from flags, the saved config
- * and the wizard; the room opened (transport, sealing, session), the chat room or the pipe
- * run over it; the joined line and --stats. Loaded by cli.ts only for these commands.
+ * and the wizard; the room built (transport, sealing, session, room controller) and opened,
+ * with the transcript (--log) attached first; the chat room or the pipe run as its owner; the
+ * joined line and --stats. Loaded by cli.ts only for these commands.
  */
 import type { Readable, Writable } from "node:stream";
 import pkg from "../package.json" with { type: "json" };
 import type { NetInterface, RawOptions } from "./config/options.ts";
 import { UserError } from "./errors.ts";
 import type { Io } from "./io.ts";
-import type { SessionStats } from "./session/session.ts";
+import type { Room } from "./room/room.ts";
+import type { RoomSession, SessionStats } from "./session/session.ts";
 
 /**
  * Flags, then saved config, then defaults; the wizard (on a terminal) can change them.
@@ -114,16 +116,18 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
   // Derived before the socket opens: nothing to close if it fails. ~0.3 s (scrypt).
   const roomKey = opts.passphrase ? await roomKeyFor(opts.passphrase.value, opts) : undefined;
   // Only what this run uses: no chat UI (readline) in a pipe, no wizard, no sealing code in
-  // an open room. The UI too is loaded before the session starts: an event (a member
-  // joining) may come as soon as it has, and must find its listener.
+  // an open room. The UI is loaded before the session starts (it then attaches at once; the
+  // room's hub keeps what came before for it).
   const [
     { openUdpTransport, roomTransportOptions, ROOM_RECV_BUFFER },
     { createSession },
+    { Room },
     { makeColors },
     { describeSource },
   ] = await Promise.all([
     import("./net/udp-transport.ts"),
     import("./session/session.ts"),
+    import("./room/room.ts"),
     import("./ui/colors.ts"),
     import("./config/passphrase.ts"),
   ]);
@@ -144,20 +148,26 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
     : udp;
   const small = recvBufferWarning(udp.recvBufferSize, ROOM_RECV_BUFFER);
   if (small) io.stderr.write(`mcchat: warning: ${small}\n`);
-  const session = createSession({
-    transport,
-    encoding: opts.encoding,
-    raw: opts.raw,
-    legacy: opts.legacy,
-    listen: opts.listen,
-    nick: opts.nick,
-    history,
-    heartbeatMs,
+  // The room owns the session's life; its event hub (the session's sink) hands every event,
+  // from the first one on, to each client: the log, then the chat room or the pipe.
+  let session!: RoomSession;
+  const room = Room.create((events) => {
+    session = createSession({
+      transport,
+      encoding: opts.encoding,
+      raw: opts.raw,
+      legacy: opts.legacy,
+      listen: opts.listen,
+      nick: opts.nick,
+      history,
+      heartbeatMs,
+      events,
+    });
+    return session;
   });
-  // The log listens before the session starts (it is the listener that gets the early
-  // events); the UI gets every event through it.
-  const events = log?.tap(session) ?? session;
-  await session.start();
+  // The log attaches before the room opens: it logs everything from the first event on.
+  log?.attach(room);
+  await room.open();
   const colors = makeColors({ env: io.env, isTTY: io.stdout.isTTY === true });
   const where = joinedWhere(opts, udp);
   const kind = opts.raw ? "legacy text" : opts.legacy ? "framed and legacy text" : "framed";
@@ -168,7 +178,7 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
   let code: number;
   if (ui.kind === "chat") {
     code = await ui.runChat({
-      session: events,
+      room,
       input: io.stdin as unknown as Readable,
       output: io.stdout as unknown as Writable,
       colors,
@@ -179,7 +189,7 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
     if (io.stderr.isTTY) io.stderr.write(`mcchat: ${joined}\n`);
     const { formatJson, formatPlain } = ui;
     code = await ui.runPipe({
-      session: events,
+      room,
       input: opts.listen ? null : (io.stdin as unknown as Readable),
       output: io.stdout as unknown as Writable,
       errors: io.stderr as unknown as Writable,
@@ -218,23 +228,22 @@ export function joinedWhere(
 }
 
 /**
- * `--log FILE` (ui/transcript.ts, loaded only when asked for): warnings go to stderr
- * until the room is shown, then into the room as warning events.
+ * `--log FILE` (ui/transcript.ts, loaded only when asked for): warnings go to stderr until
+ * the log is attached to the room, then to the room's other clients as warning events.
  */
 async function openLog(flags: RawOptions, io: Io) {
   const path = (flags as { log?: unknown }).log;
   if (path === undefined) return undefined;
   if (typeof path !== "string" || path === "") throw new UserError("--log needs a file name");
-  const { openTranscript, tapEvents } = await import("./ui/transcript.ts");
+  const { openTranscript, attachTranscript } = await import("./ui/transcript.ts");
   let warn = (text: string): void => {
     io.stderr.write(`mcchat: warning: ${text}\n`);
   };
   const transcript = openTranscript(path, { warn: (text) => warn(text) });
   return {
-    tap<S extends Parameters<typeof tapEvents>[0]>(session: S): S {
-      const tapped = tapEvents(session, (e) => transcript.write(e));
-      warn = (text) => tapped.inject({ type: "warning", time: new Date(), text });
-      return tapped.session;
+    attach(room: Room): void {
+      const client = attachTranscript(room, transcript);
+      warn = (text) => client.warn(text);
     },
     close: () => transcript.close(),
   };

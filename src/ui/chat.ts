@@ -13,8 +13,8 @@
 import { clearScreenDown, createInterface, cursorTo, moveCursor } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { stripVTControlCharacters } from "node:util";
-import { nickProblem } from "../config/options.ts";
-import type { SessionEvent } from "../session/events.ts";
+import type { Room, RoomClient } from "../room/room.ts";
+import { RoomError } from "../room/room-error.ts";
 import { type Colors, nickColor } from "./colors.ts";
 import {
   helpLines,
@@ -22,32 +22,19 @@ import {
   parseInput,
   roomLine,
   statsLines,
-  type WhoMember,
   whoLines,
 } from "./commands.ts";
 import { makeCompleter } from "./completer.ts";
-import { CLOSE_DEADLINE_MS, quietly, withDeadline } from "./deadline.ts";
+import { quietly } from "./deadline.ts";
 import { displayName, formatPlain } from "./format.ts";
 import { sanitizeNick } from "./sanitize.ts";
 
-/** What the chat room uses of a Session (tests pass a fake). */
-export interface ChatSession {
-  readonly nick: string;
-  /** Counters (numbers are shown by /stats, anything else ignored). */
-  readonly stats: object;
-  on(listener: (e: SessionEvent) => void): () => void;
-  send(text: string, opts?: { action?: boolean }): Promise<unknown>;
-  setNick(nick: string): Promise<void>;
-  /** Members present now, ourselves included (`self: true`). */
-  members(): WhoMember[];
-  /** Says goodbye (BYE) and leaves the group. */
-  close(): Promise<void>;
-  /** A private room: every frame sealed with the passphrase's key. Absent = open. */
-  readonly encrypted?: boolean;
-}
-
 export interface ChatOptions {
-  session: ChatSession;
+  /**
+   * The room: the chat attaches as its owner (leaving closes it) and a paced client (what the
+   * terminal has taken is what the room consumed); its commands are the room's verbs.
+   */
+  room: Room;
   /** Default process.stdin. */
   input?: Readable & { isTTY?: boolean };
   /** Default process.stdout. A TTY gets line editing; `columns` is its width. */
@@ -96,9 +83,12 @@ export function displayPos(
   return { rows: rows + (offset - cols) / width, cols };
 }
 
+/** Words for a failed room command. */
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
 /** Run the room until /quit, Ctrl-C, Ctrl-D or the signal; resolves with the exit status. */
 export function runChat(o: ChatOptions): Promise<number> {
-  const session = o.session;
+  const room = o.room;
   const input = o.input ?? process.stdin;
   const output = o.output ?? process.stdout;
   const c = o.colors;
@@ -116,16 +106,14 @@ export function runChat(o: ChatOptions): Promise<number> {
       terminal: tty,
       historySize: 1000,
       removeHistoryDuplicates: true,
-      completer: makeCompleter(() =>
-        session
-          .members()
-          .filter((m) => !m.self)
-          .map((m) => displayName(m.nick, m.id, session.members())),
-      ),
+      completer: makeCompleter(() => {
+        const members = room.members();
+        return members.filter((m) => !m.self).map((m) => displayName(m.nick, m.id, members));
+      }),
     });
 
     const promptText = () => {
-      const nick = sanitizeNick(session.nick);
+      const nick = sanitizeNick(room.nick);
       return `${c.bold(nickColor(nick, c)(nick))}> `;
     };
     rl.setPrompt(promptText());
@@ -146,17 +134,44 @@ export function runChat(o: ChatOptions): Promise<number> {
       rl.prompt(true);
     };
 
-    /** Print lines above the prompt, keeping what is typed so far. */
-    const print = (lines: readonly string[]) => {
-      if (done || lines.length === 0) return;
+    // What the terminal has taken is what the room consumed (flow control): an event's position
+    // is acknowledged once the write that showed it has called back. Callbacks come in order;
+    // an event that showed nothing waits for the writes before it.
+    let writing = 0;
+    let shownMeanwhile = 0;
+    const acknowledge = (position: number) => {
+      if (position > 0) client.consumed(position);
+    };
+    const write = (text: string, position: number) => {
+      writing++;
+      try {
+        output.write(text, () => {
+          writing--;
+          acknowledge(Math.max(position, writing === 0 ? shownMeanwhile : 0));
+          if (writing === 0) shownMeanwhile = 0;
+        });
+      } catch (err) {
+        writing--;
+        throw err;
+      }
+    };
+    const shown = (position: number) => {
+      if (writing === 0) acknowledge(position);
+      else shownMeanwhile = Math.max(shownMeanwhile, position);
+    };
+
+    /** Print lines above the prompt, keeping what is typed so far; `position`: the event's. */
+    const print = (lines: readonly string[], position = 0) => {
+      if (done) return;
+      if (lines.length === 0) return shown(position);
       const text = lines.join(eol) + eol;
       try {
         if (!tty) {
-          output.write(text);
+          write(text, position);
           return;
         }
         erasePrompt();
-        output.write(text);
+        write(text, position);
         redraw();
       } catch {
         // The terminal is gone (EIO): leave.
@@ -168,52 +183,60 @@ export function runChat(o: ChatOptions): Promise<number> {
 
     const send = async (text: string, action = false) => {
       try {
-        await session.send(text, { action });
+        await room.run({ verb: "send", text, action });
       } catch (err) {
-        error((err as Error).message);
+        error(errorText(err));
       }
     };
 
+    /** The room's verbs; the chat only says their results (and their errors) in words. */
     const handle = async (p: ParsedInput): Promise<void> => {
       if (done) return;
       if (p.kind === "empty") return;
       if (p.kind === "send") return send(p.text);
-      switch (p.name) {
-        case "help":
-          return info(...helpLines());
-        case "who":
-          return info(
-            roomLine(session.encrypted === true),
-            ...whoLines(session.members(), now(), c),
-          );
-        case "stats":
-          return info(...statsLines(session.stats));
-        case "me":
-          if (p.arg === "") return error("usage: /me ACTION");
-          return send(p.arg, true);
-        case "nick": {
-          if (p.arg === "")
-            return error(`usage: /nick NEW (you are ${sanitizeNick(session.nick)})`);
-          const problem = nickProblem(p.arg);
-          if (problem) return error(`${problem}: ${JSON.stringify(p.arg)}`);
-          if (p.arg === session.nick) return info(`you are already ${p.arg}`);
-          try {
-            await session.setNick(p.arg);
-          } catch (err) {
-            return error((err as Error).message);
+      try {
+        switch (p.name) {
+          case "help":
+            return info(...helpLines());
+          case "who": {
+            const who = await room.run({ verb: "who" });
+            return info(roomLine(who.encrypted), ...whoLines(who.members, now(), c));
           }
-          rl.setPrompt(promptText());
-          return info(`you are now known as ${c.bold(nickColor(p.arg, c)(p.arg))}`);
+          case "stats":
+            return info(...statsLines(await room.run({ verb: "stats" })));
+          case "me":
+            if (p.arg === "") return error("usage: /me ACTION");
+            return send(p.arg, true);
+          case "nick":
+            return await nick(p.arg);
+          case "quit":
+            return finish(0);
+          default: {
+            const shown = sanitizeNick(`/${p.name}`);
+            return error(
+              `unknown command ${shown}: /help lists them, //… sends a line starting with /`,
+            );
+          }
         }
-        case "quit":
-          return finish(0);
-        default: {
-          const shown = sanitizeNick(`/${p.name}`);
-          return error(
-            `unknown command ${shown}: /help lists them, //… sends a line starting with /`,
-          );
-        }
+      } catch (err) {
+        error(errorText(err));
       }
+    };
+
+    const nick = async (wanted: string): Promise<void> => {
+      if (wanted === "") return error(`usage: /nick NEW (you are ${sanitizeNick(room.nick)})`);
+      let result: { old: string; nick: string };
+      try {
+        result = await room.run({ verb: "nick", nick: wanted });
+      } catch (err) {
+        if (err instanceof RoomError && err.code === "bad-argument") {
+          return error(`${err.message}: ${JSON.stringify(wanted)}`);
+        }
+        return error(errorText(err));
+      }
+      if (result.old === result.nick) return info(`you are already ${wanted}`);
+      rl.setPrompt(promptText());
+      return info(`you are now known as ${c.bold(nickColor(result.nick, c)(result.nick))}`);
     };
 
     rl.on("line", (line) => {
@@ -243,14 +266,14 @@ export function runChat(o: ChatOptions): Promise<number> {
       } finally {
         done = true;
         try {
-          off();
           input.removeListener("keypress", trackRows);
           input.removeListener("close", onInputGone);
           input.removeListener("error", onInputGone);
           o.signal?.removeEventListener("abort", onAbort);
           quietly(() => rl.close());
         } finally {
-          await withDeadline(session.close(), CLOSE_DEADLINE_MS);
+          // The owner leaving: the room closes (BYE), within its deadline.
+          await client.detach();
           resolve(code);
         }
       }
@@ -268,7 +291,17 @@ export function runChat(o: ChatOptions): Promise<number> {
     };
     if (tty) input.prependListener("keypress", trackRows);
 
-    const off = session.on((e) => print(formatPlain(e, c, { members: session.members() })));
+    const client: RoomClient = room.attach({
+      name: "the terminal",
+      owner: true,
+      paced: true,
+      onEvent: (e, position) => print(formatPlain(e, c, { members: room.members() }), position),
+      // Showing an event threw (a bug): say so and leave, as a crash would (status 70).
+      onFailure: (err) => {
+        error(`internal error: cannot show the room's events: ${errorText(err)}`);
+        void finish(70);
+      },
+    });
     rl.on("SIGINT", () => void finish(0));
     rl.on("close", () => void finish(0));
     output.on("error", () => void finish(0));

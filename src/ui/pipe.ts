@@ -1,20 +1,16 @@
 import type { Readable, Writable } from "node:stream";
-import { UserError } from "../errors.ts";
+import type { Room, RoomClient } from "../room/room.ts";
+import { RoomError } from "../room/room-error.ts";
 import type { SessionEvent } from "../session/events.ts";
-import { CLOSE_DEADLINE_MS, quietly, withDeadline } from "./deadline.ts";
+import { quietly } from "./deadline.ts";
 import { type ByteLines, byteLines, inputDecoder } from "./input-lines.ts";
 
-/** What the pipe loop needs of a session. */
-export interface PipeSession {
-  on(listener: (e: SessionEvent) => void): () => void;
-  send(text: string): Promise<unknown>;
-  close(): Promise<void>;
-  /** After input EOF: wait until our last messages can no longer need repair. */
-  drain?(): Promise<{ behind: string[] } | undefined>;
-}
-
 export interface PipeOptions {
-  session: PipeSession;
+  /**
+   * The room: the pipe attaches as its owner (leaving closes it) and a paced client (what
+   * stdout has taken is what the room consumed); it sends and drains through the room's verbs.
+   */
+  room: Room;
   /** Lines to send, one message each; null = receive only (--listen). */
   input: Readable | null;
   output: Writable;
@@ -48,8 +44,19 @@ export const FLUSH_STALL_MS = 5000;
 /** Lines joined into one write at most (a long burst is written in pieces of this size). */
 const WRITE_BATCH_LINES = 4096;
 
-export function trackedWriter(stream: Writable): {
-  write(s: string): void;
+export function trackedWriter(
+  stream: Writable,
+  /**
+   * Called with a write's highest position (see write) once the stream has taken it; in
+   * order, never lower than before.
+   */
+  onWritten?: (position: number) => void,
+): {
+  /**
+   * Queue `s` (may be "": only the position). `position` (an event's, > 0) is reported to
+   * onWritten once `s` and everything written before it are out.
+   */
+  write(s: string, position?: number): void;
   /**
    * Resolves when every write so far has called back, or once no write has called
    * back for `stallMs` (a reader that stopped reading, a dead terminal): an exit path
@@ -62,7 +69,11 @@ export function trackedWriter(stream: Writable): {
   let waiters: (() => void)[] = [];
   /** Lines written since the last flush: joined into one write per turn of the event loop. */
   let batch: string[] = [];
+  /** The highest position among them. */
+  let batchPosition = 0;
   let scheduled = false;
+  /** The newest write not called back yet: a batch with nothing to write hands it its position. */
+  let newest: { position: number } | undefined;
   const done = () => {
     progress++;
     if (--pending > 0) return;
@@ -71,19 +82,36 @@ export function trackedWriter(stream: Writable): {
   };
   const writeBatch = () => {
     const text = batch.join("");
+    const position = batchPosition;
     batch = [];
-    try {
-      stream.write(text, done);
-    } catch {
+    batchPosition = 0;
+    if (text === "") {
+      // Only positions: due once the writes before them are out.
+      if (newest) newest.position = Math.max(newest.position, position);
+      else if (position > 0) onWritten?.(position);
       done();
+      return;
+    }
+    const w = { position };
+    newest = w;
+    const written = () => {
+      if (newest === w) newest = undefined;
+      if (w.position > 0) onWritten?.(w.position);
+      done();
+    };
+    try {
+      stream.write(text, written);
+    } catch {
+      written();
     }
   };
   return {
-    write(s) {
+    write(s, position = 0) {
       // One write (one system call) per turn of the event loop instead of one per line: a
       // receiver prints tens of thousands of lines a second. The scheduled batch counts as
       // pending from the first line on, so flushed() waits for it.
       batch.push(s);
+      if (position > batchPosition) batchPosition = position;
       if (!scheduled) {
         scheduled = true;
         pending++;
@@ -128,7 +156,8 @@ export function trackedWriter(stream: Writable): {
  * Every way out is bounded: the signal (SIGINT/SIGTERM/SIGHUP) ends it at once, also
  * while a send waits or the linger after EOF (`drain`) runs; a reader that went away
  * (EPIPE) ends it with 0; a dead terminal (EIO, or input closed without EOF) counts as
- * the end of input. BYE (session.close) and the stdout flush have deadlines.
+ * the end of input. BYE (the room's close, as the pipe is its owner) and the stdout flush
+ * have deadlines.
  */
 export function runPipe(o: PipeOptions): Promise<number> {
   return new Promise<number>((resolve) => {
@@ -136,20 +165,21 @@ export function runPipe(o: PipeOptions): Promise<number> {
     let done = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let rl: ByteLines | null = null;
-    const out = trackedWriter(o.output);
+    // What stdout has taken is what the room consumed (flow control).
+    const out = trackedWriter(o.output, (position) => client.consumed(position));
     const finish = async (code: number) => {
       if (done) return;
       done = true;
       try {
         if (timer) clearTimeout(timer);
-        off();
         o.signal?.removeEventListener("abort", onAbort);
         o.output.removeListener?.("error", onOutputError);
         o.input?.removeListener("close", onInputGone);
         o.input?.removeListener("error", onInputError);
         quietly(() => rl?.end());
       } finally {
-        await withDeadline(o.session.close(), CLOSE_DEADLINE_MS);
+        // The owner leaving: the room closes (BYE), within its deadline.
+        await client.detach();
         await out.flushed();
         resolve(code);
       }
@@ -172,18 +202,32 @@ export function runPipe(o: PipeOptions): Promise<number> {
       onInputGone();
     };
 
-    const off = o.session.on((e) => {
+    const show = (e: SessionEvent, position: number) => {
       if (done) return;
       if (e.type === "warning") {
         o.errors.write(`mcchat: warning: ${e.text}\n`);
-        return;
+        return out.write("", position);
       }
-      if (e.type === "message" && e.self) return;
-      for (const line of o.render(e)) out.write(`${line}\n`);
+      if (e.type === "message" && e.self) return out.write("", position);
+      const lines = o.render(e);
+      if (lines.length === 0) out.write("", position);
+      for (const line of lines) out.write(`${line}\n`, position);
       if (e.type === "message") {
         received++;
         if (o.count !== undefined && received >= o.count) void finish(0);
       }
+    };
+    const client: RoomClient = o.room.attach({
+      name: "stdout",
+      owner: true,
+      paced: true,
+      onEvent: show,
+      // Rendering an event threw (a bug): say so and leave, as a crash would (status 70).
+      onFailure: (err) => {
+        const why = err instanceof Error ? (err.stack ?? err.message) : String(err);
+        quietly(() => o.errors.write(`mcchat: internal error: ${why}\n`));
+        void finish(70);
+      },
     });
     o.output.on?.("error", onOutputError);
     if (o.signal?.aborted) return void finish(0);
@@ -210,18 +254,19 @@ export function runPipe(o: PipeOptions): Promise<number> {
           if (bytes.length === 0) continue;
           const { text: line, warnings } = decode(bytes, lineNo);
           for (const w of warnings) o.errors.write(`mcchat: warning: ${w}\n`);
+          if (line === "") continue; // a line of only a byte-order mark
           try {
-            await o.session.send(line);
+            await o.room.run({ verb: "send", text: line });
           } catch (err) {
             if (done) return;
-            if (!(err instanceof UserError)) throw err;
+            // The session refused this one (too long…): said, and the next line goes on.
+            if (!(err instanceof RoomError && err.code === "refused")) throw err;
             o.errors.write(`mcchat: ${err.message}\n`);
           }
         }
         if (done) return;
-        // The linger: ended early by finish() (signal, EPIPE, --count), which closes the session.
-        const drained = await o.session.drain?.();
-        const behind = drained ? drained.behind : [];
+        // The linger: ended early by finish() (signal, EPIPE, --count), which closes the room.
+        const { behind } = await o.room.run({ verb: "drain" });
         if (behind.length > 0 && !done) {
           // Never report success while a present member may still miss what we sent.
           o.errors.write(

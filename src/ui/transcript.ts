@@ -10,7 +10,7 @@
  */
 import { closeSync, constants, fchmodSync, fstatSync, openSync, writeSync } from "node:fs";
 import { fileErrorText, UserError } from "../errors.ts";
-import { EventBus } from "../session/event-bus.ts";
+import type { Room, RoomClient } from "../room/room.ts";
 import type { SessionEvent } from "../session/events.ts";
 import { formatJson } from "./format.ts";
 
@@ -101,34 +101,12 @@ export function openTranscript(path: string, o: TranscriptOptions): Transcript {
   };
 }
 
-/** What tapEvents needs from a session. */
-export interface EventSource {
-  on(listener: (e: SessionEvent) => void): () => void;
-}
-
 /**
- * `session`, except that every event goes to `tap` first, from now on (call before the
- * session starts: the session keeps early events for its first listener only, and tap
- * is that listener). The UI subscribes to the result as it would to the session, and
- * still gets the events emitted before it subscribed. `inject` hands the UI an event
- * the session did not emit (the transcript's own warning), without logging it.
+ * `--log`: the transcript as a client of the room. Attach it before the room opens: it gets
+ * every event from the first one on, each written as it is handed on (unpaced: the write is
+ * synchronous). Not the owner: the room does not end with it. Its own warnings (a failed
+ * write) are for the room's other clients (`client.warn`), never in the log.
  */
-export function tapEvents<S extends EventSource>(
-  session: S,
-  tap: (e: SessionEvent) => void,
-): { session: S; inject(e: SessionEvent): void } {
-  const bus = new EventBus();
-  session.on((e) => {
-    tap(e);
-    bus.emit(e);
-  });
-  const on = (listener: (e: SessionEvent) => void) => bus.on(listener);
-  const proxy = new Proxy(session, {
-    get(target, prop) {
-      if (prop === "on") return on;
-      const v = Reflect.get(target, prop, target);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
-  return { session: proxy, inject: (e) => bus.emit(e) };
+export function attachTranscript(room: Room, transcript: Transcript): RoomClient {
+  return room.attach({ name: "the transcript", onEvent: (e) => transcript.write(e) });
 }

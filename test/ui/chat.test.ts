@@ -1,65 +1,43 @@
 import { describe, expect, test } from "bun:test";
 import { createInterface } from "node:readline";
-import { PassThrough } from "node:stream";
+import { PassThrough, Writable } from "node:stream";
 import pc from "picocolors";
 import { UserError } from "../../src/errors.ts";
+import { Room } from "../../src/room/room.ts";
+import type { EventSink } from "../../src/session/event-sink.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
-import { type ChatSession, displayPos, runChat } from "../../src/ui/chat.ts";
-import { parseInput, statsLines, type WhoMember, whoLines } from "../../src/ui/commands.ts";
+import { displayPos, runChat } from "../../src/ui/chat.ts";
+import { parseInput, statsLines, whoLines } from "../../src/ui/commands.ts";
 import { makeCompleter } from "../../src/ui/completer.ts";
 import { CLOSE_DEADLINE_MS } from "../../src/ui/deadline.ts";
+import { waitFor } from "../helpers/events.ts";
+import { FakeRoomSession, type FakeStats } from "../helpers/fake-room-session.ts";
 import { VirtualTerminal } from "./vt.ts";
 
 const T0 = new Date(2024, 0, 2, 12, 0, 0).getTime();
-const ME = "a1a1a1a1a1a1a1a1";
 const BOB = "b0b0b0b0b0b0b0b0";
 const plain = pc.createColors(false);
 
-class FakeSession implements ChatSession {
-  nick = "alice";
-  encrypted?: boolean;
-  stats = { sent: 0, received: 7, datagramsSent: 3, lost: 0 };
-  others: WhoMember[] = [
-    { id: BOB, nick: "bob", from: "198.18.0.2:25000", lastSeen: T0 - 4000, self: false },
-  ];
-  sent: { text: string; action?: boolean }[] = [];
-  nicks: string[] = [];
-  closed = 0;
-  fail?: Error;
-  private listeners = new Set<(e: SessionEvent) => void>();
+/** alice, with bob in the room, at T0. */
+class FakeSession extends FakeRoomSession {
+  constructor(events: EventSink) {
+    super(events);
+    this.now = () => T0;
+    this.stats = { sent: 0, received: 7, datagramsSent: 3, lost: 0 } as unknown as FakeStats;
+    this.others = [
+      { id: BOB, nick: "bob", from: "198.18.0.2:25000", lastSeen: T0 - 4000, self: false },
+    ];
+  }
+}
 
-  on(l: (e: SessionEvent) => void) {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  }
-  emit(e: SessionEvent) {
-    for (const l of this.listeners) l(e);
-  }
-  async send(text: string, opts: { action?: boolean } = {}) {
-    if (this.fail) throw this.fail;
-    this.sent.push({ text, ...(opts.action ? { action: true } : {}) });
-    this.stats.sent++;
-    this.emit({
-      type: "message",
-      time: new Date(T0),
-      from: "self",
-      text,
-      nick: this.nick,
-      id: ME,
-      self: true,
-      action: opts.action || undefined,
-    });
-  }
-  async setNick(nick: string) {
-    this.nicks.push(nick);
-    this.nick = nick;
-  }
-  members(): WhoMember[] {
-    return [{ id: ME, nick: this.nick, from: "self", lastSeen: T0, self: true }, ...this.others];
-  }
-  async close() {
-    this.closed++;
-  }
+/** A room over a FakeSession (not opened: the chat does not need that). */
+function fakeRoom(): { room: Room; session: FakeSession } {
+  let session!: FakeSession;
+  const room = Room.create((events) => {
+    session = new FakeSession(events);
+    return session;
+  });
+  return { room, session };
 }
 
 type Stream = PassThrough & { isTTY?: boolean; columns?: number };
@@ -67,7 +45,7 @@ type Stream = PassThrough & { isTTY?: boolean; columns?: number };
 function room(opts: { tty?: boolean; columns?: number; header?: string[] } = {}) {
   const tty = opts.tty ?? true;
   const columns = opts.columns ?? 40;
-  const session = new FakeSession();
+  const { room: chatRoom, session } = fakeRoom();
   const input: Stream = new PassThrough();
   const output: Stream = new PassThrough();
   input.isTTY = tty;
@@ -81,7 +59,7 @@ function room(opts: { tty?: boolean; columns?: number; header?: string[] } = {})
   });
   const controller = new AbortController();
   const exit = runChat({
-    session,
+    room: chatRoom,
     input,
     output,
     colors: plain,
@@ -91,6 +69,7 @@ function room(opts: { tty?: boolean; columns?: number; header?: string[] } = {})
   });
   return {
     session,
+    room: chatRoom,
     vt,
     exit,
     controller,
@@ -302,7 +281,7 @@ describe("sending", () => {
   });
 
   test("errors are red when colours are on", async () => {
-    const session = new FakeSession();
+    const { room: r, session } = fakeRoom();
     session.fail = new UserError("nope", 1);
     const input: Stream = new PassThrough();
     const output: Stream = new PassThrough();
@@ -310,7 +289,7 @@ describe("sending", () => {
     output.on("data", (d: Buffer) => {
       raw += d.toString();
     });
-    const exit = runChat({ session, input, output, colors: pc.createColors(true) });
+    const exit = runChat({ room: r, input, output, colors: pc.createColors(true) });
     input.write("x\n");
     await Bun.sleep(10);
     expect(raw).toBe("\x1b[31m-- nope\x1b[39m\n");
@@ -491,6 +470,83 @@ describe("leaving", () => {
     expect(r.session.sent).toEqual([{ text: "a" }]);
     r.end();
     await r.exit;
+  });
+});
+
+describe("a client of the room", () => {
+  test("an event is consumed once the terminal's write has called back (paced)", async () => {
+    const { room: r, session } = fakeRoom();
+    const held: (() => void)[] = [];
+    let written = "";
+    const output = new Writable({
+      write(chunk, _e, cb) {
+        written += String(chunk);
+        held.push(cb);
+      },
+    });
+    const input = new PassThrough();
+    const exit = runChat({ room: r, input, output, colors: plain });
+    session.emit(bobSays("one"));
+    session.emit({
+      type: "join",
+      time: new Date(T0),
+      from: "198.18.0.3:1",
+      nick: "carol",
+      id: "c".repeat(16),
+    });
+    await waitFor(() => written.includes("<bob> one"), 1000, "the first event written");
+    expect(r.hub.emitted).toBe(2);
+    expect(r.hub.consumed).toBe(0); // written, not yet taken
+    held.shift()?.();
+    expect(r.hub.consumed).toBe(1);
+    await waitFor(() => written.includes("carol joined"), 1000, "the second event written");
+    expect(r.hub.consumed).toBe(1);
+    held.shift()?.();
+    expect(r.hub.consumed).toBe(2);
+    input.end();
+    output.write = ((_c: unknown, cb?: () => void) => {
+      cb?.();
+      return true;
+    }) as typeof output.write;
+    expect(await exit).toBe(0);
+  });
+
+  test("events from before the chat attached are shown, after the header", async () => {
+    const { room: r, session } = fakeRoom();
+    session.emit(bobSays("early"));
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let raw = "";
+    output.on("data", (d: Buffer) => {
+      raw += d.toString();
+    });
+    const exit = runChat({ room: r, input, output, colors: plain, header: ["-- joined"] });
+    session.emit(bobSays("live"));
+    await waitFor(() => raw.includes("live"), 1000, "the live event");
+    expect(raw).toBe("-- joined\n12:00:00 <bob> early\n12:00:00 <bob> live\n");
+    input.end();
+    expect(await exit).toBe(0);
+  });
+
+  test("leaving closes the room (the chat is its owner), exactly once", async () => {
+    const r = room();
+    await r.type("/quit\r");
+    expect(await r.exit).toBe(0);
+    expect(r.room.state).toBe("closed");
+    expect(r.session.closed).toBe(1);
+  });
+
+  test("an event the chat cannot show (a bug) is said, and the chat leaves with status 70", async () => {
+    const r = room({ columns: 80 });
+    r.room.members = () => {
+      throw new Error("no members today");
+    };
+    r.session.emit(bobSays("boom"));
+    expect(await r.exit).toBe(70);
+    expect(r.vt.lines()).toContain(
+      "-- internal error: cannot show the room's events: no members today",
+    );
+    expect(r.session.closed).toBe(1);
   });
 });
 

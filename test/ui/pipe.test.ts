@@ -1,33 +1,20 @@
 import { describe, expect, test } from "bun:test";
 import { PassThrough, Writable } from "node:stream";
+import { Room } from "../../src/room/room.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
 import { CLOSE_DEADLINE_MS } from "../../src/ui/deadline.ts";
 import { type PipeOptions, runPipe, trackedWriter } from "../../src/ui/pipe.ts";
 import { waitFor } from "../helpers/events.ts";
+import { FakeRoomSession } from "../helpers/fake-room-session.ts";
 
-function fakeSession() {
-  const listeners = new Set<(e: SessionEvent) => void>();
-  const sent: string[] = [];
-  let closed = false;
-  return {
-    sent,
-    get closed() {
-      return closed;
-    },
-    emit(e: SessionEvent) {
-      for (const l of listeners) l(e);
-    },
-    on(l: (e: SessionEvent) => void) {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-    send: async (text: string): Promise<void> => {
-      sent.push(text);
-    },
-    close: async (): Promise<void> => {
-      closed = true;
-    },
-  };
+/** A room over a fake session (`s`), and the texts it sent. */
+function fakeRoom() {
+  let s!: FakeRoomSession;
+  const room = Room.create((events) => {
+    s = new FakeRoomSession(events);
+    return s;
+  });
+  return { room, s, sent: () => s.sent.map((m) => m.text) };
 }
 
 const msg = (text: string): SessionEvent => ({
@@ -37,10 +24,10 @@ const msg = (text: string): SessionEvent => ({
   text,
 });
 
-/** runPipe on `session`: no input, output and errors discarded, nothing rendered, unless `o` says otherwise. */
-function pipe(session: PipeOptions["session"], o: Partial<PipeOptions> = {}): Promise<number> {
+/** runPipe on `room`: no input, output and errors discarded, nothing rendered, unless `o` says otherwise. */
+function pipe(room: Room, o: Partial<PipeOptions> = {}): Promise<number> {
   return runPipe({
-    session,
+    room,
     input: null,
     output: new PassThrough(),
     errors: new PassThrough(),
@@ -71,8 +58,8 @@ test("does not resolve before a slow reader has taken every line", async () => {
       }, 2);
     },
   });
-  const s = fakeSession();
-  const done = pipe(s, {
+  const { room, s } = fakeRoom();
+  const done = pipe(room, {
     output: slow,
     render: (e) => [e.type === "message" ? e.text : ""],
     count: 50,
@@ -81,22 +68,22 @@ test("does not resolve before a slow reader has taken every line", async () => {
   expect(await done).toBe(0);
   // Lines are written in batches (one write per turn): every one of them was taken.
   expect(written.join("")).toBe(Array.from({ length: 50 }, (_, i) => `m${i}\n`).join(""));
-  expect(s.closed).toBe(true);
+  expect(s.closed).toBe(1);
 });
 
 test("input lines are sent in order, empty lines skipped, CR stripped; EOF ends with 0", async () => {
-  const s = fakeSession();
+  const { room, sent } = fakeRoom();
   const input = new PassThrough();
-  const done = pipe(s, { input });
+  const done = pipe(room, { input });
   input.end("one\r\n\ntwo\nthree");
   expect(await done).toBe(0);
-  expect(s.sent).toEqual(["one", "two", "three"]);
+  expect(sent()).toEqual(["one", "two", "three"]);
 });
 
 test("--timeout without reaching --count exits 1; own messages are not printed", async () => {
-  const s = fakeSession();
+  const { room, s } = fakeRoom();
   const out = collector();
-  const done = pipe(s, { output: out.stream, render: (e) => [e.type], count: 2, timeoutMs: 50 });
+  const done = pipe(room, { output: out.stream, render: (e) => [e.type], count: 2, timeoutMs: 50 });
   s.emit({ ...msg("mine"), self: true } as SessionEvent);
   s.emit(msg("theirs"));
   expect(await done).toBe(1);
@@ -105,40 +92,38 @@ test("--timeout without reaching --count exits 1; own messages are not printed",
 
 describe("every way out is bounded", () => {
   test("the signal ends the linger after EOF (drain) at once, with BYE", async () => {
-    const s = { ...fakeSession(), drain: () => new Promise<{ behind: string[] }>(() => {}) };
-    let closed = 0;
-    s.close = async () => {
-      closed++;
-    };
+    const { room, s } = fakeRoom();
+    s.drainResult = () => new Promise<{ behind: string[] }>(() => {});
     const input = new PassThrough();
     const controller = new AbortController();
-    const done = pipe(s, { input, signal: controller.signal });
+    const done = pipe(room, { input, signal: controller.signal });
     input.end("last words\n");
     await waitFor(() => s.sent.length === 1, 2000, "the line sent");
     await Bun.sleep(20); // now in drain(), which never ends by itself
     controller.abort();
     expect(await done).toBe(0);
-    expect(closed).toBe(1);
+    expect(s.drains).toBe(1);
+    expect(s.closed).toBe(1);
   });
 
   test("the signal ends a send that waits (a full window)", async () => {
-    const s = fakeSession();
-    s.send = () => new Promise<void>(() => {});
+    const { room, s } = fakeRoom();
+    s.gate = new Promise<void>(() => {});
     const input = new PassThrough();
     const controller = new AbortController();
-    const done = pipe(s, { input, signal: controller.signal });
+    const done = pipe(room, { input, signal: controller.signal });
     input.write("stuck\n");
     await Bun.sleep(20);
     controller.abort();
     expect(await done).toBe(0);
-    expect(s.closed).toBe(true);
+    expect(s.closed).toBe(1);
   });
 
   test("a session.close() that never settles does not hold the exit", async () => {
-    const s = fakeSession();
+    const { room, s } = fakeRoom();
     s.close = () => new Promise<void>(() => {});
     const controller = new AbortController();
-    const done = pipe(s, { signal: controller.signal });
+    const done = pipe(room, { signal: controller.signal });
     const t0 = performance.now();
     controller.abort();
     expect(await done).toBe(0);
@@ -146,25 +131,25 @@ describe("every way out is bounded", () => {
   });
 
   test("stdout's reader went away (EPIPE): exit 0, nothing on stderr", async () => {
-    const s = fakeSession();
+    const { room, s } = fakeRoom();
     const output = new PassThrough();
     const errors = collector();
-    const done = pipe(s, { output, errors: errors.stream, render: (e) => [e.type] });
+    const done = pipe(room, { output, errors: errors.stream, render: (e) => [e.type] });
     output.emit("error", Object.assign(new Error("EPIPE: broken pipe, write"), { code: "EPIPE" }));
     expect(await done).toBe(0);
-    expect(s.closed).toBe(true);
+    expect(s.closed).toBe(1);
     expect(errors.chunks).toEqual([]);
   });
 
   test("input closed without EOF (a hung-up terminal) counts as EOF", async () => {
-    const s = fakeSession();
+    const { room, s } = fakeRoom();
     const input = new PassThrough();
-    const done = pipe(s, { input });
+    const done = pipe(room, { input });
     input.write("one\n");
     await waitFor(() => s.sent.length === 1, 2000, "the line sent");
     input.destroy(); // 'close' without 'end'
     expect(await done).toBe(0);
-    expect(s.closed).toBe(true);
+    expect(s.closed).toBe(1);
   });
 
   test("flushed() gives up on a reader that stopped reading, waits for one that reads", async () => {
@@ -214,28 +199,29 @@ test("lines written in one turn go out in one write, in order", async () => {
 
 describe("leaving after EOF", () => {
   async function pipeWithDrain(behind: string[]) {
-    const s = Object.assign(fakeSession(), { drain: async () => ({ behind }) });
+    const { room, s, sent } = fakeRoom();
+    s.drainResult = async () => ({ behind });
     const errors = collector();
-    const code = await pipe(s, {
+    const code = await pipe(room, {
       input: new PassThrough().end("one\ntwo\n"),
       errors: errors.stream,
     });
-    return { code, err: errors.chunks.join(""), s };
+    return { code, err: errors.chunks.join(""), s, sent };
   }
 
   test("exits 0 once every member has confirmed what we sent", async () => {
-    const { code, err, s } = await pipeWithDrain([]);
+    const { code, err, s, sent } = await pipeWithDrain([]);
     expect(code).toBe(0);
     expect(err).toBe("");
-    expect(s.sent).toEqual(["one", "two"]);
-    expect(s.closed).toBe(true);
+    expect(sent()).toEqual(["one", "two"]);
+    expect(s.closed).toBe(1);
   });
 
   test("never reports success while a member may still miss our messages: names it, exits 1", async () => {
     const { code, err, s } = await pipeWithDrain(["bob", "carol"]);
     expect(code).toBe(1);
     expect(err).toBe("mcchat: bob, carol had not confirmed all our messages when we left\n");
-    expect(s.closed).toBe(true);
+    expect(s.closed).toBe(1);
   });
 });
 
@@ -246,26 +232,26 @@ describe("input that is not UTF-8", () => {
   const GBK_NIHAO = [0xc4, 0xe3, 0xba, 0xc3];
 
   test("a UTF-8 room: the bad line is sent with U+FFFD, and a warning names it; no crash", async () => {
-    const s = fakeSession();
+    const { room, sent } = fakeRoom();
     const input = new PassThrough();
     const errors = collector();
-    const done = pipe(s, { input, errors: errors.stream });
+    const done = pipe(room, { input, errors: errors.stream });
     input.end(bytes("ok\n", "bad ", [0xff, 0xfe], "\r\n", "héllo\n"));
     expect(await done).toBe(0);
-    expect(s.sent).toEqual(["ok", "bad \uFFFD\uFFFD", "héllo"]);
+    expect(sent()).toEqual(["ok", "bad \uFFFD\uFFFD", "héllo"]);
     expect(errors.chunks.join("")).toBe(
       "mcchat: warning: line 2 is not valid UTF-8; sent with U+FFFD\n",
     );
   });
 
   test("a GBK room (-e gbk): a GBK line is read as GBK, said once; UTF-8 lines stay UTF-8", async () => {
-    const s = fakeSession();
+    const { room, sent } = fakeRoom();
     const input = new PassThrough();
     const errors = collector();
-    const done = pipe(s, { input, errors: errors.stream, encoding: "gbk" });
+    const done = pipe(room, { input, errors: errors.stream, encoding: "gbk" });
     input.end(bytes(GBK_NIHAO, "\n", "你好\n", GBK_NIHAO, "!\n", [0xff], "\n"));
     expect(await done).toBe(0);
-    expect(s.sent).toEqual(["你好", "你好", "你好!", "\uFFFD"]);
+    expect(sent()).toEqual(["你好", "你好", "你好!", "\uFFFD"]);
     expect(errors.chunks.join("").split("\n").filter(Boolean)).toEqual([
       "mcchat: warning: input line 1 is not UTF-8: reading such lines as GBK (the room encoding)",
       "mcchat: warning: line 4 is not valid UTF-8 nor GBK; sent with U+FFFD",
@@ -273,16 +259,143 @@ describe("input that is not UTF-8", () => {
   });
 
   test("a line split across chunks inside a multi-byte character arrives whole", async () => {
-    const s = fakeSession();
+    const { room, sent } = fakeRoom();
     const input = new PassThrough();
     const errors = collector();
-    const done = pipe(s, { input, errors: errors.stream });
+    const done = pipe(room, { input, errors: errors.stream });
     const line = Buffer.from("€uro\n");
     input.write(line.subarray(0, 1));
     input.write(line.subarray(1, 2));
     input.end(line.subarray(2));
     expect(await done).toBe(0);
-    expect(s.sent).toEqual(["€uro"]);
+    expect(sent()).toEqual(["€uro"]);
     expect(errors.chunks).toEqual([]);
   });
+});
+
+describe("a paced client of the room", () => {
+  /** A stdout that takes nothing until told to (its write callbacks are held). */
+  function heldOutput() {
+    const held: (() => void)[] = [];
+    const chunks: string[] = [];
+    const stream = new Writable({
+      highWaterMark: 1 << 30,
+      write(c, _e, cb) {
+        chunks.push(String(c));
+        held.push(cb);
+      },
+    });
+    const release = () => {
+      for (const cb of held.splice(0)) cb();
+    };
+    return { stream, chunks, release };
+  }
+
+  test("an event is consumed once stdout has taken the write that showed it", async () => {
+    const { room, s } = fakeRoom();
+    const out = heldOutput();
+    const errors = collector();
+    const controller = new AbortController();
+    const done = pipe(room, {
+      output: out.stream,
+      errors: errors.stream,
+      render: (e) => [e.type === "message" ? e.text : e.type],
+      signal: controller.signal,
+    });
+    s.emit(msg("one"));
+    s.emit({ ...msg("mine"), self: true } as SessionEvent); // shows nothing
+    s.emit({ type: "warning", time: new Date(0), text: "odd" }); // on stderr
+    s.emit(msg("two"));
+    await waitFor(() => out.chunks.length === 1, 1000, "one batch written");
+    expect(out.chunks).toEqual(["one\ntwo\n"]);
+    expect(errors.chunks).toEqual(["mcchat: warning: odd\n"]);
+    expect(room.hub.emitted).toBe(4);
+    expect(room.hub.consumed).toBe(0);
+    out.release();
+    expect(room.hub.consumed).toBe(4);
+    // An event that shows nothing, while a write is out, waits for that write.
+    s.emit(msg("three"));
+    await waitFor(() => out.chunks.length === 2, 1000, "the second batch written");
+    s.emit({ ...msg("mine again"), self: true } as SessionEvent);
+    await Bun.sleep(5);
+    expect(room.hub.consumed).toBe(4);
+    out.release();
+    expect(room.hub.consumed).toBe(6);
+    controller.abort();
+    expect(await done).toBe(0);
+  });
+
+  test("a stdout that does not keep up misses events, then says how many, and goes on", async () => {
+    let s!: FakeRoomSession;
+    const room = Room.create(
+      (events) => {
+        s = new FakeRoomSession(events);
+        return s;
+      },
+      { maxUnconsumed: 10 },
+    );
+    const out = heldOutput();
+    const errors = collector();
+    const controller = new AbortController();
+    const done = pipe(room, {
+      output: out.stream,
+      errors: errors.stream,
+      render: (e) => [e.type === "message" ? e.text : e.type],
+      signal: controller.signal,
+    });
+    for (let i = 1; i <= 15; i++) s.emit(msg(`m${i}`));
+    await waitFor(() => out.chunks.length === 1, 1000, "the first batch");
+    expect(out.chunks[0]).toBe(Array.from({ length: 10 }, (_, i) => `m${i + 1}\n`).join(""));
+    expect(room.hub.consumed).toBe(15); // it no longer holds the room back
+    out.release();
+    await waitFor(() => errors.chunks.length === 1, 1000, "the warning");
+    expect(errors.chunks).toEqual([
+      "mcchat: warning: 5 events were not shown: stdout did not keep up\n",
+    ]);
+    s.emit(msg("m16"));
+    await waitFor(() => out.chunks.length === 2, 1000, "live again");
+    expect(out.chunks[1]).toBe("m16\n");
+    out.release();
+    controller.abort();
+    expect(await done).toBe(0);
+  });
+
+  test("rendering that throws (a bug): one internal error on stderr, exit 70, the room closed", async () => {
+    const { room, s } = fakeRoom();
+    const errors = collector();
+    const done = pipe(room, {
+      errors: errors.stream,
+      render: () => {
+        throw new Error("no renderer");
+      },
+    });
+    s.emit(msg("boom"));
+    expect(await done).toBe(70);
+    expect(errors.chunks.join("")).toStartWith("mcchat: internal error: Error: no renderer\n");
+    expect(s.closed).toBe(1);
+  });
+});
+
+test("trackedWriter reports positions in order, only once the stream took them", async () => {
+  const held: (() => void)[] = [];
+  const stream = new Writable({
+    highWaterMark: 1 << 30,
+    write(_c, _e, cb) {
+      held.push(cb);
+    },
+  });
+  const reported: number[] = [];
+  const w = trackedWriter(stream, (p) => reported.push(p));
+  w.write("a\n", 1);
+  w.write("", 2);
+  await new Promise((r) => setImmediate(r));
+  w.write("", 3); // nothing to write: waits for the write out
+  await new Promise((r) => setImmediate(r));
+  expect(reported).toEqual([]);
+  held.shift()?.();
+  expect(reported).toEqual([3]);
+  w.write("", 4); // nothing out: at once (next turn)
+  await new Promise((r) => setImmediate(r));
+  expect(reported).toEqual([3, 4]);
+  await w.flushed(100);
 });

@@ -13,11 +13,14 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../../src/errors.ts";
-import { EventBus } from "../../src/session/event-bus.ts";
+import { Room } from "../../src/room/room.ts";
+import type { EventSink } from "../../src/session/event-sink.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
 import { createSession, type RoomSession } from "../../src/session/session.ts";
 import { formatJson } from "../../src/ui/format.ts";
-import { openTranscript, type TranscriptFs, tapEvents } from "../../src/ui/transcript.ts";
+import { attachTranscript, openTranscript, type TranscriptFs } from "../../src/ui/transcript.ts";
+import { waitFor } from "../helpers/events.ts";
+import { FakeRoomSession } from "../helpers/fake-room-session.ts";
 import { MemoryHub } from "../helpers/memory-net.ts";
 import { mulberry32, VirtualClock } from "../helpers/virtual-clock.ts";
 
@@ -168,83 +171,98 @@ describe("openTranscript", () => {
   });
 });
 
-/** A session-like object: an EventBus (early events for its first listener only) and state. */
-class FakeSession {
-  private readonly bus = new EventBus();
-  private sent: string[] = [];
-  on(listener: (e: SessionEvent) => void) {
-    return this.bus.on(listener);
-  }
-  emit(e: SessionEvent) {
-    this.bus.emit(e);
-  }
-  send(text: string) {
-    this.sent.push(text);
-  }
-  get sentCount() {
-    return this.sent.length;
-  }
+/** A room over a fake session, with a transcript (into `logged`) attached before it opens. */
+async function loggedRoom(fs?: TranscriptFs) {
+  let session!: FakeRoomSession;
+  const room = Room.create((events) => {
+    session = new FakeRoomSession(events);
+    return session;
+  });
+  const logged: SessionEvent[] = [];
+  const warnings: string[] = [];
+  let warn = (text: string): void => void warnings.push(text);
+  const transcript = fs
+    ? openTranscript("/x/log", { warn: (t) => warn(t), fs })
+    : { path: "-", ok: true, write: (e: SessionEvent) => void logged.push(e), close() {} };
+  const client = attachTranscript(room, transcript);
+  warn = (text) => client.warn(text);
+  await room.open();
+  return { room, session, logged, warnings, client };
 }
 
-describe("tapEvents", () => {
-  test("the tap and the UI both get every event, including those before the UI subscribed", () => {
-    const session = new FakeSession();
-    const tapped: SessionEvent[] = [];
-    const { session: ui } = tapEvents(session, (e) => tapped.push(e));
+describe("the transcript, a client of the room", () => {
+  test("the log and the UI both get every event, including those before the UI attached", async () => {
+    const { room, session, logged } = await loggedRoom();
     const [a, b, c] = EVENTS as [SessionEvent, SessionEvent, SessionEvent];
     session.emit(a); // e.g. a member's join heard while the session starts
     session.emit(b);
+    expect(logged).toEqual([a, b]); // written as it is handed on
     const shown: SessionEvent[] = [];
-    ui.on((e) => shown.push(e));
+    room.attach({ name: "the terminal", owner: true, onEvent: (e) => void shown.push(e) });
     session.emit(c);
-    expect(tapped).toEqual([a, b, c]);
+    await waitFor(() => shown.length === 3, 1000, "the UI's backlog and live event");
+    expect(logged).toEqual([a, b, c]);
     expect(shown).toEqual([a, b, c]);
   });
 
-  test("without the tap, a second listener misses the early events (why the tap comes first)", () => {
-    const session = new FakeSession();
+  test("a second late client gets the early events too (nothing depends on who came first)", async () => {
+    const { room, session } = await loggedRoom();
     session.emit(EVENTS[0] as SessionEvent);
     const first: SessionEvent[] = [];
     const second: SessionEvent[] = [];
-    session.on((e) => first.push(e));
-    session.on((e) => second.push(e));
-    expect(first).toHaveLength(1);
-    expect(second).toHaveLength(0);
+    room.attach({ name: "one", onEvent: (e) => void first.push(e) });
+    room.attach({ name: "two", onEvent: (e) => void second.push(e) });
+    await waitFor(() => first.length === 1 && second.length === 1, 1000, "both got it");
+    expect(second).toEqual(first);
   });
 
-  test("methods and getters reach the real session; injected events go to the UI only", () => {
-    const session = new FakeSession();
-    const tapped: SessionEvent[] = [];
-    const { session: ui, inject } = tapEvents(session, (e) => tapped.push(e));
-    ui.send("x");
-    ui.send("y");
-    expect(ui.sentCount).toBe(2);
-    expect(session.sentCount).toBe(2);
+  test("the transcript's own warning goes to the other clients, never into the log; the room goes on", async () => {
+    let failing = false;
+    const fs: TranscriptFs = {
+      openSync: () => 3,
+      fstatSync: () => ({ mode: 0o100600, isFile: () => true }),
+      fchmodSync: () => {},
+      writeSync: (_fd, _data, _offset, length) => {
+        if (failing) throw Object.assign(new Error("no space"), { code: "ENOSPC" });
+        return length;
+      },
+      closeSync: () => {},
+    };
+    const { room, session, warnings } = await loggedRoom(fs);
     const shown: SessionEvent[] = [];
-    ui.on((e) => shown.push(e));
-    inject(EVENTS[2] as SessionEvent);
-    expect(shown).toEqual([EVENTS[2] as SessionEvent]);
-    expect(tapped).toEqual([]);
-  });
-
-  test("the UI's unsubscribe stops its events; the tap keeps logging", () => {
-    const session = new FakeSession();
-    const tapped: SessionEvent[] = [];
-    const { session: ui } = tapEvents(session, (e) => tapped.push(e));
-    const shown: SessionEvent[] = [];
-    const off = ui.on((e) => shown.push(e));
+    room.attach({ name: "the terminal", owner: true, onEvent: (e) => void shown.push(e) });
     session.emit(EVENTS[0] as SessionEvent);
-    off();
+    failing = true;
+    session.emit(EVENTS[1] as SessionEvent);
+    session.emit(EVENTS[2] as SessionEvent);
+    await waitFor(() => shown.length === 4, 1000, "three events and one warning");
+    expect(shown.map((e) => e.type)).toEqual(["join", "message", "warning", "warning"]);
+    expect(shown[2]).toMatchObject({
+      type: "warning",
+      text: "cannot write the log /x/log: no space left on the device (ENOSPC); logging stopped",
+    });
+    expect(warnings).toEqual([]); // not on stderr: the room's clients heard it
+    expect(room.state).toBe("open");
+  });
+
+  test("a UI that leaves stops getting events; the log keeps logging", async () => {
+    const { room, session, logged } = await loggedRoom();
+    const shown: SessionEvent[] = [];
+    const ui = room.attach({ name: "a browser", onEvent: (e) => void shown.push(e) });
+    session.emit(EVENTS[0] as SessionEvent);
+    await waitFor(() => shown.length === 1, 1000, "the first event shown");
+    await ui.detach();
     session.emit(EVENTS[1] as SessionEvent);
     expect(shown).toHaveLength(1);
-    expect(tapped).toHaveLength(2);
+    expect(logged).toHaveLength(2);
+    expect(room.state).toBe("open"); // not the owner: the room goes on
   });
 });
 
-test("a real session: a member heard while starting reaches both the log and the UI subscribing later", async () => {
+test("a real session: a member heard while starting reaches both the log and the UI attaching later", async () => {
   const vc = new VirtualClock(1000);
   const hub = new MemoryHub({ scheduler: vc, latencyMs: () => 0.5 });
-  const make = (nick: string, address: string, seed: number): RoomSession =>
+  const make = (nick: string, address: string, seed: number, events?: EventSink): RoomSession =>
     createSession({
       transport: hub.attach(address),
       encoding: "utf8",
@@ -253,30 +271,37 @@ test("a real session: a member heard while starting reaches both the log and the
       heartbeatMs: 200,
       scheduler: vc,
       random: mulberry32(seed),
+      events,
     });
   const bob = make("bob", "198.18.0.2", 1);
-  const alice = make("alice", "198.18.0.1", 2);
+  const room = Room.create((events) => make("alice", "198.18.0.1", 2, events));
   try {
     bob.on(() => {});
     await bob.start();
     const logged: SessionEvent[] = [];
-    const { session: ui } = tapEvents(alice, (e) => logged.push(e));
-    await alice.start();
-    // Nobody has subscribed to `ui` yet (the chat room is still being set up).
+    attachTranscript(room, {
+      path: "-",
+      ok: true,
+      write: (e) => void logged.push(e),
+      close() {},
+    });
+    await room.open();
+    // Nobody else has attached yet (the chat room is still being set up).
     const heard = await vc.runUntilTrue(() => logged.some((e) => e.type === "join"), 3000);
     expect(heard).toBe(true);
     const shown: SessionEvent[] = [];
-    ui.on((e) => shown.push(e));
+    room.attach({ name: "the terminal", owner: true, onEvent: (e) => void shown.push(e) });
+    await waitFor(() => shown.length >= logged.length, 1000, "the backlog");
     expect(shown.map((e) => e.type)).toContain("join");
     expect(shown).toEqual(logged);
     expect(
-      ui
+      room
         .members()
         .map((m) => m.nick)
         .sort(),
     ).toEqual(["alice", "bob"]);
   } finally {
-    await alice.close();
+    await room.close();
     await bob.close();
   }
 });
