@@ -1,15 +1,17 @@
 import { DecodeError } from "./decode-error.ts";
 
-/** Bounds-checked big-endian reader over one datagram. Every read past the end throws `truncated`. */
+/**
+ * Bounds-checked big-endian reader over one datagram. Every read past the end throws `truncated`.
+ * Reads bytes by index: no DataView (asking a small typed array for its `.buffer` makes the
+ * engine give it a real ArrayBuffer, a copy per datagram).
+ */
 export class Reader {
   private pos: number;
-  private readonly view: DataView;
 
   constructor(
     private readonly buf: Uint8Array,
     offset = 0,
   ) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.pos = offset;
   }
 
@@ -25,21 +27,33 @@ export class Reader {
   }
 
   u8(what: string): number {
-    return this.view.getUint8(this.need(1, what));
+    return this.buf[this.need(1, what)] as number;
   }
 
   u16(what: string): number {
-    return this.view.getUint16(this.need(2, what));
+    const at = this.need(2, what);
+    const b = this.buf;
+    return ((b[at] as number) << 8) | (b[at + 1] as number);
   }
 
   u32(what: string): number {
-    return this.view.getUint32(this.need(4, what));
+    const at = this.need(4, what);
+    const b = this.buf;
+    return (
+      (b[at] as number) * 0x1000000 +
+      (((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) | (b[at + 3] as number))
+    );
   }
 
   /** Unsigned 48-bit big-endian integer (exact in a JS number). */
   u48(what: string): number {
     const at = this.need(6, what);
-    return this.view.getUint16(at) * 2 ** 32 + this.view.getUint32(at + 2);
+    const b = this.buf;
+    const hi = ((b[at] as number) << 8) | (b[at + 1] as number);
+    const lo =
+      (b[at + 2] as number) * 0x1000000 +
+      (((b[at + 3] as number) << 16) | ((b[at + 4] as number) << 8) | (b[at + 5] as number));
+    return hi * 2 ** 32 + lo;
   }
 
   /** A copy of the next `n` bytes (never a view into the caller's, possibly pooled, buffer). */
@@ -56,36 +70,36 @@ export class Reader {
   }
 }
 
-/** Big-endian writer into a buffer of known final length. */
+/** Big-endian writer into a buffer of known final length (by index, no DataView: see Reader). */
 export class Writer {
   readonly buf: Uint8Array;
   private pos = 0;
-  private readonly view: DataView;
 
   constructor(length: number) {
     this.buf = new Uint8Array(length);
-    this.view = new DataView(this.buf.buffer);
   }
 
   u8(v: number): void {
-    this.view.setUint8(this.pos, v);
-    this.pos += 1;
+    this.buf[this.pos++] = v;
   }
 
   u16(v: number): void {
-    this.view.setUint16(this.pos, v);
-    this.pos += 2;
+    const b = this.buf;
+    b[this.pos++] = v >>> 8;
+    b[this.pos++] = v;
   }
 
   u32(v: number): void {
-    this.view.setUint32(this.pos, v);
-    this.pos += 4;
+    const b = this.buf;
+    b[this.pos++] = v >>> 24;
+    b[this.pos++] = v >>> 16;
+    b[this.pos++] = v >>> 8;
+    b[this.pos++] = v;
   }
 
   u48(v: number): void {
-    this.view.setUint16(this.pos, Math.floor(v / 2 ** 32));
-    this.view.setUint32(this.pos + 2, v % 2 ** 32);
-    this.pos += 6;
+    this.u16(Math.floor(v / 2 ** 32));
+    this.u32(v % 2 ** 32);
   }
 
   bytes(b: Uint8Array): void {

@@ -151,21 +151,23 @@ export const presence: BodyCodec<PresenceFrame> = {
         if (streams.length >= MAX_PRESENCE_STREAMS) {
           throw new DecodeError("bad-option", `more than ${MAX_PRESENCE_STREAMS} STREAM options`);
         }
-        const o = new DataView(value.buffer, value.byteOffset, value.byteLength);
-        const stream = o.getUint8(0);
+        const stream = value[0] as number;
         if (streams.some((s) => s.stream === stream)) {
           throw new DecodeError("bad-option", `stream ${stream} listed twice`);
         }
         const runs: KindRun[] = [];
         for (let i = 5; i < len; i += 2) {
-          const kind = o.getUint8(i);
-          const count = o.getUint8(i + 1);
+          const kind = value[i] as number;
+          const count = value[i + 1] as number;
           if (kind === 0 || count === 0) {
             throw new DecodeError("bad-option", `kind run ${kind}×${count} in a STREAM option`);
           }
           runs.push({ kind, count });
         }
-        streams.push({ stream, tail: o.getUint32(1), runs });
+        const tail =
+          (value[1] as number) * 0x1000000 +
+          (((value[2] as number) << 16) | ((value[3] as number) << 8) | (value[4] as number));
+        streams.push({ stream, tail, runs });
       } else if (type === PresenceOption.kinds) {
         if (kinds !== undefined) throw new DecodeError("bad-option", "KINDS option twice");
         if (value.includes(0)) throw new DecodeError("bad-option", "kind 0 in a KINDS option");

@@ -7,9 +7,9 @@
  *
  * Pure: encode / decode / encodingLength, bounds-checked, DecodeError only.
  */
-import { checkUint, encNick, invalid, readNick, writeNick } from "./body-fields.ts";
-import { MAX_MESSAGE_BYTES } from "./constants.ts";
-import { Reader, Writer } from "./cursor.ts";
+import { checkUint, encNick, invalid, writeNick } from "./body-fields.ts";
+import { MAX_MESSAGE_BYTES, MAX_NICK_BYTES } from "./constants.ts";
+import { Writer } from "./cursor.ts";
 import { DecodeError } from "./decode-error.ts";
 import { decodeUtf8, utf8Encoder } from "./utf8.ts";
 
@@ -52,21 +52,26 @@ export function encodeTextRecord(r: TextRecord): Uint8Array {
   return w.finish();
 }
 
-/** Throws DecodeError (bad-nick, bad-text, truncated) and nothing else. */
+/**
+ * Throws DecodeError (bad-nick, bad-text, truncated) and nothing else. Reads the body in place
+ * (no copies, no DataView: this runs once per message received).
+ */
 export function decodeTextRecord(body: Uint8Array): TextRecord {
-  try {
-    const r = new Reader(body);
-    const flags = r.u8("text flags");
-    const nick = readNick(r);
-    const time = r.u48("time");
-    const n = r.remaining;
-    if (n > MAX_MESSAGE_BYTES) {
-      throw new DecodeError("bad-text", `text of ${n} bytes > ${MAX_MESSAGE_BYTES}`);
-    }
-    const text = decodeUtf8(r.bytes(n, "text"), "bad-text", "text");
-    return { action: (flags & ACTION) !== 0, nick, time, text };
-  } catch (e) {
-    if (e instanceof DecodeError) throw e;
-    throw new DecodeError("truncated", `internal decoder error: ${String(e)}`);
+  if (body.length < 2) throw new DecodeError("truncated", "text record needs flags and a nick");
+  const flags = body[0] as number;
+  const nickLen = body[1] as number;
+  if (nickLen < 1 || nickLen > MAX_NICK_BYTES) {
+    throw new DecodeError("bad-nick", `nick length ${nickLen} not in 1..${MAX_NICK_BYTES}`);
   }
+  const timeAt = 2 + nickLen;
+  if (body.length < timeAt + 6) throw new DecodeError("truncated", "text record: nick and time");
+  const nick = decodeUtf8(body.subarray(2, timeAt), "bad-nick", "nick");
+  let time = 0;
+  for (let i = 0; i < 6; i++) time = time * 256 + (body[timeAt + i] as number);
+  const n = body.length - timeAt - 6;
+  if (n > MAX_MESSAGE_BYTES) {
+    throw new DecodeError("bad-text", `text of ${n} bytes > ${MAX_MESSAGE_BYTES}`);
+  }
+  const text = decodeUtf8(body.subarray(timeAt + 6), "bad-text", "text");
+  return { action: (flags & ACTION) !== 0, nick, time, text };
 }

@@ -303,7 +303,10 @@ export class Session implements RoomSession {
       this.sendsSinceYield = 0;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    for (const h of this.ctx.hooks.beforeSend) await h(outgoing);
+    for (const h of this.ctx.hooks.beforeSend) {
+      const wait = h(outgoing);
+      if (wait) await wait;
+    }
     const out = this.outboundStream(kind.stream);
     await this.waitForRoom(out, payloads.length, bytes);
     if (this.closed) throw new Error("session closed");
@@ -325,11 +328,14 @@ export class Session implements RoomSession {
       runs: runs[i] ?? [],
       payload,
     }));
-    for (const f of frames) out.sent(f, encodingLength(f));
+    const datagrams = frames.map((f) => encode(f));
+    for (let i = 0; i < frames.length; i++) {
+      out.sent(frames[i] as RecordFrame, (datagrams[i] as Uint8Array).length);
+    }
     // Not awaited one by one: the socket queues them in order, and waiting for each send's
     // callback before the next line halved a pipe's rate. The flow-control window bounds
     // what can be queued; a failure is reported as a warning (the data stays repairable).
-    for (const f of frames) this.fire(this.sendFrame(f));
+    for (const d of datagrams) this.fire(this.sendDatagram(d));
     const last = seqAdd(first, frames.length - 1);
     const result: SendResult = {
       id: this.id,
@@ -394,9 +400,13 @@ export class Session implements RoomSession {
     this.rearm();
   }
 
-  private async sendFrame(frame: Frame): Promise<void> {
+  private sendFrame(frame: Frame): Promise<void> {
+    return this.sendDatagram(encode(frame));
+  }
+
+  private async sendDatagram(data: Uint8Array): Promise<void> {
     try {
-      await this.opts.transport.send(encode(frame), "framed");
+      await this.opts.transport.send(data, "framed");
       this.counters.datagramsSent++;
     } catch (e) {
       if (this.closed) return;

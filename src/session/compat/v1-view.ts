@@ -14,6 +14,7 @@ import { encodingLength } from "../../protocol/frame.ts";
 import { seqAdd } from "../../protocol/seq.ts";
 import type { TextRecord } from "../../protocol/text-record.ts";
 import type { MessageFrame } from "../../protocol/types.ts";
+import { utf8Length } from "../../protocol/utf8.ts";
 import type { FeatureFactory, HistoryRecord } from "../feature.ts";
 import type { Fragment } from "../receiving/inbound-stream.ts";
 import type { Peer } from "../room/peer.ts";

@@ -1,3 +1,4 @@
+import { utf8Length } from "../../protocol/utf8.ts";
 import type { HistoryRecord } from "../feature.ts";
 
 /**
@@ -7,7 +8,10 @@ import type { HistoryRecord } from "../feature.ts";
  * departure of the original senders.
  */
 export class RoomLog {
-  private readonly records: HistoryRecord[] = [];
+  /** records[head..] are held, oldest first; sizes[i] is records[i]'s text bytes. */
+  private records: HistoryRecord[] = [];
+  private sizes: number[] = [];
+  private head = 0;
   /** Seqs held per instance id (cheaper than an "id/seq" string per record). */
   private readonly keys = new Map<string, Set<number>>();
   private bytes = 0;
@@ -18,28 +22,33 @@ export class RoomLog {
   ) {}
 
   get size(): number {
-    return this.records.length;
+    return this.records.length - this.head;
   }
 
   add(r: HistoryRecord): void {
+    const bytes = utf8Length(r.value.text);
     if (this.keys.get(r.id)?.has(r.seq)) return;
     this.records.push(r);
+    this.sizes.push(bytes);
     let seqs = this.keys.get(r.id);
     if (!seqs) {
       seqs = new Set();
       this.keys.set(r.id, seqs);
     }
     seqs.add(r.seq);
-    this.bytes += weight(r);
-    while (
-      this.records.length > this.maxRecords ||
-      (this.bytes > this.maxBytes && this.records.length > 1)
-    ) {
-      const old = this.records.shift() as HistoryRecord;
+    this.bytes += bytes + OVERHEAD;
+    while (this.size > this.maxRecords || (this.bytes > this.maxBytes && this.size > 1)) {
+      const old = this.records[this.head] as HistoryRecord;
       const seqs = this.keys.get(old.id);
       seqs?.delete(old.seq);
       if (seqs?.size === 0) this.keys.delete(old.id);
-      this.bytes -= weight(old);
+      this.bytes -= (this.sizes[this.head] as number) + OVERHEAD;
+      this.head++;
+    }
+    if (this.head > this.maxRecords) {
+      this.records = this.records.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
+      this.head = 0;
     }
   }
 
@@ -47,9 +56,9 @@ export class RoomLog {
   recent(n: number, maxBytes = Number.POSITIVE_INFINITY): HistoryRecord[] {
     const out: HistoryRecord[] = [];
     let bytes = 0;
-    for (let i = this.records.length - 1; i >= 0 && out.length < n; i--) {
+    for (let i = this.records.length - 1; i >= this.head && out.length < n; i--) {
       const r = this.records[i] as HistoryRecord;
-      bytes += textBytes(r);
+      bytes += this.sizes[i] as number;
       if (bytes > maxBytes && out.length > 0) break;
       out.push(r);
     }
@@ -57,6 +66,5 @@ export class RoomLog {
   }
 }
 
-const encoder = new TextEncoder();
-const textBytes = (r: HistoryRecord) => encoder.encode(r.value.text).length;
-const weight = (r: HistoryRecord) => textBytes(r) + 64;
+/** What a record weighs besides its text. */
+const OVERHEAD = 64;
