@@ -104,14 +104,11 @@ export const compat: FeatureFactory = (ctx) => {
       compat: true,
     });
   });
-  ctx.hooks.beforeSend.push(async (o) => {
+  ctx.hooks.beforeSend.push((o) => {
     if (o.kind.code !== Kind.text || !active()) return;
-    const text = (o.value as TextRecord).text;
-    const fragments = Math.max(
-      1,
-      Math.ceil(new TextEncoder().encode(text).length / MAX_FRAGMENT_PAYLOAD),
-    );
-    await ctx.waitForRoom(view(), fragments, o.bytes);
+    const bytes = utf8Length((o.value as TextRecord).text);
+    const fragments = Math.max(1, Math.ceil(bytes / MAX_FRAGMENT_PAYLOAD));
+    return ctx.waitForRoom(view(), fragments, o.bytes);
   });
   ctx.hooks.sent.push((o) => {
     if (o.kind.code !== Kind.text || !active()) return;
