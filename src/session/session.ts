@@ -3,7 +3,6 @@ import type { Datagram } from "../net/transport.ts";
 import {
   checkMessageSize,
   encode,
-  encodingLength,
   type Frame,
   fragmentBody,
   HEADER_LENGTH,
