@@ -109,8 +109,10 @@ export class Census {
     m.frames++;
     if (!m.heard.includes(frame.type)) m.heard.push(frame.type);
     if ("nick" in frame && frame.nick) m.nick = sanitizeNick(frame.nick);
-    if (frame.type === "bye") m.left = true;
-    else if (frame.type === "hello" || frame.type === "heartbeat") m.left = false;
+    // Presence: 0.2's HELLO/HEARTBEAT/BYE, 1.1's PRESENCE (whose phase says which).
+    const phase = frame.type === "presence" ? frame.phase : frame.type;
+    if (phase === "bye") m.left = true;
+    else if (phase === "hello" || phase === "heartbeat") m.left = false;
     return false;
   }
 

@@ -121,3 +121,31 @@ test("nobody heard is a warning with what to try", () => {
   expect(ssm.details).toEqual(["--source: only 198.18.0.2 can be heard"]);
   expect(ssm.fix).toStartWith("is 198.18.0.2 sending to 239.1.100.1:25000?");
 });
+
+test("a 1.1 member (PRESENCE frames) is listed by its nick, and leaves with a BYE phase", () => {
+  const c = new Census(ME);
+  const presence = (phase: "hello" | "heartbeat" | "bye"): Frame => ({
+    type: "presence",
+    id: ALICE,
+    seq: 0,
+    phase,
+    nick: "alice",
+    age: 10,
+    streams: [],
+    kinds: [1],
+  });
+  c.take(framed(presence("hello")));
+  c.take(framed(presence("heartbeat")));
+  expect(c.result().members).toEqual([
+    {
+      id: ALICE,
+      nick: "alice",
+      from: "198.18.0.2:40000",
+      heard: ["presence"],
+      left: false,
+      frames: 2,
+    },
+  ]);
+  c.take(framed(presence("bye")));
+  expect(c.result().members[0]?.left).toBe(true);
+});
