@@ -27,7 +27,9 @@ import { readHeader } from "../src/protocol/header.ts";
 import {
   DecodeError,
   decode,
+  decodeTextRecord,
   encode,
+  encodeTextRecord,
   type Frame,
   joinFragments,
   TypeCode,
@@ -246,6 +248,32 @@ add(
         r.end();
         return f;
       });
+    },
+  ),
+);
+add(
+  "decodeTextRecord: random and mutated TEXT bodies give a record or DecodeError",
+  fc.property(
+    fc.oneof(
+      bytesArb(300),
+      fc
+        .tuple(fc.string({ maxLength: 200 }), mutations)
+        .map(([t, ms]) =>
+          mutate(
+            encodeTextRecord({ action: false, nick: "n", time: 1, text: t.toWellFormed() }),
+            ms,
+          ),
+        ),
+    ),
+    (body) => {
+      const r = onlyDecodeError(() => decodeTextRecord(body));
+      if (
+        r &&
+        differs(encodeTextRecord(r), body.subarray(0, body.length)) &&
+        body[0] === (r.action ? 1 : 0)
+      ) {
+        throw new Unexpected(`a TEXT body does not re-encode to itself: ${JSON.stringify(r)}`);
+      }
     },
   ),
 );
