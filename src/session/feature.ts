@@ -18,13 +18,27 @@ import type {
 import type { EventSink } from "./event-sink.ts";
 import type { SessionEvent } from "./events.ts";
 import type { InboundItem, InboundStream } from "./receiving/inbound-stream.ts";
+import type { SendResult } from "./results.ts";
 import type { Peer } from "./room/peer.ts";
 import type { PeerTable } from "./room/peer-table.ts";
-import type { SendResult, SessionOptions } from "./room-session.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { OutboundStream } from "./sending/outbound-stream.ts";
 import type { StreamFrame } from "./sending/repair-buffer.ts";
 import type { SessionStats } from "./stats.ts";
+
+/** The session's options that features read (SessionOptions, room-session.ts, has them all). */
+export interface FeatureOptions {
+  /** Encoding of legacy (unframed) text, both ways. */
+  encoding: string;
+  /** The room has legacy programs: also send our messages to them as plain text. */
+  legacy?: boolean;
+  /** Ask the room for this many recent messages on start. */
+  history?: number;
+  /** How long to collect history answers (ms). */
+  historyWaitMs?: number;
+  /** Flow-control window (tests): fragments and bytes beyond the slowest member. */
+  window?: { fragments?: number; bytes?: number };
+}
 
 /** A record kind: its code and stream on the wire, its body codec, what delivery does. */
 export interface RecordKind<V = unknown> {
@@ -116,7 +130,7 @@ export interface Hooks {
 /** What features share: the session's state and its ways to act. */
 export interface SessionContext {
   readonly id: string;
-  readonly opts: SessionOptions;
+  readonly opts: FeatureOptions;
   readonly transport: Transport;
   readonly scheduler: Scheduler;
   /** Monotonic time we started (our presence `age` counts from here). */

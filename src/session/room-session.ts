@@ -1,11 +1,16 @@
 import type { Transport } from "../net/transport.ts";
 import type { EventSink } from "./event-sink.ts";
 import type { SessionEvent } from "./events.ts";
-import type { FeatureFactory } from "./feature.ts";
+import type { FeatureFactory, FeatureOptions } from "./feature.ts";
+import type { MemberInfo } from "./member-info.ts";
+import type { DrainResult, SendResult } from "./results.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { SessionStats } from "./stats.ts";
 
-export interface SessionOptions {
+export type { MemberInfo } from "./member-info.ts";
+export type { DeliveryState, DrainResult, SendResult } from "./results.ts";
+
+export interface SessionOptions extends FeatureOptions {
   transport: Transport;
   /** Encoding of legacy (unframed) text, both ways. */
   encoding: string;
@@ -40,54 +45,6 @@ export interface SessionOptions {
   events?: EventSink;
   /** The features the session is made of (default: features.ts; tests add a record kind). */
   features?: readonly FeatureFactory[];
-}
-
-/** What became of a record we sent, as far as the room's reports tell. */
-export interface DeliveryState {
-  /** Members (instance ids) that reported having it (or having given up on it). */
-  reached: string[];
-  /** Members present when it went out that left, fell behind or did not report in time. */
-  missed: string[];
-}
-
-/** The result of send(): where the record went in our stream, and later its delivery state. */
-export interface SendResult {
-  /** Our instance id. */
-  id: string;
-  /** The stream it went in (0: the conversation). */
-  stream: number;
-  /** Seq of its first fragment; undefined in a raw (legacy) room, which has no seqs. */
-  seq?: number;
-  /** Fragments (datagrams) it took in the stream; 0 in a raw room. */
-  fragments: number;
-  /**
-   * Resolves once every member that was receiving our stream when it went out has reported
-   * having it, or has left or fallen behind; bounded in time. A raw room resolves at once
-   * with nobody reached (it cannot tell).
-   */
-  delivery(): Promise<DeliveryState>;
-}
-
-/** A member as /who shows it. */
-export interface MemberInfo {
-  id: string;
-  nick: string;
-  from: string;
-  /** Monotonic ms (the session's clock) when last heard. */
-  lastSeen: number;
-  self: boolean;
-  /**
-   * The wire revision it speaks: "1.0" for mcchat 0.2 (plain text only: it is sent a v1 copy of
-   * our text, and nothing it could take for a loss), "1.1" for typed streams; undefined while
-   * not known yet (and for ourselves).
-   */
-  wire?: "1.0" | "1.1";
-}
-
-/** How a pipe sender's drain after EOF ended. */
-export interface DrainResult {
-  /** Members still behind our tail when we stopped waiting (nick or id). */
-  behind: string[];
 }
 
 /** What the room controller uses of a session, framed or raw (legacy). */

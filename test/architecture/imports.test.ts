@@ -12,20 +12,8 @@ import { dirname, relative, resolve } from "node:path";
 const ROOT = resolve(import.meta.dir, "../..");
 const SRC = resolve(ROOT, "src");
 
-/**
- * Edges allowed to close a cycle, each with the reason and who must remove it. Only exact
- * edges inside modules this project's room/UI work does not own belong here.
- */
-const KNOWN_CYCLE_EDGES: ReadonlyMap<string, string> = new Map<string, string>([
-  [
-    "src/session/room-session.ts -> src/session/feature.ts",
-    // TODO(session): room-session.ts takes `FeatureFactory` (a type) from feature.ts, which
-    // imports SendResult/SessionOptions from room-session.ts (directly, and through
-    // room/peer-table.ts and sending/outbound-stream.ts): three type-only cycles closed by this
-    // one edge. Owned by the src/session rewrite; drop this entry once the edge is gone.
-    "type-only cycle inside src/session (reported, not ours to edit)",
-  ],
-]);
+/** Edges allowed to close a cycle, each with the reason and who must remove it (none now). */
+const KNOWN_CYCLE_EDGES: ReadonlyMap<string, string> = new Map<string, string>([]);
 
 const transpiler = new Bun.Transpiler({ loader: "ts" });
 

@@ -1,6 +1,6 @@
 import type { SessionEvent } from "../events.ts";
+import type { MemberInfo } from "../member-info.ts";
 import { HoldBudget } from "../receiving/hold-budget.ts";
-import type { MemberInfo } from "../room-session.ts";
 import { Peer, type PeerClock } from "./peer.ts";
 
 type Emit = (e: SessionEvent) => void;

@@ -8,7 +8,7 @@
 import { MAX_RUNS } from "../../protocol/constants.ts";
 import { seqAdd, seqDiff } from "../../protocol/seq.ts";
 import type { KindRun, SeqRange } from "../../protocol/types.ts";
-import type { DeliveryState } from "../room-session.ts";
+import type { DeliveryState } from "../results.ts";
 import { FlowControl } from "./flow-control.ts";
 import { RepairBuffer, repairBufferForWindow, type StreamFrame } from "./repair-buffer.ts";
 import { Repairer, type RepairerPoll } from "./repairer.ts";

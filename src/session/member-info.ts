@@ -1,0 +1,15 @@
+/** A member as /who shows it. */
+export interface MemberInfo {
+  id: string;
+  nick: string;
+  from: string;
+  /** Monotonic ms (the session's clock) when last heard. */
+  lastSeen: number;
+  self: boolean;
+  /**
+   * The wire revision it speaks: "1.0" for mcchat 0.2 (plain text only: it is sent a v1 copy of
+   * our text, and nothing it could take for a loss), "1.1" for typed streams; undefined while
+   * not known yet (and for ourselves).
+   */
+  wire?: "1.0" | "1.1";
+}
