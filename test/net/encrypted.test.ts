@@ -29,7 +29,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decode, type Frame } from "../../src/protocol/index.ts";
+import { decode, decodeTextRecord, type Frame, RecordKind } from "../../src/protocol/index.ts";
 import { deriveRoomKey, deriveSendKey, isSealed, openFrame } from "../../src/protocol/sealed.ts";
 import { events, joinedId, messages, statsOf, waitEvent, waitFor } from "../helpers/events.ts";
 import {
@@ -120,8 +120,13 @@ async function opener(port: number) {
   };
 }
 
+/** The text of a one-fragment TEXT record (wire 1.1) in an opened frame. */
 const textOf = (f: Frame | null) =>
-  f?.type === "message" ? new TextDecoder().decode(f.payload) : undefined;
+  f?.type === "record" && f.kind === RecordKind.text && f.fragCount === 1
+    ? decodeTextRecord(f.payload).text
+    : undefined;
+/** A BYE: 1.1's PRESENCE in its BYE phase. */
+const isBye = (f: Frame | null) => f?.type === "presence" && f.phase === "bye";
 
 /** Flips bit `bit` of byte `at` of a datagram given as hex. */
 function flip(hex: string, at: number, bit = 0): string {
@@ -238,7 +243,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
           await waitFor(
             () =>
               lines.every((l) => openedFromSnd().some((f) => textOf(f) === l)) &&
-              openedFromSnd().some((f) => f?.type === "bye" && f.nick === SND),
+              openedFromSnd().some((f) => isBye(f) && f?.type === "presence" && f.nick === SND),
             8000,
             "the capture on P+1 holds the sender's lines and BYE (sealed)",
             all,
@@ -387,7 +392,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         expect(await snd1.waitForExit(10_000)).toBe(0);
         await waitEvent(lis, (e) => e.type === "leave" && e.id === id1, "lis sees snd1 leave");
         await waitFor(
-          () => fromH(capComp, h0).some((d) => open(d.hex)?.type === "bye"),
+          () => fromH(capComp, h0).some((d) => isBye(open(d.hex))),
           5000,
           "the capture holds snd1's BYE",
           all,

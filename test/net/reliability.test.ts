@@ -16,9 +16,11 @@
  *    average at most 1.5 NACKs and 1.2 repairs: counted on the wire (nftables counters on
  *    the sender's host) and from --stats.
  *
- * Exact matches: UDP payload byte k is `@th,64+8k,8`. MESSAGE frame (nick "tx", 2 bytes):
- * magic ff4d at 0, type 0x04 at 3, flags at 4 (REPAIR 0x02), text at 17+1+2+6+2+2+2 = 32.
- * The drop rules require flags == 0, so the repair (same text, REPAIR flag) gets through.
+ * Exact matches: UDP payload byte k is `@th,64+8k,8`. A TEXT record in one RECORD frame (wire
+ * 1.1, PROTOCOL.md §12.3-12.4; nick "tx", 2 bytes, no kind runs): magic ff4d at 0, type 0x06 at
+ * 3, flags at 4 (REPAIR 0x02), stream 0 at 17, kind 0x01 at 18, run count 0 at 21, then the
+ * body at 24: text flags, nick length 2 at 25, nick, time (6), text at 34. The drop rules require
+ * flags == 0, so the repair (same text, REPAIR flag) gets through.
  *
  * Readiness: the senders start with stdin open; every receiver must have printed a join for
  * each sender before a line is written (the senders have sent nothing yet, so every receiver
@@ -104,24 +106,26 @@ async function nftCounters(host: Host): Promise<Record<string, number>> {
 const hex = (s: string) => Buffer.from(s, "utf8").toString("hex");
 
 /**
- * nft match for an original (not REPAIR, not HISTORY) MESSAGE from a nick of 2 bytes whose
- * text starts with `prefix`.
+ * nft match for an original (not REPAIR, not HISTORY) one-fragment TEXT record from a nick of
+ * 2 bytes whose text starts with `prefix`.
  */
 function originalMessageWith(prefix: string): string {
   const bits = Buffer.byteLength(prefix) * 8;
   return [
     "meta l4proto udp",
     "@th,64,16 0xff4d", // magic
-    "@th,88,8 0x04", // MESSAGE
+    "@th,88,8 0x06", // RECORD
     "@th,96,8 0x00", // flags: no REPAIR, no HISTORY
-    "@th,200,8 0x02", // nick length 2 (offset 17)
-    `@th,320,${bits} 0x${hex(prefix)}`, // text (offset 32)
+    "@th,200,16 0x0001", // stream 0, kind TEXT (offsets 17, 18)
+    "@th,232,8 0x00", // no kind runs (offset 21)
+    "@th,264,8 0x02", // nick length 2 (offset 25)
+    `@th,336,${bits} 0x${hex(prefix)}`, // text (offset 34)
   ].join(" ");
 }
-/** Any NACK frame. */
-const NACK_MATCH = "meta l4proto udp @th,64,16 0xff4d @th,88,8 0x10";
-/** Any MESSAGE frame with the REPAIR flag. */
-const REPAIR_MATCH = "meta l4proto udp @th,64,16 0xff4d @th,88,8 0x04 @th,96,8 & 0x02 == 0x02";
+/** Any NACK frame (STREAM_NACK, wire 1.1). */
+const NACK_MATCH = "meta l4proto udp @th,64,16 0xff4d @th,88,8 0x14";
+/** Any RECORD frame with the REPAIR flag. */
+const REPAIR_MATCH = "meta l4proto udp @th,64,16 0xff4d @th,88,8 0x06 @th,96,8 & 0x02 == 0x02";
 
 const lines = (nick: string, n: number) =>
   Array.from({ length: n }, (_, i) => `${nick} ${String(i + 1).padStart(4, "0")}`);
