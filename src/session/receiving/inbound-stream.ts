@@ -113,10 +113,8 @@ export class InboundStream {
     return this.window?.next;
   }
 
-  /** Whether the window has started (a start point is known). */
-  get started(): boolean {
-    return this.window !== undefined;
-  }
+  /** Where the window started (its first seq), once a start point is known. */
+  base: number | undefined;
 
   /**
    * The sender's presence (HELLO/HEARTBEAT/BYE or PRESENCE): the instance's age (ms since it
@@ -247,6 +245,7 @@ export class InboundStream {
       holdExpired: force || (this.holdUntil !== undefined && this.clock.now() >= this.holdUntil),
     });
     if (base === undefined) return;
+    this.base = base;
     this.window = new ReceiverWindow<Fragment>(base, {
       now: this.clock.now,
       random: this.clock.random,

@@ -5,6 +5,7 @@
  * back, and the sender slows down instead of this member buffering without bound.
  */
 import { MAX_REPORT_ENTRIES } from "../../protocol/constants.ts";
+import { seqDiff } from "../../protocol/seq.ts";
 import type { ReportEntry, StreamReportEntry } from "../../protocol/types.ts";
 import type { FeatureFactory } from "../feature.ts";
 import type { Peer } from "../room/peer.ts";
@@ -41,6 +42,9 @@ export const reports: FeatureFactory = (ctx) => {
     while (head < marks.length && (marks[head] as Mark).pos <= consumed) {
       const m = marks[head++] as Mark;
       if (m.stream.consumedNext === m.next) continue;
+      // (never backwards: a mark older than the start report is no news)
+      if (m.stream.consumedNext !== undefined && seqDiff(m.next, m.stream.consumedNext) < 0)
+        continue;
       m.stream.consumedNext = m.next;
       if (!m.peer.gone) schedule.progress(key(m.peer, m.stream), m.next, now);
     }
@@ -53,6 +57,13 @@ export const reports: FeatureFactory = (ctx) => {
   ctx.hooks.advanced.push((peer, stream) => {
     const next = stream.next;
     if (next === undefined) return;
+    if (stream.consumedNext === undefined && stream.base !== undefined) {
+      // A stream that just started is reported at once, at its start (nothing consumed yet):
+      // the sender must count us before our output has taken anything, or it would run ahead
+      // of us unchecked (a member that never reported does not hold it back).
+      stream.consumedNext = stream.base;
+      if (!peer.gone) schedule.progress(key(peer, stream), stream.base, ctx.now());
+    }
     const pos = ctx.sink.emitted;
     const last = marks[marks.length - 1];
     if (last && head < marks.length && last.stream === stream && last.pos === pos) last.next = next;
