@@ -3,6 +3,11 @@
  * streams we read, so it can pace itself. How far we got is what our output has consumed, not
  * what arrived: a reader that stops reading (a frozen `less`, a slow script) holds our reports
  * back, and the sender slows down instead of this member buffering without bound.
+ *
+ * A report due at once (a stream's start, REPORT_EVERY seqs of progress) goes out from the code
+ * that made it due, not from a timer: a member flooded with datagrams may not run its timers for
+ * seconds (seen: 34,000 datagrams read before a timer due at once ran), and its first report is
+ * what makes the sender count it at all.
  */
 import { MAX_REPORT_ENTRIES } from "../../protocol/constants.ts";
 import { seqDiff } from "../../protocol/seq.ts";
@@ -31,6 +36,12 @@ const key = (p: Peer, s: InboundStream) => `${p.id}/${s.stream}`;
 
 export const reports: FeatureFactory = (ctx) => {
   const schedule = new ReportSchedule();
+  /** Sends the report now if it is due now (see above). */
+  const sendIfDue = () => {
+    const now = ctx.now();
+    const at = schedule.deadline;
+    if (at !== undefined && at <= now && !ctx.closed && ctx.started) send(now);
+  };
   /** Marks not yet consumed, oldest first (a queue: `head` is the first live one). */
   let marks: Mark[] = [];
   let head = 0;
@@ -52,6 +63,7 @@ export const reports: FeatureFactory = (ctx) => {
       marks = marks.slice(head);
       head = 0;
     }
+    sendIfDue();
   };
 
   ctx.hooks.advanced.push((peer, stream) => {

@@ -4,6 +4,7 @@
  * kind runs of our streams and the record kinds we read; and the members we hear: join, nick
  * change, leave by BYE or timeout, forgetting departed ones.
  */
+import { Stream } from "../../protocol/constants.ts";
 import { seqDiff } from "../../protocol/seq.ts";
 import type { PresenceFrame, StreamState } from "../../protocol/types.ts";
 import type { FeatureFactory, SessionContext } from "../feature.ts";
@@ -52,9 +53,13 @@ export const presence: FeatureFactory = (ctx) => {
   };
 
   const send = (phase: PresenceFrame["phase"]): Promise<void> => {
+    // Stream 0 (the conversation) is always listed, used or not: members start receiving it
+    // from our HELLO and report at once, so a first burst of ours is paced like the rest.
     const streams: StreamState[] = [];
+    const s0 = ctx.outbound(Stream.conversation);
+    streams.push({ stream: Stream.conversation, tail: s0.tail, runs: s0.kindRuns() });
     for (const [n, s] of ctx.outboundStreams) {
-      if (typeof n === "number" && !s.unused) {
+      if (typeof n === "number" && n !== Stream.conversation && !s.unused) {
         streams.push({ stream: n, tail: s.tail, runs: s.kindRuns() });
       }
     }
