@@ -15,15 +15,8 @@ import type { ReportEntry, StreamReportEntry } from "../../protocol/types.ts";
 import type { FeatureFactory } from "../feature.ts";
 import type { Peer } from "../room/peer.ts";
 import type { InboundStream } from "./inbound-stream.ts";
+import { MarkQueue } from "./mark-queue.ts";
 import { ReportSchedule } from "./report-schedule.ts";
-
-/** A stream's `next` as of an event position: it counts once the output consumed that far. */
-interface Mark {
-  pos: number;
-  peer: Peer;
-  stream: InboundStream;
-  next: number;
-}
 
 interface Entry {
   key: string;
@@ -42,27 +35,21 @@ export const reports: FeatureFactory = (ctx) => {
     const at = schedule.deadline;
     if (at !== undefined && at <= now && !ctx.closed && ctx.started) send(now);
   };
-  /** Marks not yet consumed, oldest first (a queue: `head` is the first live one). */
-  let marks: Mark[] = [];
-  let head = 0;
+  /** Stream `next`s as of event positions, not yet consumed by the output. */
+  const marks = new MarkQueue<{ peer: Peer; stream: InboundStream }>();
+  /** The mark target of each stream (one object per stream, not per mark). */
+  const targets = new WeakMap<InboundStream, { peer: Peer; stream: InboundStream }>();
 
   /** Moves every stream whose mark the output has consumed. */
   const consume = () => {
-    const consumed = ctx.sink.consumed;
     const now = ctx.now();
-    while (head < marks.length && (marks[head] as Mark).pos <= consumed) {
-      const m = marks[head++] as Mark;
-      if (m.stream.consumedNext === m.next) continue;
+    marks.take(ctx.sink.consumed, ({ peer, stream }, next) => {
+      if (stream.consumedNext === next) return;
       // (never backwards: a mark older than the start report is no news)
-      if (m.stream.consumedNext !== undefined && seqDiff(m.next, m.stream.consumedNext) < 0)
-        continue;
-      m.stream.consumedNext = m.next;
-      if (!m.peer.gone) schedule.progress(key(m.peer, m.stream), m.next, now);
-    }
-    if (head > 1024 && head * 2 > marks.length) {
-      marks = marks.slice(head);
-      head = 0;
-    }
+      if (stream.consumedNext !== undefined && seqDiff(next, stream.consumedNext) < 0) return;
+      stream.consumedNext = next;
+      if (!peer.gone) schedule.progress(key(peer, stream), next, now);
+    });
     sendIfDue();
   };
 
@@ -76,10 +63,12 @@ export const reports: FeatureFactory = (ctx) => {
       stream.consumedNext = stream.base;
       if (!peer.gone) schedule.progress(key(peer, stream), stream.base, ctx.now());
     }
-    const pos = ctx.sink.emitted;
-    const last = marks[marks.length - 1];
-    if (last && head < marks.length && last.stream === stream && last.pos === pos) last.next = next;
-    else marks.push({ pos, peer, stream, next });
+    let target = targets.get(stream);
+    if (!target) {
+      target = { peer, stream };
+      targets.set(stream, target);
+    }
+    marks.push(ctx.sink.emitted, target, next);
     consume();
   });
   ctx.sink.onConsumed(() => {
