@@ -93,10 +93,95 @@ export interface ByteLines extends AsyncIterable<Uint8Array> {
 /** Complete lines kept before the input is paused until the reader catches up. */
 const READ_AHEAD = 1024;
 
-export function byteLines(input: Readable): ByteLines {
+/**
+ * Byte lines of `input`: a Node stream (paused while READ_AHEAD lines wait), or a web
+ * ReadableStream (read only while fewer wait). Pass process.stdin as `Bun.stdin.stream()`:
+ * Bun's process.stdin on a pipe, paused and resumed, sometimes never emits 'end' (seen: a sender
+ * that had sent every line waited forever for EOF; oven-sh/bun#43100, #34613).
+ */
+export function byteLines(input: Readable | ReadableStream<Uint8Array>): ByteLines {
+  return input instanceof ReadableStream ? webLines(input) : nodeLines(input);
+}
+
+/** Splits chunks into lines: `chunk` a piece of input, `finish` at its end. */
+function lineSplitter(push: (line: Uint8Array) => void) {
+  let partial: Buffer[] = [];
+  const line = (piece: Buffer) => {
+    const n = piece.length;
+    push(n > 0 && piece[n - 1] === 0x0d ? piece.subarray(0, n - 1) : piece);
+  };
+  return {
+    chunk(chunk: Buffer | Uint8Array | string) {
+      const buf =
+        typeof chunk === "string"
+          ? Buffer.from(chunk, "utf8")
+          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      let start = 0;
+      for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
+        const piece = buf.subarray(start, nl);
+        if (partial.length > 0) {
+          partial.push(piece);
+          line(Buffer.concat(partial));
+          partial = [];
+        } else line(piece);
+        start = nl + 1;
+      }
+      if (start < buf.length) partial.push(buf.subarray(start));
+    },
+    finish() {
+      if (partial.length > 0) line(Buffer.concat(partial));
+      partial = [];
+    },
+  };
+}
+
+/** Lines of a web stream, pulled only while fewer than READ_AHEAD wait. */
+function webLines(input: ReadableStream<Uint8Array>): ByteLines {
+  const queue: Uint8Array[] = [];
+  const split = lineSplitter((l) => queue.push(l));
+  const reader = input.getReader();
+  let ended = false;
+  const stop = () => {
+    if (ended) return;
+    ended = true;
+    split.finish();
+    reader.cancel().catch(() => {});
+  };
+  return {
+    end: stop,
+    async *[Symbol.asyncIterator]() {
+      let head = 0;
+      while (true) {
+        if (head < queue.length) {
+          const line = queue[head++] as Uint8Array;
+          if (head === queue.length || head >= READ_AHEAD) {
+            queue.splice(0, head);
+            head = 0;
+          }
+          yield line;
+          continue;
+        }
+        if (ended) return;
+        let chunk: Uint8Array | undefined;
+        try {
+          const r = await reader.read();
+          chunk = r.done ? undefined : r.value;
+        } catch {
+          // A dead terminal or pipe: the end of input.
+        }
+        if (ended) continue; // end() was called while we waited: what is queued is still yielded
+        if (chunk === undefined) {
+          ended = true;
+          split.finish();
+        } else split.chunk(chunk);
+      }
+    },
+  };
+}
+
+function nodeLines(input: Readable): ByteLines {
   const queue: Uint8Array[] = [];
   let head = 0;
-  let partial: Buffer[] = [];
   let ended = false;
   let wake: (() => void) | undefined;
   const notify = () => {
@@ -104,30 +189,15 @@ export function byteLines(input: Readable): ByteLines {
     wake = undefined;
     w?.();
   };
-  const push = (line: Buffer) => {
-    const n = line.length;
-    queue.push(n > 0 && line[n - 1] === 0x0d ? line.subarray(0, n - 1) : line);
-  };
+  const split = lineSplitter((l) => queue.push(l));
   const onData = (chunk: Buffer | string) => {
     if (ended) return;
-    const buf = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
-    let start = 0;
-    for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
-      const piece = buf.subarray(start, nl);
-      if (partial.length > 0) {
-        partial.push(piece);
-        push(Buffer.concat(partial));
-        partial = [];
-      } else push(piece);
-      start = nl + 1;
-    }
-    if (start < buf.length) partial.push(buf.subarray(start));
+    split.chunk(chunk);
     if (queue.length - head >= READ_AHEAD) input.pause();
     notify();
   };
   const onEnd = () => {
-    if (partial.length > 0) push(Buffer.concat(partial));
-    partial = [];
+    split.finish();
     stop();
   };
   const stop = () => {

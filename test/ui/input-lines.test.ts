@@ -85,3 +85,48 @@ describe("byteLines", () => {
     expect(await collect(lines)).toEqual(["one", "tw"]);
   });
 });
+
+describe("byteLines of a web stream (how piped stdin is read: Bun.stdin.stream())", () => {
+  const stream = (chunks: string[], close = true) => {
+    let pulls = 0;
+    const s = new ReadableStream<Uint8Array>({
+      pull(c) {
+        const next = chunks[pulls++];
+        if (next !== undefined) c.enqueue(new TextEncoder().encode(next));
+        else if (close) c.close();
+      },
+    });
+    return { s, pulls: () => pulls };
+  };
+  const collect = async (lines: AsyncIterable<Uint8Array>) => {
+    const out: string[] = [];
+    for await (const l of lines) out.push(Buffer.from(l).toString("latin1"));
+    return out;
+  };
+
+  test("lines across chunks, CR LF, an unterminated last line, then the end", async () => {
+    const { s } = stream(["a\r", "\nb", "c\n\nd"]);
+    expect(await collect(byteLines(s))).toEqual(["a", "bc", "", "d"]);
+  });
+
+  test("reads only as the lines are taken (no read-ahead past what is asked for)", async () => {
+    const chunks = Array.from({ length: 100 }, (_, i) => `line ${i}\n`);
+    const { s, pulls } = stream(chunks);
+    const it = byteLines(s)[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(new TextEncoder().encode("line 0"));
+    // One line taken: the stream was asked for about that much, not all 100 chunks.
+    expect(pulls()).toBeLessThan(10);
+    let n = 1;
+    while (!(await it.next()).done) n++;
+    expect(n).toBe(100);
+  });
+
+  test("end() while waiting for input: what was read is yielded, then the iteration ends", async () => {
+    const { s } = stream(["one\ntw"], false);
+    const lines = byteLines(s);
+    const got = collect(lines);
+    await new Promise((r) => setTimeout(r, 10));
+    lines.end();
+    expect(await got).toEqual(["one", "tw"]);
+  });
+});
