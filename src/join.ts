@@ -299,6 +299,7 @@ export function formatStats(s: SessionStats, room: { encrypted?: boolean } = {})
     `malformed ${s.malformed}, receive buffer ${kib} KiB, reports sent ${s.reportsSent} / ` +
     `heard ${s.reportsHeard}, window waits ${s.flowWaits}, bridged to legacy ${s.bridged}, ` +
     `spoofed ${s.spoofed}, refused: members ${s.peersRefused} / held ${s.holdRefused} / ` +
-    `repairs ${s.repairsRefused} / history ${s.historyRefused}${sealed}`
+    `repairs ${s.repairsRefused} / history ${s.historyRefused}, ` +
+    `records of unread kinds skipped ${s.skipped}${sealed}`
   );
 }

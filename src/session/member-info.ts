@@ -3,7 +3,7 @@ export interface MemberInfo {
   id: string;
   nick: string;
   from: string;
-  /** Monotonic ms (the session's clock) when last heard. */
+  /** When last heard: wall-clock ms from a session's members() (its peer table keeps monotonic ms). */
   lastSeen: number;
   self: boolean;
   /**

@@ -44,8 +44,12 @@ export class RawSession implements RoomSession {
   }
 
   on(listener: (e: SessionEvent) => void): () => void {
+    this.busUsed = true;
     return this.bus.on(listener);
   }
+
+  /** With a sink (the room's hub), on() listeners are rare: the bus keeps nothing until one. */
+  private busUsed = false;
 
   members(): MemberInfo[] {
     return [];
@@ -80,8 +84,11 @@ export class RawSession implements RoomSession {
 
   /** To the room's sink (if any) and to on() listeners. */
   private emit(e: SessionEvent): void {
-    this.opts.events?.emit(e);
-    this.bus.emit(e);
+    const sink = this.opts.events;
+    if (sink) {
+      sink.emit(e);
+      if (this.busUsed) this.bus.emit(e);
+    } else this.bus.emit(e);
   }
 
   async drain(): Promise<DrainResult> {

@@ -233,8 +233,12 @@ export class Session implements RoomSession {
   }
 
   on(listener: (e: SessionEvent) => void): () => void {
+    this.busUsed = true;
     return this.bus.on(listener);
   }
+
+  /** With a sink (the room's hub), on() listeners are rare: the bus keeps nothing until one. */
+  private busUsed = false;
 
   /** Members present now, ourselves included; `lastSeen` in wall-clock ms. */
   members(): MemberInfo[] {
@@ -425,8 +429,11 @@ export class Session implements RoomSession {
 
   /** To the room's sink (if any) and to on() listeners. */
   private emit(e: SessionEvent): void {
-    this.opts.events?.emit(e);
-    this.bus.emit(e);
+    const sink = this.opts.events;
+    if (sink) {
+      sink.emit(e);
+      if (this.busUsed) this.bus.emit(e);
+    } else this.bus.emit(e);
   }
 
   // ---- receiving -------------------------------------------------------------

@@ -65,6 +65,8 @@ export interface WhoMember {
   /** ms since epoch. */
   lastSeen: number;
   self: boolean;
+  /** The wire revision it speaks: "1.0" is mcchat 0.2 (it reads plain text only). */
+  wire?: "1.0" | "1.1";
 }
 
 /** /who's first line: whether outsiders can read and write the room. */
@@ -91,7 +93,9 @@ export function whoLines(members: readonly WhoMember[], now: number, c: Colors):
       const shown = nickColor(name, c)(name) + " ".repeat(nameWidth - name.length);
       if (m.self) return `  ${shown}  ${"you".padEnd(fromWidth)}`.trimEnd();
       const idle = Math.max(0, Math.round((now - m.lastSeen) / 1000));
-      return `  ${shown}  ${hostOf(m.from).padEnd(fromWidth)}  idle ${idle}s`;
+      // A 0.2 member gets our text (a copy it can read) and nothing else.
+      const old = m.wire === "1.0" ? "  (mcchat 0.2: text only)" : "";
+      return `  ${shown}  ${hostOf(m.from).padEnd(fromWidth)}  idle ${idle}s${old}`;
     }),
   ];
 }

@@ -314,6 +314,30 @@ describe("commands", () => {
     await r.exit;
   });
 
+  test("/who marks a mcchat 0.2 member: it reads text only", async () => {
+    const r = room({ columns: 80 });
+    r.session.others.push({
+      id: "0d0d0d0d0d0d0d0d",
+      nick: "old",
+      from: "198.18.0.3:25000",
+      lastSeen: T0 - 1000,
+      self: false,
+      wire: "1.0",
+    });
+    await r.type("/who\r");
+    expect(r.vt.lines()).toEqual([
+      "alice> /who",
+      "-- room: open (not encrypted)",
+      "-- 3 members:",
+      "--   alice  you",
+      "--   bob    198.18.0.2  idle 4s",
+      "--   old    198.18.0.3  idle 1s  (mcchat 0.2: text only)",
+      "alice>",
+    ]);
+    r.end();
+    await r.exit;
+  });
+
   test("/who says whether the room is encrypted", async () => {
     const r = room({ columns: 80 });
     r.session.encrypted = true;
