@@ -2,11 +2,12 @@
  * Fields shared by the body codecs of several frame types (v1 and v1.1): nicks, seq ranges,
  * and the encoder-side checks (RangeError: a bug in the caller, not bad input from the net).
  */
-import { MAX_NICK_BYTES, MAX_RANGES } from "./constants.ts";
+import { MAX_NICK_BYTES, MAX_RANGES, MAX_REPORT_ENTRIES } from "./constants.ts";
 import type { Reader, Writer } from "./cursor.ts";
 import { DecodeError } from "./decode-error.ts";
+import { idFromBytes, idToBytes, isInstanceId } from "./instance-id.ts";
 import { nickBytes } from "./nick.ts";
-import type { SeqRange } from "./types.ts";
+import type { ReportEntry, SeqRange, StreamReportEntry } from "./types.ts";
 import { decodeUtf8 } from "./utf8.ts";
 
 export function invalid(type: string, what: string): never {
@@ -73,4 +74,55 @@ export function writeRanges(w: Writer, ranges: SeqRange[]): void {
 export function writeNick(w: Writer, nick: Uint8Array): void {
   w.u8(nick.length);
   w.bytes(nick);
+}
+
+/**
+ * REPORT entries (1.0: target id, next u32) and STREAM_REPORT entries (1.1: target id,
+ * stream u8, next u32), after a count u8 of 1..MAX_REPORT_ENTRIES. `streams` says which.
+ */
+export function reportEntriesLength(
+  type: string,
+  entries: readonly (ReportEntry & { stream?: number })[],
+  streams: boolean,
+): number {
+  if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_REPORT_ENTRIES) {
+    invalid(type, `entries must hold 1..${MAX_REPORT_ENTRIES} entries`);
+  }
+  for (const e of entries) {
+    if (!isInstanceId(e?.target)) invalid(type, `target ${JSON.stringify(e?.target)}`);
+    if (streams) checkUint(type, "stream", e.stream, 255);
+    checkUint(type, "next", e.next, 0xffffffff);
+  }
+  return 1 + (streams ? 13 : 12) * entries.length;
+}
+
+export function writeReportEntries(
+  w: Writer,
+  entries: readonly (ReportEntry & { stream?: number })[],
+  streams: boolean,
+): void {
+  w.u8(entries.length);
+  for (const { target, stream, next } of entries) {
+    w.bytes(idToBytes(target));
+    if (streams) w.u8(stream as number);
+    w.u32(next);
+  }
+}
+
+export function readReportEntries(r: Reader, streams: true): StreamReportEntry[];
+export function readReportEntries(r: Reader, streams: false): ReportEntry[];
+export function readReportEntries(r: Reader, streams: boolean): ReportEntry[] {
+  const n = r.u8("entry count");
+  if (n < 1 || n > MAX_REPORT_ENTRIES) {
+    throw new DecodeError("bad-count", `${n} report entries, expected 1..${MAX_REPORT_ENTRIES}`);
+  }
+  const entries: (ReportEntry & { stream?: number })[] = [];
+  for (let i = 0; i < n; i++) {
+    const target = idFromBytes(r.bytes(8, "report target id"));
+    if (streams) {
+      const stream = r.u8("report stream");
+      entries.push({ target, stream, next: r.u32("report next") });
+    } else entries.push({ target, next: r.u32("report next") });
+  }
+  return entries;
 }

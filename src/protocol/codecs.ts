@@ -9,17 +9,13 @@ import {
   invalid,
   readNick,
   readRanges,
+  readReportEntries,
+  reportEntriesLength,
   writeNick,
   writeRanges,
+  writeReportEntries,
 } from "./body-fields.ts";
-import {
-  Flag,
-  MAX_FRAGMENT_PAYLOAD,
-  MAX_FRAGMENTS,
-  MAX_REPORT_ENTRIES,
-  PresenceFlag,
-  TypeCode,
-} from "./constants.ts";
+import { Flag, MAX_FRAGMENT_PAYLOAD, MAX_FRAGMENTS, PresenceFlag, TypeCode } from "./constants.ts";
 import type { Reader, Writer } from "./cursor.ts";
 import { DecodeError } from "./decode-error.ts";
 import type { Header } from "./header.ts";
@@ -221,43 +217,15 @@ export const historyReq: BodyCodec<HistoryReqFrame> = {
 
 // ---- REPORT: count u8, then count × (target id (8), next u32) ----
 
-function checkReport(f: ReportFrame): void {
-  const { entries } = f;
-  if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_REPORT_ENTRIES) {
-    invalid("report", `entries must hold 1..${MAX_REPORT_ENTRIES} entries`);
-  }
-  for (const e of entries) {
-    if (!isInstanceId(e?.target)) invalid("report", `target ${JSON.stringify(e?.target)}`);
-    checkUint("report", "next", e.next, 0xffffffff);
-  }
-}
-
 export const report: BodyCodec<ReportFrame> = {
   code: TypeCode.report,
   flags: () => 0,
-  encodingLength(f) {
-    checkReport(f);
-    return 1 + 12 * f.entries.length;
-  },
+  encodingLength: (f) => reportEntriesLength("report", f.entries, false),
   encode(f, w) {
-    checkReport(f);
-    w.u8(f.entries.length);
-    for (const { target, next } of f.entries) {
-      w.bytes(idToBytes(target));
-      w.u32(next);
-    }
+    reportEntriesLength("report", f.entries, false);
+    writeReportEntries(w, f.entries, false);
   },
   decode(r, h) {
-    const n = r.u8("entry count");
-    if (n < 1 || n > MAX_REPORT_ENTRIES) {
-      throw new DecodeError("bad-count", `${n} report entries, expected 1..${MAX_REPORT_ENTRIES}`);
-    }
-    const entries: ReportFrame["entries"] = [];
-    for (let i = 0; i < n; i++) {
-      const target = idFromBytes(r.bytes(8, "report target id"));
-      const next = r.u32("report next");
-      entries.push({ target, next });
-    }
-    return { type: "report", id: h.id, seq: h.seq, entries };
+    return { type: "report", id: h.id, seq: h.seq, entries: readReportEntries(r, false) };
   },
 };

@@ -10,8 +10,11 @@ import {
   invalid,
   readNick,
   readRanges,
+  readReportEntries,
+  reportEntriesLength,
   writeNick,
   writeRanges,
+  writeReportEntries,
 } from "./body-fields.ts";
 import type { BodyCodec } from "./codecs.ts";
 import {
@@ -19,7 +22,6 @@ import {
   MAX_FRAGMENT_PAYLOAD,
   MAX_FRAGMENTS,
   MAX_PRESENCE_STREAMS,
-  MAX_REPORT_ENTRIES,
   MAX_RUNS,
   PresenceFlag,
   PresenceOption,
@@ -303,45 +305,14 @@ export const streamGone: BodyCodec<StreamGoneFrame> = {
 
 // ---- STREAM_REPORT: count u8, then count × (target id (8), stream u8, next u32) ----
 
-function checkStreamReport(f: StreamReportFrame): void {
-  const { entries } = f;
-  if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_REPORT_ENTRIES) {
-    invalid("stream_report", `entries must hold 1..${MAX_REPORT_ENTRIES} entries`);
-  }
-  for (const e of entries) {
-    if (!isInstanceId(e?.target)) invalid("stream_report", `target ${JSON.stringify(e?.target)}`);
-    checkUint("stream_report", "stream", e.stream, 255);
-    checkUint("stream_report", "next", e.next, 0xffffffff);
-  }
-}
-
 export const streamReport: BodyCodec<StreamReportFrame> = {
   code: TypeCode.stream_report,
   flags: () => 0,
-  encodingLength(f) {
-    checkStreamReport(f);
-    return 1 + 13 * f.entries.length;
-  },
+  encodingLength: (f) => reportEntriesLength("stream_report", f.entries, true),
   encode(f, w) {
-    w.u8(f.entries.length);
-    for (const { target, stream, next } of f.entries) {
-      w.bytes(idToBytes(target));
-      w.u8(stream);
-      w.u32(next);
-    }
+    writeReportEntries(w, f.entries, true);
   },
   decode(r, h) {
-    const n = r.u8("entry count");
-    if (n < 1 || n > MAX_REPORT_ENTRIES) {
-      throw new DecodeError("bad-count", `${n} report entries, expected 1..${MAX_REPORT_ENTRIES}`);
-    }
-    const entries: StreamReportFrame["entries"] = [];
-    for (let i = 0; i < n; i++) {
-      const target = idFromBytes(r.bytes(8, "report target id"));
-      const stream = r.u8("report stream");
-      const next = r.u32("report next");
-      entries.push({ target, stream, next });
-    }
-    return { type: "stream_report", id: h.id, seq: h.seq, entries };
+    return { type: "stream_report", id: h.id, seq: h.seq, entries: readReportEntries(r, true) };
   },
 };
