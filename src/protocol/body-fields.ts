@@ -2,7 +2,7 @@
  * Fields shared by the body codecs of several frame types (v1 and v1.1): nicks, seq ranges,
  * and the encoder-side checks (RangeError: a bug in the caller, not bad input from the net).
  */
-import { MAX_NICK_BYTES, MAX_RANGES, MAX_REPORT_ENTRIES } from "./constants.ts";
+import { MAX_FRAGMENTS, MAX_NICK_BYTES, MAX_RANGES, MAX_REPORT_ENTRIES } from "./constants.ts";
 import type { Reader, Writer } from "./cursor.ts";
 import { DecodeError } from "./decode-error.ts";
 import { idFromBytes, idToBytes, isInstanceId } from "./instance-id.ts";
@@ -125,4 +125,14 @@ export function readReportEntries(r: Reader, streams: boolean): ReportEntry[] {
     } else entries.push({ target, next: r.u32("report next") });
   }
   return entries;
+}
+
+/** A fragment's index and count, read already: 1 ≤ count ≤ MAX_FRAGMENTS, index < count. */
+export function checkFragment(fragIndex: number, fragCount: number): void {
+  if (fragCount < 1 || fragCount > MAX_FRAGMENTS) {
+    throw new DecodeError("bad-fragment", `fragment count ${fragCount} not in 1..${MAX_FRAGMENTS}`);
+  }
+  if (fragIndex >= fragCount) {
+    throw new DecodeError("bad-fragment", `fragment index ${fragIndex} >= count ${fragCount}`);
+  }
 }

@@ -3,6 +3,7 @@
  * The header is handled by header.ts and frame.ts; these only see the bytes after it.
  */
 import {
+  checkFragment,
   checkRanges,
   checkUint,
   encNick,
@@ -117,15 +118,7 @@ export const message: BodyCodec<MessageFrame> = {
     const time = r.u48("time");
     const fragIndex = r.u16("fragment index");
     const fragCount = r.u16("fragment count");
-    if (fragCount < 1 || fragCount > MAX_FRAGMENTS) {
-      throw new DecodeError(
-        "bad-fragment",
-        `fragment count ${fragCount} not in 1..${MAX_FRAGMENTS}`,
-      );
-    }
-    if (fragIndex >= fragCount) {
-      throw new DecodeError("bad-fragment", `fragment index ${fragIndex} >= count ${fragCount}`);
-    }
+    checkFragment(fragIndex, fragCount);
     const len = r.u16("text length");
     if (len > MAX_FRAGMENT_PAYLOAD) {
       throw new DecodeError("bad-text", `text of ${len} bytes > ${MAX_FRAGMENT_PAYLOAD}`);

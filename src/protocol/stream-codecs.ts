@@ -4,6 +4,7 @@
  * header is handled by header.ts and frame.ts.
  */
 import {
+  checkFragment,
   checkRanges,
   checkUint,
   encNick,
@@ -230,15 +231,7 @@ export const record: BodyCodec<RecordFrame> = {
     if (kind === 0) throw new DecodeError("bad-record", "record kind 0");
     const fragIndex = r.u8("fragment index");
     const fragCount = r.u8("fragment count");
-    if (fragCount < 1 || fragCount > MAX_FRAGMENTS) {
-      throw new DecodeError(
-        "bad-fragment",
-        `fragment count ${fragCount} not in 1..${MAX_FRAGMENTS}`,
-      );
-    }
-    if (fragIndex >= fragCount) {
-      throw new DecodeError("bad-fragment", `fragment index ${fragIndex} >= count ${fragCount}`);
-    }
+    checkFragment(fragIndex, fragCount);
     const nRuns = r.u8("run count");
     if (nRuns > MAX_RUNS) throw new DecodeError("bad-record", `${nRuns} kind runs > ${MAX_RUNS}`);
     const runs = readRunPairs(r, nRuns);
