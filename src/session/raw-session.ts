@@ -1,7 +1,7 @@
 import { UserError } from "../errors.ts";
 import type { Datagram } from "../net/transport.ts";
 import { isFramed, randomInstanceId } from "../protocol/index.ts";
-import { EventBus } from "./event-bus.ts";
+import { EventOutlet } from "./event-outlet.ts";
 import { ownMessage, type SessionEvent } from "./events.ts";
 import { legacyLine, legacyMessage, sendLegacyText } from "./room/legacy-text.ts";
 import type { MemberInfo } from "./room-session.ts";
@@ -23,12 +23,13 @@ export class RawSession implements RoomSession {
   readonly framed = false;
   readonly encrypted = false;
   private readonly counters = emptyStats();
-  private readonly bus = new EventBus();
+  private readonly events: EventOutlet;
   private readonly clock: () => number;
   private myNick: string;
   private closed = false;
 
   constructor(private readonly opts: SessionOptions) {
+    this.events = new EventOutlet(opts.events);
     this.id = opts.id ?? randomInstanceId();
     this.clock = opts.clock ?? Date.now;
     this.myNick = opts.nick;
@@ -44,12 +45,8 @@ export class RawSession implements RoomSession {
   }
 
   on(listener: (e: SessionEvent) => void): () => void {
-    this.busUsed = true;
-    return this.bus.on(listener);
+    return this.events.on(listener);
   }
-
-  /** With a sink (the room's hub), on() listeners are rare: the bus keeps nothing until one. */
-  private busUsed = false;
 
   members(): MemberInfo[] {
     return [];
@@ -84,11 +81,7 @@ export class RawSession implements RoomSession {
 
   /** To the room's sink (if any) and to on() listeners. */
   private emit(e: SessionEvent): void {
-    const sink = this.opts.events;
-    if (sink) {
-      sink.emit(e);
-      if (this.busUsed) this.bus.emit(e);
-    } else this.bus.emit(e);
+    this.events.emit(e);
   }
 
   async drain(): Promise<DrainResult> {

@@ -15,7 +15,7 @@ import {
   seqAdd,
   type TextRecord,
 } from "../protocol/index.ts";
-import { EventBus } from "./event-bus.ts";
+import { EventOutlet } from "./event-outlet.ts";
 import type { SessionEvent } from "./events.ts";
 import type {
   Feature,
@@ -88,7 +88,7 @@ export class Session implements RoomSession {
   private readonly features: Feature[];
   private readonly kinds = new Map<number, RecordKind>();
   private readonly handlers = new Map<string, ((f: Frame, p: Peer) => void)[]>();
-  private readonly bus = new EventBus();
+  private readonly events: EventOutlet;
   private readonly alarm: Alarm;
   private readonly scheduler: Scheduler;
   private readonly counters: SessionStats = emptyStats();
@@ -102,6 +102,7 @@ export class Session implements RoomSession {
   private myNick: string;
 
   constructor(private readonly opts: SessionOptions) {
+    this.events = new EventOutlet(opts.events);
     this.scheduler = opts.scheduler ?? systemScheduler;
     this.id = opts.id ?? randomInstanceId();
     this.myNick = opts.nick;
@@ -184,7 +185,7 @@ export class Session implements RoomSession {
       wake: () => this.wake(),
       waitForRoom: (out, fragments, bytes) => this.waitForRoom(out, fragments, bytes),
       rearm: () => this.rearm(),
-      sink: opts.events ?? this.bus,
+      sink: this.events.pacing,
     };
     this.intake = new DatagramIntake(
       () => this.counters.malformed++,
@@ -233,12 +234,8 @@ export class Session implements RoomSession {
   }
 
   on(listener: (e: SessionEvent) => void): () => void {
-    this.busUsed = true;
-    return this.bus.on(listener);
+    return this.events.on(listener);
   }
-
-  /** With a sink (the room's hub), on() listeners are rare: the bus keeps nothing until one. */
-  private busUsed = false;
 
   /** Members present now, ourselves included; `lastSeen` in wall-clock ms. */
   members(): MemberInfo[] {
@@ -429,11 +426,7 @@ export class Session implements RoomSession {
 
   /** To the room's sink (if any) and to on() listeners. */
   private emit(e: SessionEvent): void {
-    const sink = this.opts.events;
-    if (sink) {
-      sink.emit(e);
-      if (this.busUsed) this.bus.emit(e);
-    } else this.bus.emit(e);
+    this.events.emit(e);
   }
 
   // ---- receiving -------------------------------------------------------------

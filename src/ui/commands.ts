@@ -2,6 +2,7 @@
  * The chat room's slash commands (pure): parsing an input line, the help text and
  * the /who and /stats listings. chat.ts does the I/O.
  */
+import type { MemberInfo } from "../session/member-info.ts";
 import { type Colors, nickColor } from "./colors.ts";
 import { displayName, hostOf } from "./format.ts";
 
@@ -56,18 +57,8 @@ export function helpLines(): string[] {
   ];
 }
 
-/** What /who needs to know about a member (Session's MemberInfo). */
-export interface WhoMember {
-  id: string;
-  nick: string;
-  /** "address:port", or anything for ourselves. */
-  from: string;
-  /** ms since epoch. */
-  lastSeen: number;
-  self: boolean;
-  /** The wire revision it speaks: "1.0" is mcchat 0.2 (it reads plain text only). */
-  wire?: "1.0" | "1.1";
-}
+/** What /who needs to know about a member: the session's MemberInfo. */
+export type WhoMember = MemberInfo;
 
 /** /who's first line: whether outsiders can read and write the room. */
 export function roomLine(encrypted: boolean): string {
