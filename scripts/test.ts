@@ -137,8 +137,12 @@ async function bunTest(name: string, argv: string[], env: Record<string, string 
   const seconds = (performance.now() - started) / 1000;
 
   const text = stripAnsi(err);
-  for (const m of text.matchAll(/^\(skip\) .*\[skipped: ([^\]]+)\]/gm)) {
-    const why = m[1] as string;
+  // bun lists skipped tests as it runs them and again at the end: count each test once.
+  const skippedTests = new Set<string>();
+  for (const m of text.matchAll(/^\(skip\) (.*\[skipped: ([^\]]+)\].*)$/gm)) {
+    if (skippedTests.has(m[1] as string)) continue;
+    skippedTests.add(m[1] as string);
+    const why = m[2] as string;
     skipReasons.set(why, (skipReasons.get(why) ?? 0) + 1);
   }
   const passed = lastCount(text, "pass");
