@@ -57,11 +57,13 @@ export function fragmentBody(body: Uint8Array): Uint8Array[] {
   if (body.length > MAX_RECORD_BYTES) {
     throw new RangeError(`record body of ${body.length} bytes > ${MAX_RECORD_BYTES}`);
   }
+  // Most records are one fragment: the body itself, no view made of it.
+  if (body.length <= MAX_FRAGMENT_PAYLOAD) return [body];
   const parts: Uint8Array[] = [];
   for (let at = 0; at < body.length; at += MAX_FRAGMENT_PAYLOAD) {
     parts.push(body.subarray(at, at + MAX_FRAGMENT_PAYLOAD));
   }
-  return parts.length > 0 ? parts : [new Uint8Array(0)];
+  return parts;
 }
 
 /** The body of a record from its fragments' payloads, in order. */

@@ -4,11 +4,11 @@ import type { HistoryRecord } from "../feature.ts";
 /**
  * The room's recent text records as this member saw them (its own and everyone else's, whole),
  * in the order it saw them (no sender's clock is trusted for ordering), bounded by count and
- * bytes, without duplicates. It answers a late joiner's HISTORY_REQ, so history survives the
+ * size (its texts' length, and 64 per record), without duplicates. It answers a late joiner's HISTORY_REQ, so history survives the
  * departure of the original senders.
  */
 export class RoomLog {
-  /** records[head..] are held, oldest first; sizes[i] is records[i]'s text bytes. */
+  /** records[head..] are held, oldest first; sizes[i] is records[i]'s text length (UTF-16). */
   private records: HistoryRecord[] = [];
   private sizes: number[] = [];
   private head = 0;
@@ -26,7 +26,9 @@ export class RoomLog {
   }
 
   add(r: HistoryRecord): void {
-    const bytes = utf8Length(r.value.text);
+    // What it holds in memory: its text's UTF-16 length (the UTF-8 bytes are counted, exactly,
+    // only for an answer: recent()).
+    const bytes = r.value.text.length;
     if (this.keys.get(r.id)?.has(r.seq)) return;
     this.records.push(r);
     this.sizes.push(bytes);
@@ -52,13 +54,13 @@ export class RoomLog {
     }
   }
 
-  /** The last `n` records, oldest first, at most `maxBytes` of text together. */
+  /** The last `n` records, oldest first, at most `maxBytes` of text (UTF-8) together. */
   recent(n: number, maxBytes = Number.POSITIVE_INFINITY): HistoryRecord[] {
     const out: HistoryRecord[] = [];
     let bytes = 0;
     for (let i = this.records.length - 1; i >= this.head && out.length < n; i--) {
       const r = this.records[i] as HistoryRecord;
-      bytes += this.sizes[i] as number;
+      bytes += utf8Length(r.value.text);
       if (bytes > maxBytes && out.length > 0) break;
       out.push(r);
     }
