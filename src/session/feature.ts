@@ -152,8 +152,6 @@ export interface SessionContext {
   readonly hooks: Hooks;
   /** Well-known services features provide to each other (absent when the feature is). */
   readonly services: Services;
-  /** The registered record kind with this code, if any. */
-  kind(code: number): RecordKind | undefined;
   /** Whether any present member may not read `kind` (unknown to it, or its kinds not known). */
   someMayNotRead(kind: number): boolean;
   /** The kind codes this member reads (its capabilities, in its PRESENCE). */

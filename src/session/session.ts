@@ -169,7 +169,6 @@ export class Session implements RoomSession {
       counters: this.counters,
       hooks,
       services,
-      kind: (code) => this.kinds.get(code),
       someMayNotRead: (kind) => this.someMayNotRead(kind),
       get readKinds() {
         return [...self.kinds.keys()];
