@@ -22,7 +22,7 @@ import type { SendResult } from "./results.ts";
 import type { Peer } from "./room/peer.ts";
 import type { PeerTable } from "./room/peer-table.ts";
 import type { Scheduler } from "./scheduler.ts";
-import type { OutboundStream } from "./sending/outbound-stream.ts";
+import type { OutboundStream, OutboundStreamOptions } from "./sending/outbound-stream.ts";
 import type { StreamFrame } from "./sending/repair-buffer.ts";
 import type { SessionStats } from "./stats.ts";
 
@@ -156,6 +156,8 @@ export interface SessionContext {
   someMayNotRead(kind: number): boolean;
   /** The kind codes this member reads (its capabilities, in its PRESENCE). */
   readonly readKinds: readonly number[];
+  /** How each of our streams as a sender is made (clock, start, stall of 3 heartbeats, window). */
+  readonly streamOptions: OutboundStreamOptions;
   /** Our stream `n` as a sender (made on first use). */
   outbound(n: number): OutboundStream<RecordFrame>;
   /** Every stream we send in: ours by number, and the v1 view ("v1") while there is one. */

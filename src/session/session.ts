@@ -110,6 +110,8 @@ export class Session implements RoomSession {
     const random = opts.random ?? Math.random;
     const heartbeatMs = opts.heartbeatMs ?? 2000;
     const startedAt = this.scheduler.now();
+    /** A member silent this long has timed out; one whose report stalls this long stops holding us. */
+    const timeoutMs = heartbeatMs * 3;
     const now = () => this.scheduler.now();
     const time = () => new Date(clock());
     const emit = (e: SessionEvent) => this.emit(e);
@@ -121,7 +123,7 @@ export class Session implements RoomSession {
         reads: (kind) => this.kinds.has(kind),
         readsStream: (n) => this.readStreams.has(n),
       },
-      heartbeatMs * 3,
+      timeoutMs,
       emit,
       time,
     );
@@ -173,6 +175,7 @@ export class Session implements RoomSession {
       get readKinds() {
         return [...self.kinds.keys()];
       },
+      streamOptions: { now, startedAt, stallMs: timeoutMs, window: opts.window },
       outbound: (n) => this.outboundStream(n),
       outboundStreams: this.outbound,
       send: (f) => this.sendFrame(f),
@@ -353,12 +356,7 @@ export class Session implements RoomSession {
   private outboundStream(n: number): OutboundStream<RecordFrame> {
     let s = this.outbound.get(n) as OutboundStream<RecordFrame> | undefined;
     if (!s) {
-      s = new OutboundStream<RecordFrame>({
-        now: () => this.scheduler.now(),
-        startedAt: this.ctx.startedAt,
-        stallMs: this.ctx.heartbeatMs * 3,
-        window: this.opts.window,
-      });
+      s = new OutboundStream<RecordFrame>(this.ctx.streamOptions);
       this.outbound.set(n, s);
     }
     return s;

@@ -63,12 +63,7 @@ export const compat: FeatureFactory = (ctx) => {
 
   const view = () => {
     if (!out) {
-      out = new OutboundStream<MessageFrame>({
-        now: ctx.now,
-        startedAt: ctx.startedAt,
-        stallMs: ctx.heartbeatMs * 3,
-        window: ctx.opts.window,
-      });
+      out = new OutboundStream<MessageFrame>(ctx.streamOptions);
       ctx.outboundStreams.set("v1", out);
     }
     return out;
