@@ -248,10 +248,9 @@ describeLab(
       );
       expect(lm).toHaveLength(100);
       expect(lk).toHaveLength(100);
-      // The bulk stream really ran alongside, and its window held it (kr's reports).
+      // The bulk stream really ran alongside.
       expect(bulkDuring).toBeGreaterThan(500);
-      expect(stats.flowWaits).toBeGreaterThan(0);
-      return { lm, lk, tookMax };
+      return { lm, lk, tookMax, flowWaits: stats.flowWaits };
     }
 
     when(
@@ -267,7 +266,10 @@ describeLab(
     when(
       "with the bulk reader losing 30%, the bulk window is often full: chat never waits on it (its own window), and arrives at m in under 200 ms (p99)",
       async () => {
-        const { lm, tookMax } = await bulkBesideChat(27221, 30);
+        const { lm, tookMax, flowWaits } = await bulkBesideChat(27221, 30);
+        // The bulk window held the sender (kr's reports lag behind its losses). At 0% loss a
+        // reader as fast as the sender may never fill it, so only this case asserts it.
+        expect(flowWaits).toBeGreaterThan(0);
         expect(p99(lm)).toBeLessThan(200);
         // With one window for both (bulk registered on stream 0), a chat send() waited 300 ms.
         expect(tookMax).toBeLessThan(100);
