@@ -1,7 +1,7 @@
 /**
  * The skeleton of a nick (pure): what it looks like, reduced so that two nicks a reader
  * cannot tell apart on a terminal have the same skeleton. format.ts decides on it whether
- * two present members need the `#id` suffix (PROTOCOL.md §11, Display).
+ * two present members need the `#id` suffix.
  *
  * Steps, in order (after UTS #39's "skeleton", simplified for a chat pane):
  * 1. Invisible code points removed: every Default_Ignorable_Code_Point (ZWJ/ZWNJ, soft
