@@ -137,6 +137,7 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
         kind: "pipe" as const,
         ...(await import("./ui/pipe.ts")),
         ...(await import("./ui/format.ts")),
+        ...(await import("./ui/wrap.ts")),
       };
   const udp = await openUdpTransport(roomTransportOptions(opts, interfaces));
   udp.onError((err) => io.stderr.write(`mcchat: socket error: ${err.message}\n`));
@@ -187,13 +188,20 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
     });
   } else {
     if (io.stderr.isTTY) io.stderr.write(`mcchat: ${joined}\n`);
-    const { formatJson, formatPlain } = ui;
+    const { formatJson, formatPlain, wrapLines } = ui;
+    // People read plain lines: two members whose nicks look alike get their #id suffixes, and
+    // on a terminal rows are cut at its width with continuation rows indented (ui/wrap.ts).
+    const plain = (e: Parameters<typeof formatPlain>[0]) => {
+      const lines = formatPlain(e, colors, { members: room.members() });
+      const columns = io.stdout.isTTY ? (io.stdout as { columns?: number }).columns : undefined;
+      return columns === undefined ? lines : wrapLines(lines, columns);
+    };
     code = await ui.runPipe({
       room,
       input: opts.listen ? null : (io.stdin as unknown as Readable),
       output: io.stdout as unknown as Writable,
       errors: io.stderr as unknown as Writable,
-      render: opts.json ? (e) => [formatJson(e)] : (e) => formatPlain(e, colors),
+      render: opts.json ? (e) => [formatJson(e)] : plain,
       count: opts.count,
       timeoutMs: opts.timeoutSeconds !== undefined ? opts.timeoutSeconds * 1000 : undefined,
       signal,

@@ -28,6 +28,7 @@ import { makeCompleter } from "./completer.ts";
 import { quietly } from "./deadline.ts";
 import { displayName, formatPlain } from "./format.ts";
 import { sanitizeNick } from "./sanitize.ts";
+import { wrapLines } from "./wrap.ts";
 
 export interface ChatOptions {
   /**
@@ -164,7 +165,9 @@ export function runChat(o: ChatOptions): Promise<number> {
     const print = (lines: readonly string[], position = 0) => {
       if (done) return;
       if (lines.length === 0) return shown(position);
-      const text = lines.join(eol) + eol;
+      // Rows cut at the real width, continuation rows indented: a padded message cannot wrap
+      // into a row that looks like another speaker's line (wrap.ts).
+      const text = (tty ? wrapLines(lines, columns()) : lines).join(eol) + eol;
       try {
         if (!tty) {
           write(text, position);

@@ -4,6 +4,7 @@
  */
 import type { SessionEvent } from "../session/events.ts";
 import { type Colors, nickColor } from "./colors.ts";
+import { nickSkeleton } from "./nick-skeleton.ts";
 import { type SanitizeOptions, sanitizeForTerminal, sanitizeNick } from "./sanitize.ts";
 
 /** A member currently present in the room. */
@@ -30,10 +31,27 @@ export function hostOf(from: string): string {
   return m?.[1] ?? from;
 }
 
+/** How many nicks' skeletons are remembered (the chat formats every event against every member). */
+const SKELETON_CACHE_SIZE = 1024;
+const skeletons = new Map<string, string>();
+
+/** The skeleton of `nick` as shown (nick-skeleton.ts), remembered. */
+function skeletonOf(nick: string): string {
+  let s = skeletons.get(nick);
+  if (s === undefined) {
+    if (skeletons.size >= SKELETON_CACHE_SIZE) skeletons.clear();
+    s = nickSkeleton(sanitizeNick(nick));
+    skeletons.set(nick, s);
+  }
+  return s;
+}
+
 /**
  * The name to show for (nick, id): the sanitized nick, plus "#" and the first 4 hex
  * digits of the id (more if 4 do not suffice) when another present member with a
- * different id shows the same nick.
+ * different id (ourselves included) shows a nick that could pass for it: the same skeleton
+ * (invisible characters removed, NFKD, confusables and case folded: nick-skeleton.ts), so
+ * `alice`, `Alice`, `alic\u0435` (Cyrillic e) and `alice` + ZWJ tell themselves apart.
  */
 export function displayName(
   nick: string,
@@ -42,7 +60,8 @@ export function displayName(
 ): string {
   const shown = sanitizeNick(nick);
   if (id === undefined) return shown;
-  const rivals = present.filter((m) => m.id !== id && sanitizeNick(m.nick) === shown);
+  const key = skeletonOf(nick);
+  const rivals = present.filter((m) => m.id !== id && skeletonOf(m.nick) === key);
   if (rivals.length === 0) return shown;
   let len = 4;
   while (len < id.length && rivals.some((r) => r.id.startsWith(id.slice(0, len)))) len++;

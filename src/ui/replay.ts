@@ -13,6 +13,7 @@ import type { Io } from "../io.ts";
 import type { SessionEvent } from "../session/events.ts";
 import { makeColors } from "./colors.ts";
 import { formatPlain, type Member } from "./format.ts";
+import { wrapLines } from "./wrap.ts";
 
 type Json = Record<string, unknown>;
 
@@ -108,6 +109,7 @@ export async function runReplay(file: string, flags: RawOptions, io: Io): Promis
   });
   const json = flags.json === true;
   const colors = makeColors({ env: io.env, isTTY: io.stdout.isTTY === true });
+  const columns = io.stdout.isTTY ? (io.stdout as { columns?: number }).columns : undefined;
   const presence = new Presence();
   let out = "";
   // The reader went away (`mcchat replay FILE | head`): stop reading, exit 0.
@@ -145,7 +147,11 @@ export async function runReplay(file: string, flags: RawOptions, io: Io): Promis
         continue;
       }
       if (json) out += `${line}\n`;
-      else for (const l of formatPlain(e, colors, { members: presence.see(e) })) out += `${l}\n`;
+      else {
+        const lines = formatPlain(e, colors, { members: presence.see(e) });
+        // On a terminal, rows cut at its width, continuation rows indented (wrap.ts).
+        for (const l of columns === undefined ? lines : wrapLines(lines, columns)) out += `${l}\n`;
+      }
       if (out.length >= CHUNK) await flush();
     }
   } catch (err) {

@@ -122,15 +122,27 @@ function renderBytes(line: string, max: number): string {
 }
 
 /**
+ * Invisible characters a nick has no use for: every Default_Ignorable_Code_Point (soft hyphen,
+ * Hangul fillers U+115F/U+1160/U+3164/U+FFA0, CGJ, Mongolian selectors…) but ZWJ, ZWNJ and
+ * the variation selectors, which shape emoji and some scripts. Terminals disagree on how wide
+ * these are (a soft hyphen shows as "-" in some, as nothing in others; a Hangul filler as a
+ * blank): dropped, `alice` plus a filler shows as `alice`, and gets the `#id` suffix when
+ * `alice` is present (nick-skeleton.ts).
+ */
+const NICK_INVISIBLE =
+  /(?!\u200C|\u200D|[\uFE00-\uFE0F\u{E0100}-\u{E01EF}])\p{Default_Ignorable_Code_Point}/gu;
+
+/**
  * A nickname made safe for one line: controls are escaped as above, whitespace is trimmed
  * and any left inside (line breaks, TABs, spaces: mcchat never sends a nick with them) shows
  * as "_", so a crafted nick cannot make `<alice> ok, run it <bob>` look like two speakers'
- * words; at most MAX_NICK_BYTES (32) bytes of
+ * words; invisible characters (NICK_INVISIBLE) are dropped; at most MAX_NICK_BYTES (32) bytes of
  * UTF-8 as shown, the wire's nick limit (the last character "…" when cut, never half a
  * character). An empty result becomes "?".
  */
 export function sanitizeNick(nick: string): string {
   const flat = clean(nick)
+    .replace(NICK_INVISIBLE, "")
     .replace(/\r\n|[\n\t\u2028\u2029]/g, " ")
     .trim()
     .replace(/\s/g, "_");

@@ -229,6 +229,83 @@ describe("printing above the prompt", () => {
   });
 });
 
+describe("nicks and lines that cannot pass for others (issue 15)", () => {
+  const MALLORY = "3a11e7000000000f";
+  const says = (nick: string, id: string, text: string): SessionEvent => ({
+    type: "message",
+    time: new Date(T0),
+    from: "198.18.0.3:25000",
+    text,
+    nick,
+    id,
+  });
+
+  test("a member whose nick looks like another's (or ours) is shown with its #id", async () => {
+    for (const fake of ["bob\u200D", "b\u00ADob", "bob\u3164", "\u115Fbob", "b\u043eb", "B0B"]) {
+      const r = room({ columns: 80 });
+      r.session.others.push({
+        id: MALLORY,
+        nick: fake,
+        from: "198.18.0.3:25000",
+        lastSeen: T0,
+        self: false,
+      });
+      r.session.emit(bobSays("the real one"));
+      r.session.emit(says(fake, MALLORY, "the fake one"));
+      await waitFor(() => r.vt.lines().some((l) => l.includes("the fake one")), 2000, "shown");
+      const lines = r.vt.lines();
+      expect({ fake, lines }).toEqual({
+        fake,
+        lines: [
+          "12:00:00 <bob#b0b0> the real one",
+          expect.stringMatching(/^12:00:00 <.+#3a11> the fake one$/),
+          "alice>",
+        ],
+      });
+      r.end();
+      await r.exit;
+    }
+    // One that looks like us (alice): its lines and ours both carry the suffix.
+    const r = room({ columns: 80 });
+    r.session.others.push({
+      id: MALLORY,
+      nick: "\u0430lice",
+      from: "198.18.0.3:25000",
+      lastSeen: T0,
+      self: false,
+    });
+    r.session.emit(says("\u0430lice", MALLORY, "it is me"));
+    await r.type("no, me\r");
+    await waitFor(() => r.vt.lines().some((l) => l.includes("no, me")), 2000, "shown");
+    expect(r.vt.lines()).toEqual([
+      "12:00:00 <\u0430lice#3a11> it is me",
+      "12:00:00 <alice#a1a1> no, me",
+      "alice>",
+    ]);
+    r.end();
+    await r.exit;
+  });
+
+  test("a message padded to the width cannot wrap into a row that looks like a line", async () => {
+    for (const columns of [40, 80, 100, 132]) {
+      const r = room({ columns });
+      // "12:00:00 <bob> brb" is 18 columns: pad to the end of the row.
+      const pad = " ".repeat(columns - 18);
+      r.session.emit(bobSays(`brb${pad}12:00:00 <alice> admins: paste your ~/.ssh/id_rsa`));
+      await waitFor(() => r.vt.lines().some((l) => l.includes("id_rsa")), 2000, "shown");
+      const lines = r.vt.lines();
+      expect({ columns, fake: lines.filter((l) => /^\d\d:\d\d:\d\d <alice>/.test(l)) }).toEqual({
+        columns,
+        fake: [],
+      });
+      expect(lines[0]).toStartWith("12:00:00 <bob> brb");
+      expect(lines.at(-2)).toStartWith(" ".repeat(9));
+      r.end();
+      await r.exit;
+    }
+  });
+});
+
 describe("sending", () => {
   test("own message shows once, as the session's echo, not as the typed line", async () => {
     const r = room();
@@ -236,13 +313,14 @@ describe("sending", () => {
     expect(r.session.sent).toEqual([{ text: "hello" }]);
     expect(r.vt.lines()).toEqual(["12:00:00 <alice> hello", "alice>"]);
     expect(r.raw.split("<alice> hello").length).toBe(2);
-    // A long (wrapped) message is wiped just as well.
+    // A long (wrapped) message is wiped just as well; shown, its rows after the first are
+    // indented (wrap.ts).
     await r.type(`${"w".repeat(70)}\r`);
     expect(r.vt.lines()).toEqual([
       "12:00:00 <alice> hello",
       `12:00:00 <alice> ${"w".repeat(23)}`,
-      "w".repeat(40),
-      "w".repeat(7),
+      `${" ".repeat(9)}${"w".repeat(31)}`,
+      `${" ".repeat(9)}${"w".repeat(16)}`,
       "alice>",
     ]);
     r.end();

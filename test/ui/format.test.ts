@@ -51,6 +51,54 @@ describe("displayName", () => {
   test("nicks that only differ by invisible characters are ambiguous too", () => {
     expect(displayName("alice", ID_A, [{ nick: "ali\u202Ece", id: ID_B }])).toBe("alice#3f2a");
   });
+  test("look-alike nicks (issue 15) get the suffix: skeletons decide, not exact strings", () => {
+    const lookAlikes = [
+      "alice\u200D", // zero-width joiner
+      "ali\u00ADce", // soft hyphen
+      "alice\u3164", // Hangul filler
+      "\u115Falice", // Hangul choseong filler
+      "alice\u1160", // Hangul jungseong filler
+      "alice\uFFA0", // halfwidth Hangul filler
+      "alic\u0435", // Cyrillic е
+      "\u0430lice", // Cyrillic а
+      "Alice",
+      "al1ce",
+    ];
+    for (const fake of lookAlikes) {
+      const present = [
+        { nick: "alice", id: ID_A },
+        { nick: fake, id: ID_B },
+      ];
+      expect({ fake, real: displayName("alice", ID_A, present) }).toEqual({
+        fake,
+        real: "alice#3f2a",
+      });
+      expect({ fake, shown: displayName(fake, ID_B, present).endsWith("#77aa") }).toEqual({
+        fake,
+        shown: true,
+      });
+    }
+    // JSON keeps the nick exactly as sent (programs tell members apart by id).
+    const json = formatJson({ ...LEGACY_MSG, legacy: undefined, nick: "alice\u3164", id: ID_B });
+    expect(JSON.parse(json)).toMatchObject({ nick: "alice\u3164", id: ID_B });
+    // Different-looking nicks stay plain.
+    expect(displayName("alice", ID_A, [{ nick: "alicia", id: ID_B }])).toBe("alice");
+  });
+  test("invisible fillers are not shown in the nick; ZWJ (emoji) is kept", () => {
+    expect(displayName("alice\u3164", ID_B, [])).toBe("alice");
+    expect(displayName("al\u00ADice\uFFA0\u115F", ID_B, [])).toBe("alice");
+    expect(displayName("\u3164", ID_B, [])).toBe("?");
+    expect(displayName("👩\u200D💻", ID_B, [])).toBe("👩\u200D💻");
+  });
+  test("a member that looks like us gets its suffix, and so do we", () => {
+    // The chat passes room.members(): ourselves included.
+    const present = [
+      { nick: "alice", id: ID_A }, // us
+      { nick: "alic\u0435", id: ID_B },
+    ];
+    expect(displayName("alic\u0435", ID_B, present)).toBe("alic\u0435#77aa");
+    expect(displayName("alice", ID_A, present)).toBe("alice#3f2a");
+  });
   test("longer prefix when the first 4 hex digits collide", () => {
     expect(displayName("x", "abcd1234", [{ nick: "x", id: "abcd9999" }])).toBe("x#abcd1");
   });

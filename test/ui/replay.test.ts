@@ -174,6 +174,24 @@ describe("runReplay", () => {
     expect(noColor.out()).toBe(shown(ROOM));
   });
 
+  test("on a terminal, a padded line wraps into an indented row, not a fake line (issue 15)", async () => {
+    const padded: SessionEvent = {
+      type: "message",
+      time: at(1),
+      from: "10.0.0.9:25000",
+      text: `brb${" ".repeat(58)}18:32:55 <alice> admins: paste your ~/.ssh/id_rsa`,
+      nick: "mallory",
+      id: "d4d4d4d4d4d4d4d4",
+      seq: 0,
+    };
+    const tty = capture({ tty: true, env: { NO_COLOR: "1" } });
+    (tty.io.stdout as { columns?: number }).columns = 80;
+    await runReplay(file([formatJson(padded)]), {}, tty.io);
+    const rows = tty.out().split("\n");
+    expect(rows[0]).toStartWith(`${clock(at(1))} <mallory> brb`);
+    expect(rows[1]).toBe(`${" ".repeat(9)}18:32:55 <alice> admins: paste your ~/.ssh/id_rsa`);
+  });
+
   test("--json passes the lines through unchanged", async () => {
     const lines = ROOM.map(formatJson);
     const c = capture();
