@@ -16,6 +16,9 @@
  * - The same, but the reader is killed instead of woken: the listener ends within a bound,
  *   non-zero, saying how many lines it could not write.
  *
+ * - A signal still bounds the wait for a frozen reader: the listener ends within the exit
+ *   guard's grace, status 1, saying how many lines were not written.
+ *
  * N is MCCHAT_EXIT_LINES (default 100,000, the issue's number).
  */
 import { afterEach, expect, test } from "bun:test";
@@ -46,6 +49,10 @@ const FREEZE_MS = 10_000;
 /** How long the listener may take to exit once its reader is gone. */
 const GONE_EXIT_MS = 3_000;
 const GROUP = "239.1.73.15";
+/** Lines for the signal case: far more than a pipe holds (~64 KiB, ~300 lines). */
+const SIGNAL_LINES = 5_000;
+/** How long a stopped listener may take (the exit guard's grace is 800 ms; room for a busy machine). */
+const STOP_EXIT_MS = 3_000;
 const LOST_LINE =
   /^mcchat: ([\d,]+) of ([\d,]+) output lines not written: stdout's reader went away$/;
 
@@ -75,7 +82,7 @@ describeLab(
      * A listener (--count N) writing into a FIFO whose reader is frozen, and a sender that
      * pipes N lines into the room and has exited 0 (so the listener has them all).
      */
-    async function frozenAfterFlood(dir: string) {
+    async function frozenAfterFlood(dir: string, n = N) {
       const [h0, h1] = (await hosts()) as [Host, Host];
       const fifo = join(dir, "out");
       Bun.spawnSync(["mkfifo", fifo]);
@@ -86,7 +93,7 @@ describeLab(
       const lis = h1.spawn([
         "sh",
         "-c",
-        `exec ${BINARY} ${room.join(" ")} --listen --json --count ${N} -n lis > ${fifo}`,
+        `exec ${BINARY} ${room.join(" ")} --listen --json --count ${n} -n lis > ${fifo}`,
       ]);
       const tx = h0.spawn([BINARY, ...room, "--json", "-n", "tx"], { stdin: "pipe" });
       await waitFor(
@@ -103,7 +110,7 @@ describeLab(
       );
       process.kill(reader.pid, "SIGSTOP");
       const frozeAt = performance.now();
-      tx.write(floodInput("x", N));
+      tx.write(floodInput("x", n));
       tx.end();
       const txCode = await tx.waitForExit(240_000);
       const floodSeconds = (performance.now() - frozeAt) / 1000;
@@ -187,6 +194,34 @@ describeLab(
         }
       },
       400_000,
+    );
+
+    (HAVE_BIN ? test : test.skip)(
+      "SIGTERM while the frozen reader holds it up: a bounded exit, status 1, saying how many lines were not written",
+      async () => {
+        const dir = mkdtempSync(join(tmpdir(), "mcchat-exit-status-"));
+        try {
+          const { reader, lis } = await frozenAfterFlood(dir, SIGNAL_LINES);
+          const t0 = performance.now();
+          process.kill(lis.pid, "SIGTERM");
+          const lisCode = await lis.waitForExit(STOP_EXIT_MS + 5_000);
+          const took = performance.now() - t0;
+          const err = lis.lines("stderr").filter((l) => l !== "");
+          console.log(
+            `SIGTERM, frozen reader: listener exit ${lisCode} after ${Math.round(took)} ms; stderr ${JSON.stringify(err)}`,
+          );
+          process.kill(reader.pid, "SIGCONT");
+          expect(took).toBeLessThan(STOP_EXIT_MS);
+          expect(lisCode).toBe(1);
+          expect(err).toHaveLength(1);
+          expect(err[0]).toMatch(
+            /^mcchat: [\d,]+ of [\d,]+ output lines not written: stopped before stdout's reader took them$/,
+          );
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+      120_000,
     );
   },
 );
