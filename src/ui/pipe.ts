@@ -18,7 +18,7 @@ export interface PipeOptions {
   errors: Writable;
   /** Renders an event for stdout (plain or JSON lines). */
   render: (e: SessionEvent) => string[];
-  /** Exit 0 after this many messages have been received. */
+  /** Exit 0 after this many messages have been received (and stdout has taken them). */
   count?: number;
   /** Exit after this long; exit status 1 if `count` was given and not reached. */
   timeoutMs?: number;
