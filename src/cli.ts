@@ -85,7 +85,7 @@ export function buildCli() {
     )
     .option("--listen", "Receive only, never send")
     .option("--json", "Print received messages as JSON lines")
-    .option("--count <n>", "Exit 0 after n messages have been received")
+    .option("--count <n>", "Exit 0 after n messages have been received and stdout has taken them")
     .option("--timeout <seconds>", "Exit after that long (status 1 if --count was not reached)")
     .option("-n, --nick <name>", "Nickname (default: login name)")
     .option("-y, --yes", "Never prompt: use flags, then saved config, then defaults")
@@ -244,7 +244,10 @@ function drained(stream: NodeJS.WritableStream, ms: number): Promise<void> {
  * The process entry point: the one place that exits. Every way to stop ends the
  * process within about a second (see exitGuard), saying BYE where joined: SIGINT,
  * SIGTERM, SIGHUP, a terminal that went away (stdin closed or failing with EIO) and
- * stdout's reader going away (EPIPE: exit 0, nothing on stderr).
+ * stdout's reader going away (EPIPE: exit 0, nothing on stderr, unless output the pipe had
+ * received was lost by it: then the pipe says how much, status 1; see ui/pipe.ts). A normal
+ * end of the pipe waits for stdout however slow its reader (ui/tracked-writer.ts); the final
+ * drain below is only for what was written after it (the chat's last lines).
  */
 export async function main(argv: readonly string[] = process.argv): Promise<never> {
   const guard = exitGuard((code) => process.exit(code));

@@ -4,6 +4,7 @@ import { RoomError } from "../room/room-error.ts";
 import type { SessionEvent } from "../session/events.ts";
 import { quietly } from "./deadline.ts";
 import { type ByteLines, byteLines, inputDecoder } from "./input-lines.ts";
+import { trackedWriter } from "./tracked-writer.ts";
 
 export interface PipeOptions {
   /**
@@ -17,11 +18,14 @@ export interface PipeOptions {
   errors: Writable;
   /** Renders an event for stdout (plain or JSON lines). */
   render: (e: SessionEvent) => string[];
-  /** Exit 0 after this many messages have been received. */
+  /** Exit 0 after this many messages have been received (and stdout has taken them). */
   count?: number;
   /** Exit after this long; exit status 1 if `count` was given and not reached. */
   timeoutMs?: number;
-  /** Aborted on SIGINT/SIGTERM: leave cleanly, exit 0. */
+  /**
+   * Aborted on a stop request (SIGINT/SIGTERM/SIGHUP, a lost terminal): leave cleanly, exit 0
+   * (1 if output received could not be written in STOP_FLUSH_MS).
+   */
   signal?: AbortSignal;
   /** Keep running after input EOF (e.g. interactive listen). Default: exit at EOF. */
   stayAfterEof?: boolean;
@@ -33,174 +37,45 @@ export interface PipeOptions {
   encoding?: string;
 }
 
-/** How long a stdout flush may go without progress before exit gives up on it. */
-export const FLUSH_STALL_MS = 5000;
-
 /**
- * Writes that can be waited for. Bun's stdout on a pipe buffers internally without
- * reporting it (writableLength stays 0) and process.exit drops what is still queued,
- * so we count the write callbacks instead.
+ * After a stop request (a signal, a lost terminal), how long stdout may still take what it
+ * holds. The exit guard ends the process EXIT_GRACE_MS (800 ms) after the request; the BYE
+ * (CLOSE_DEADLINE_MS, 500 ms) runs meanwhile, and the lost-output line must be out before.
  */
-/** Lines joined into one write at most (a long burst is written in pieces of this size). */
-const WRITE_BATCH_LINES = 4096;
-/** Writes handed to the stream at once, at most: the rest wait as joined text. */
-const MAX_INFLIGHT_WRITES = 2;
-/** While output waits, a full garbage collection after every this many bytes queued. */
-const GC_EVERY_BYTES = 2 * 1024 * 1024;
+export const STOP_FLUSH_MS = 300;
 
-interface Chunk {
-  text: string;
-  position: number;
-}
-const EMPTY: Chunk = { text: "", position: 0 };
+/** How an end began: it decides how long output may take and what is said about output left. */
+type Ending =
+  /** The pipe's own end (--count, --timeout, EOF of input, a failure): output is waited for. */
+  | "normal"
+  /** A stop request (signal): output gets STOP_FLUSH_MS more. */
+  | "stopped"
+  /** stdout's reader went away (EPIPE) while we ran. */
+  | "reader-gone"
+  /** The terminal went away (EIO): nothing can be said on it any more. */
+  | "terminal-gone";
 
-export function trackedWriter(
-  stream: Writable,
-  /**
-   * Called with a write's highest position (see write) once the stream has taken it; in
-   * order, never lower than before.
-   */
-  onWritten?: (position: number) => void,
-): {
-  /**
-   * Queue `s` (may be "": only the position). `position` (an event's, > 0) is reported to
-   * onWritten once `s` and everything written before it are out.
-   */
-  write(s: string, position?: number): void;
-  /**
-   * Resolves when every write so far has called back, or once no write has called
-   * back for `stallMs` (a reader that stopped reading, a dead terminal): an exit path
-   * never waits forever. A slow reader that keeps reading is waited for.
-   */
-  flushed(stallMs?: number): Promise<void>;
-} {
-  let pending = 0;
-  let progress = 0;
-  let waiters: (() => void)[] = [];
-  /** Lines written since the last flush: joined into one write per turn of the event loop. */
-  let batch: string[] = [];
-  /** The highest position among them. */
-  let batchPosition = 0;
-  let scheduled = false;
-  /** The newest write not called back yet: a batch with nothing to write hands it its position. */
-  let newest: Chunk | undefined;
-  /** Writes handed to the stream and not called back yet, and joined batches waiting for them. */
-  let inflight = 0;
-  let waitingBytes = 0;
-  const waiting: Chunk[] = [];
-  let waitingHead = 0;
-  const done = () => {
-    progress++;
-    if (--pending > 0) return;
-    for (const w of waiters) w();
-    waiters = [];
-  };
-  const written = (w: Chunk) => {
-    inflight--;
-    if (newest === w) newest = undefined;
-    if (w.position > 0) onWritten?.(w.position);
-    done();
-    if (waitingHead < waiting.length && inflight < MAX_INFLIGHT_WRITES) {
-      const next = waiting[waitingHead] as Chunk;
-      waiting[waitingHead++] = EMPTY;
-      if (waitingHead === waiting.length) {
-        waiting.length = 0;
-        waitingHead = 0;
-      }
-      start(next);
-    }
-  };
-  const start = (w: Chunk) => {
-    inflight++;
-    try {
-      stream.write(w.text, () => written(w));
-    } catch {
-      written(w);
-    }
-  };
-  const writeBatch = () => {
-    const text = batch.join("");
-    const position = batchPosition;
-    batch = [];
-    batchPosition = 0;
-    if (text === "") {
-      // Only positions: due once the writes before them are out.
-      if (newest) newest.position = Math.max(newest.position, position);
-      else if (position > 0) onWritten?.(position);
-      done();
-      return;
-    }
-    const w: Chunk = { text, position };
-    newest = w;
-    // A reader that does not read: the stream would buffer every write in memory; ours waits
-    // here instead, as joined text, a few writes at a time handed on (bounded by the room's
-    // output rule: a paced client that far behind stops getting events).
-    if (inflight < MAX_INFLIGHT_WRITES) start(w);
-    else {
-      waiting.push(w);
-      // What waits here is held on purpose; what the event loop left behind to get it here is
-      // garbage: collect it now and then, or a burst into a stopped reader peaks far above what
-      // it keeps (measured: 134 MB peak, 95 MB kept, for 100,000 lines).
-      waitingBytes += text.length;
-      if (waitingBytes >= GC_EVERY_BYTES) {
-        waitingBytes = 0;
-        Bun.gc(true);
-      }
-    }
-  };
-  return {
-    write(s, position = 0) {
-      // One write (one system call) per turn of the event loop instead of one per line: a
-      // receiver prints tens of thousands of lines a second. The scheduled batch counts as
-      // pending from the first line on, so flushed() waits for it.
-      batch.push(s);
-      if (position > batchPosition) batchPosition = position;
-      if (!scheduled) {
-        scheduled = true;
-        pending++;
-        setImmediate(() => {
-          scheduled = false;
-          if (batch.length > 0) writeBatch();
-          else done();
-        });
-      } else if (batch.length >= WRITE_BATCH_LINES) {
-        pending++;
-        writeBatch();
-      }
-    },
-    flushed(stallMs = FLUSH_STALL_MS) {
-      if (pending === 0) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        let seen = progress;
-        const check = setInterval(
-          () => {
-            if (progress !== seen) {
-              seen = progress;
-              return;
-            }
-            clearInterval(check);
-            resolve();
-          },
-          Math.max(1, stallMs),
-        );
-        waiters.push(() => {
-          clearInterval(check);
-          resolve();
-        });
-      });
-    },
-  };
-}
+/** 99704 -> "99,704". */
+const count = (n: number) => n.toLocaleString("en-US");
 
 /**
  * The Unix-tool loop: input lines become messages, received messages become output
  * lines (stdout), diagnostics go to stderr. Resolves with the exit status.
  *
- * Every way out is bounded: the signal (SIGINT/SIGTERM/SIGHUP) ends it at once, also
- * while a send waits or the linger after EOF (`drain`) runs; a reader that went away
- * (EPIPE) ends it with 0; a dead terminal (EIO, or input closed without EOF) counts as
- * the end of input. BYE (the room's close, as the pipe is its owner) and the stdout flush
- * have deadlines.
+ * Every way out is bounded but one: the signal (SIGINT/SIGTERM/SIGHUP) ends it at once, also
+ * while a send waits or the linger after EOF (`drain`) runs; a dead terminal (EIO, or input
+ * closed without EOF) counts as the end of input; BYE (the room's close, as the pipe is its
+ * owner) has a deadline. The one wait without a deadline is stdout's: an end never drops
+ * output already received, so a slow or frozen reader is waited for as long as it is there
+ * (a signal bounds that wait). Output is given up only when its reader is gone.
+ *
+ * The status says what did not get through:
+ * - input lines the room refused (over 64 KiB): said at the end with their count, status 1;
+ * - received lines stdout did not take (its reader went away while we were ending, or a
+ *   signal cut the wait short): said with their count, status 1. A reader that goes away
+ *   while we are still running and wait for nothing in particular (`mcchat --listen | head
+ *   -1`) has taken what it wanted: status 0, nothing said, as for `yes | head -1`. With
+ *   --count, what it did not take of the lines it asked for counts as lost.
  */
 export function runPipe(o: PipeOptions): Promise<number> {
   return new Promise<number>((resolve) => {
@@ -208,11 +83,58 @@ export function runPipe(o: PipeOptions): Promise<number> {
     let done = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let rl: ByteLines | null = null;
+    /** Input lines read (empty ones skipped), and those the room refused. */
+    let inputLines = 0;
+    let refused = 0;
     // What stdout has taken is what the room consumed (flow control).
     const out = trackedWriter(o.output, (position) => client.consumed(position));
-    const finish = async (code: number) => {
+
+    /** Resolves once stdout took everything, its reader is gone, or STOP_FLUSH_MS after a stop. */
+    const outputTaken = (ending: Ending) =>
+      new Promise<void>((resolve) => {
+        let grace: ReturnType<typeof setTimeout> | undefined;
+        const bound = () => {
+          grace ??= setTimeout(resolve, STOP_FLUSH_MS);
+        };
+        if (ending !== "normal" || o.signal?.aborted) bound();
+        else o.signal?.addEventListener("abort", bound, { once: true });
+        void out.flushed().then(() => {
+          if (grace) clearTimeout(grace);
+          o.signal?.removeEventListener("abort", bound);
+          resolve();
+        });
+      });
+
+    /** The exit status, with what did not get through said on stderr. */
+    const status = (code: number, ending: Ending, readerLeftFirst: boolean): number => {
+      let result = code;
+      const say = (line: string) => quietly(() => o.errors.write(`mcchat: ${line}\n`));
+      if (refused > 0) {
+        const lines = inputLines === 1 ? "line" : "lines";
+        say(`${count(refused)} of ${count(inputLines)} input ${lines} not sent (see above)`);
+        if (result === 0) result = 1;
+      }
+      const lost = out.unwritten;
+      // A reader that left while we ran, wanting nothing in particular, took what it wanted.
+      const chosen = readerLeftFirst && o.count === undefined;
+      // A terminal that went away: nothing can be said on it.
+      const terminalGone = ending === "terminal-gone" || out.failure?.code === "EIO";
+      if (lost > 0 && !terminalGone && !chosen) {
+        const why =
+          out.failure !== undefined
+            ? "stdout's reader went away"
+            : "stopped before stdout's reader took them";
+        say(`${count(lost)} of ${count(out.lines)} output lines not written: ${why}`);
+        if (result === 0) result = 1;
+      }
+      return result;
+    };
+
+    const finish = async (code: number, ending: Ending = "normal") => {
       if (done) return;
       done = true;
+      // The reader was gone before this end began (it may have started it): see status().
+      const readerLeftFirst = ending === "reader-gone" || out.failure?.code === "EPIPE";
       try {
         if (timer) clearTimeout(timer);
         o.signal?.removeEventListener("abort", onAbort);
@@ -221,16 +143,19 @@ export function runPipe(o: PipeOptions): Promise<number> {
         o.input?.removeListener("error", onInputError);
         quietly(() => rl?.end());
       } finally {
-        // The owner leaving: the room closes (BYE), within its deadline.
-        await client.detach();
-        await out.flushed();
-        resolve(code);
+        // The owner leaving: the room closes (BYE), within its deadline; meanwhile stdout takes
+        // what it holds.
+        await Promise.all([client.detach(), outputTaken(ending)]);
+        resolve(status(code, ending, readerLeftFirst));
       }
     };
-    const onAbort = () => void finish(0);
+    // After the handlers of the same stdout 'error' event (the exit guard's abort comes first):
+    // an EPIPE ends as "reader-gone", not as a stop.
+    const onAbort = () => queueMicrotask(() => void finish(0, "stopped"));
     const onOutputError = (err: NodeJS.ErrnoException) => {
-      // The reader went away (`| head`) or the terminal did (EIO): nothing more to say.
-      if (err.code === "EPIPE" || err.code === "EIO") return void finish(0);
+      if (err.code === "EPIPE") return void finish(0, "reader-gone");
+      // The terminal went away (EIO): nothing more to say.
+      if (err.code === "EIO") return void finish(0, "terminal-gone");
       quietly(() => o.errors.write(`mcchat: cannot write output: ${err.message}\n`));
       void finish(1);
     };
@@ -273,7 +198,7 @@ export function runPipe(o: PipeOptions): Promise<number> {
       },
     });
     o.output.on?.("error", onOutputError);
-    if (o.signal?.aborted) return void finish(0);
+    if (o.signal?.aborted) return void finish(0, "stopped");
     o.signal?.addEventListener("abort", onAbort);
     if (o.timeoutMs !== undefined) {
       timer = setTimeout(() => {
@@ -301,12 +226,15 @@ export function runPipe(o: PipeOptions): Promise<number> {
           const { text: line, warnings } = decode(bytes, lineNo);
           for (const w of warnings) o.errors.write(`mcchat: warning: ${w}\n`);
           if (line === "") continue; // a line of only a byte-order mark
+          inputLines++;
           try {
             await o.room.run({ verb: "send", text: line });
           } catch (err) {
             if (done) return;
-            // The session refused this one (too long…): said, and the next line goes on.
+            // The session refused this one (too long…): said, and the next line goes on; the
+            // exit status says that not all of the input went out (status()).
             if (!(err instanceof RoomError && err.code === "refused")) throw err;
+            refused++;
             o.errors.write(`mcchat: ${err.message}\n`);
           }
         }

@@ -2,8 +2,9 @@
  * "The conference", big messages over real sockets between two lab hosts, from source
  * and as the compiled binary: a 10,000-character line (CJK, emoji, ASCII, …) piped into
  * one mcchat arrives whole at another; a 70,000-byte line (over the 65,536-byte limit)
- * is refused with one line on stderr, nothing of it is sent, and the sender goes on
- * and exits normally.
+ * is refused with one line on stderr, nothing of it is sent, and the sender goes on; at
+ * the end it says how many input lines were not sent and exits 1 (a script can tell that
+ * part of its input never went out).
  *
  * Readiness: the receiver (`--listen`, framed) must have joined before the sender's
  * first message; it has when it prints the sender's join (the sender's HELLO reached it).
@@ -104,7 +105,7 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
     );
 
     when(
-      'a 70,000-byte line: one "too long" line on stderr, nothing sent, the next line goes out, exit 0',
+      'a 70,000-byte line: one "too long" line on stderr, nothing sent, the next line goes out, then "1 of 2 input lines not sent", exit 1',
       async () => {
         const long = `${"界".repeat(23_333)}x`;
         expect(new TextEncoder().encode(long).length).toBe(70_000);
@@ -115,18 +116,22 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         tx.write(`${after}\n`);
         tx.end();
         await waitEvent(rx, (e) => e.type === "message", "a message at the receiver", 15_000);
-        expect(await tx.waitForExit(20_000)).toBe(0);
+        expect(await tx.waitForExit(20_000)).toBe(1);
 
-        // The sender: one clear line about the long one, the stats line, no stack trace.
+        // The sender: one clear line about the long one, the count of lines not sent, the
+        // stats line, no stack trace.
         const err = tx.lines("stderr").filter((l) => l !== "");
         const tooLong = err.filter((l) => /too long/.test(l));
         expect(tooLong).toHaveLength(1);
         expect(tooLong[0]).toMatch(/^mcchat: .*too long.*70,?000.*nothing was sent/);
         expect(tx.stderr).not.toMatch(/internal error|\n\s+at |TypeError|RangeError/);
+        expect(err.filter((l) => /not sent/.test(l))).toEqual([
+          "mcchat: 1 of 2 input lines not sent (see above)",
+        ]);
         const stats = err.filter((l) => l.startsWith("mcchat: stats:"));
         expect(stats).toHaveLength(1);
         expect(stats[0]).toMatch(/\bsent 1,/); // only the short line
-        expect(err).toHaveLength(2);
+        expect(err).toHaveLength(3);
 
         // The receiver: after the sender's BYE (which carries its tail), exactly the short
         // message arrived, and nothing is missing (no "lost": nothing else was ever sent).

@@ -1,9 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { PassThrough, Writable } from "node:stream";
+import { UserError } from "../../src/errors.ts";
 import { Room } from "../../src/room/room.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
 import { CLOSE_DEADLINE_MS } from "../../src/ui/deadline.ts";
-import { type PipeOptions, runPipe, trackedWriter } from "../../src/ui/pipe.ts";
+import { type PipeOptions, runPipe, STOP_FLUSH_MS } from "../../src/ui/pipe.ts";
+import { trackedWriter } from "../../src/ui/tracked-writer.ts";
 import { waitFor } from "../helpers/events.ts";
 import { FakeRoomSession } from "../helpers/fake-room-session.ts";
 
@@ -46,6 +48,30 @@ function collector(): { stream: Writable; chunks: string[] } {
     },
   });
   return { stream, chunks };
+}
+
+/**
+ * A stdout that takes nothing until told to (its write callbacks are held): `release` takes what
+ * was written, `fail` makes its reader go away (the held writes fail with EPIPE).
+ */
+function heldOutput() {
+  const held: ((err?: Error) => void)[] = [];
+  const chunks: string[] = [];
+  const stream = new Writable({
+    highWaterMark: 1 << 30,
+    write(c, _e, cb) {
+      chunks.push(String(c));
+      held.push(cb);
+    },
+  });
+  const release = () => {
+    for (const cb of held.splice(0)) cb();
+  };
+  const fail = () => {
+    const epipe = Object.assign(new Error("EPIPE: broken pipe, write"), { code: "EPIPE" });
+    for (const cb of held.splice(0)) cb(epipe);
+  };
+  return { stream, chunks, release, fail, held };
 }
 
 test("does not resolve before a slow reader has taken every line", async () => {
@@ -152,15 +178,36 @@ describe("every way out is bounded", () => {
     expect(s.closed).toBe(1);
   });
 
-  test("flushed() gives up on a reader that stopped reading, waits for one that reads", async () => {
-    const stuck = new Writable({ write() {} }); // never calls back
+  test("flushed() waits for a reader that stopped reading, until it is gone (EPIPE); what it lost is counted", async () => {
+    const held: ((err?: Error) => void)[] = [];
+    const stuck = new Writable({
+      highWaterMark: 1 << 30,
+      write(_c, _e, cb) {
+        held.push(cb);
+      },
+    });
     const w = trackedWriter(stuck);
-    w.write("a\n");
-    const t0 = performance.now();
-    await w.flushed(50);
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(45);
+    for (let i = 0; i < 5; i++) w.write(`${i}\n`);
+    let flushed = false;
+    void w.flushed().then(() => {
+      flushed = true;
+    });
+    // Nothing gives up by itself (the writer of 0.3.0 did, after 5 s without progress).
+    await waitFor(() => held.length === 1, 1000, "the batch handed to the stream");
+    await Bun.sleep(100);
+    expect(flushed).toBe(false);
+    expect(w.unwritten).toBe(5);
+    const epipe = Object.assign(new Error("EPIPE: broken pipe, write"), { code: "EPIPE" });
+    held.shift()?.(epipe);
+    await waitFor(() => flushed, 1000, "flushed() after the failure");
+    expect(w.failure?.code).toBe("EPIPE");
+    expect({ lines: w.lines, unwritten: w.unwritten }).toEqual({ lines: 5, unwritten: 5 });
+    // Lines written after the failure are lost too, and flushed() no longer waits.
+    w.write("late\n");
+    await w.flushed();
+    expect({ lines: w.lines, unwritten: w.unwritten }).toEqual({ lines: 6, unwritten: 6 });
 
-    // A slow reader that keeps taking lines is not cut off by the stall deadline.
+    // A slow reader that keeps taking lines gets them all.
     const taken: string[] = [];
     const slow = new Writable({
       highWaterMark: 1,
@@ -176,9 +223,10 @@ describe("every way out is bounded", () => {
       v.write(`${i}\n`);
       await new Promise((r) => setImmediate(r)); // one batch (one write) per turn
     }
-    await v.flushed(50); // 10 x 20 ms = 200 ms > 50 ms, but never 50 ms without progress
+    await v.flushed();
     expect(taken).toHaveLength(10);
     expect(taken.join("")).toBe("0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n");
+    expect(v.unwritten).toBe(0);
   });
 });
 
@@ -274,23 +322,6 @@ describe("input that is not UTF-8", () => {
 });
 
 describe("a paced client of the room", () => {
-  /** A stdout that takes nothing until told to (its write callbacks are held). */
-  function heldOutput() {
-    const held: (() => void)[] = [];
-    const chunks: string[] = [];
-    const stream = new Writable({
-      highWaterMark: 1 << 30,
-      write(c, _e, cb) {
-        chunks.push(String(c));
-        held.push(cb);
-      },
-    });
-    const release = () => {
-      for (const cb of held.splice(0)) cb();
-    };
-    return { stream, chunks, release };
-  }
-
   test("an event is consumed once stdout has taken the write that showed it", async () => {
     const { room, s } = fakeRoom();
     const out = heldOutput();
@@ -397,5 +428,110 @@ test("trackedWriter reports positions in order, only once the stream took them",
   w.write("", 4); // nothing out: at once (next turn)
   await new Promise((r) => setImmediate(r));
   expect(reported).toEqual([3, 4]);
-  await w.flushed(100);
+  await w.flushed();
+});
+
+describe("an end never drops output it has received; what did not get through is said", () => {
+  /** A pipe over a fake room with a held stdout, rendering messages as their text. */
+  function held(o: Partial<PipeOptions> = {}) {
+    const { room, s } = fakeRoom();
+    const out = heldOutput();
+    const errors = collector();
+    let code: number | undefined;
+    const done = pipe(room, {
+      output: out.stream,
+      errors: errors.stream,
+      render: (e) => [e.type === "message" ? e.text : e.type],
+      ...o,
+    }).then((c) => {
+      code = c;
+      return c;
+    });
+    return { s, out, errors, done, code: () => code, err: () => errors.chunks.join("") };
+  }
+
+  test("--count reached while stdout takes nothing: waits for it as long as it takes, then 0", async () => {
+    const p = held({ count: 3 });
+    for (let i = 1; i <= 3; i++) p.s.emit(msg(`m${i}`));
+    await waitFor(() => p.out.held.length === 1, 1000, "the lines handed to stdout");
+    await waitFor(() => p.s.closed === 1, 2000, "the room closed (BYE) at once");
+    // The stop grace is the only bound there is, and it is not one here: well past it, still waiting.
+    await Bun.sleep(STOP_FLUSH_MS * 2);
+    expect(p.code()).toBeUndefined();
+    p.out.release();
+    expect(await p.done).toBe(0);
+    expect(p.out.chunks.join("")).toBe("m1\nm2\nm3\n");
+    expect(p.err()).toBe("");
+  });
+
+  test("stdout's reader goes away while we wait for it: status 1, and how many lines it lost", async () => {
+    const p = held({ count: 3 });
+    for (let i = 1; i <= 3; i++) p.s.emit(msg(`m${i}`));
+    await waitFor(() => p.out.held.length === 1, 1000, "the lines handed to stdout");
+    p.out.fail();
+    expect(await p.done).toBe(1);
+    expect(p.err()).toBe("mcchat: 3 of 3 output lines not written: stdout's reader went away\n");
+  });
+
+  test("with --count, a reader that leaves before taking them all: status 1 and the count", async () => {
+    const p = held({ count: 5 });
+    for (let i = 1; i <= 2; i++) p.s.emit(msg(`m${i}`));
+    await waitFor(() => p.out.held.length === 1, 1000, "the lines handed to stdout");
+    p.out.fail();
+    expect(await p.done).toBe(1);
+    expect(p.err()).toBe("mcchat: 2 of 2 output lines not written: stdout's reader went away\n");
+  });
+
+  test("without --count, a reader that leaves while we run (`| head -1`) took what it wanted: 0, silent", async () => {
+    const p = held();
+    for (let i = 1; i <= 2; i++) p.s.emit(msg(`m${i}`));
+    await waitFor(() => p.out.held.length === 1, 1000, "the lines handed to stdout");
+    p.out.fail();
+    expect(await p.done).toBe(0);
+    expect(p.err()).toBe("");
+  });
+
+  test("a stop request bounds the wait: STOP_FLUSH_MS later, status 1 and the count", async () => {
+    const controller = new AbortController();
+    const p = held({ signal: controller.signal });
+    for (let i = 1; i <= 4; i++) p.s.emit(msg(`m${i}`));
+    await waitFor(() => p.out.held.length === 1, 1000, "the lines handed to stdout");
+    const t0 = performance.now();
+    controller.abort();
+    expect(await p.done).toBe(1);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(STOP_FLUSH_MS - 5);
+    expect(p.err()).toBe(
+      "mcchat: 4 of 4 output lines not written: stopped before stdout's reader took them\n",
+    );
+  });
+
+  test("a stop request with nothing held: 0 at once, silent", async () => {
+    const controller = new AbortController();
+    const p = held({ signal: controller.signal });
+    p.s.emit(msg("m1"));
+    await waitFor(() => p.out.held.length === 1, 1000, "the line handed to stdout");
+    p.out.release();
+    controller.abort();
+    expect(await p.done).toBe(0);
+    expect(p.err()).toBe("");
+  });
+
+  test("an input line the room refused (over 64 KiB): the others go out, then status 1 and the count", async () => {
+    const { room, s, sent } = fakeRoom();
+    const send = s.send.bind(s);
+    s.send = async (text, opts) => {
+      if (text.length > 10) throw new UserError("message too long; nothing was sent", 1);
+      return send(text, opts);
+    };
+    const errors = collector();
+    const code = await pipe(room, {
+      input: new PassThrough().end("one\nmuch too long a line\n\ntwo\n"),
+      errors: errors.stream,
+    });
+    expect(code).toBe(1);
+    expect(sent()).toEqual(["one", "two"]);
+    expect(errors.chunks.join("")).toBe(
+      "mcchat: message too long; nothing was sent\nmcchat: 1 of 3 input lines not sent (see above)\n",
+    );
+  });
 });
