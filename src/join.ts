@@ -25,7 +25,13 @@ async function settle(
 ): Promise<{ raw: RawOptions; interfaces: NetInterface[] }> {
   const [
     { DEFAULTS, withSaved },
-    { choosePassphrase, explicitPassphrase },
+    {
+      choosePassphrase,
+      explicitPassphrase,
+      savedPassphraseNotOffered,
+      savedPassphraseRefusal,
+      savedPassphraseWarning,
+    },
     store,
     { listInterfaces },
     { defaultNick },
@@ -36,18 +42,32 @@ async function settle(
     import("./net/interfaces.ts"),
     import("./config/default-nick.ts"),
   ]);
-  const { configPath, loadConfig, saveConfig } = store;
+  const { configPath, configExposure, loadConfig, saveConfig } = store;
   const interfaces = listInterfaces();
   const path = configPath(io.env);
-  const explicit = await explicitPassphrase(flags.passphraseFile, io.env, (text) =>
-    io.stderr.write(`mcchat: warning: ${text}\n`),
-  );
-  const { passphrase: savedPassphrase, ...saved } = await loadConfig(path);
+  const warn = (text: string | undefined): void => {
+    if (text !== undefined) io.stderr.write(`mcchat: warning: ${text}\n`);
+  };
+  const explicit = await explicitPassphrase(flags.passphraseFile, io.env, warn);
+  const { passphrase: stored, ...saved } = await loadConfig(path);
+  // A saved passphrase is only as private as its file: checked like --passphrase-file, and
+  // refused when another user could have replaced it (they would choose the room).
+  const exposure = stored ? await configExposure(path) : {};
   const raw = withSaved(saved, flags);
   if (!wizard) {
-    const chosen = choosePassphrase({ explicit, saved: savedPassphrase });
+    const chosen = choosePassphrase({ explicit, saved: stored });
+    if (chosen?.source === "config") {
+      const refusal = savedPassphraseRefusal(path, exposure);
+      if (refusal) throw refusal;
+      warn(savedPassphraseWarning(path, exposure));
+    }
     return { raw: { ...raw, roomPassphrase: chosen }, interfaces };
   }
+  // The wizard neither offers nor keeps a passphrase another user could have saved; it saves
+  // the file again 0600 in a 0700 directory.
+  const notOffered = savedPassphraseNotOffered(path, exposure);
+  warn(notOffered ?? savedPassphraseWarning(path, exposure));
+  const savedPassphrase = notOffered === undefined ? stored : undefined;
   const { runWizard } = await import("./ui/wizard.ts");
   const askPassphrase = explicit === undefined;
   const answers = await runWizard({

@@ -6,6 +6,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { fileErrorText, UserError } from "../errors.ts";
+import type { ConfigExposure } from "./store.ts";
 
 export const PASSPHRASE_ENV = "MCCHAT_PASSPHRASE";
 
@@ -124,4 +125,31 @@ export function choosePassphrase(p: {
   }
   if (p.saved !== undefined && p.saved !== "") return { value: p.saved, source: "config" };
   return undefined;
+}
+
+/**
+ * A warning when other users may read the config file that holds the saved passphrase
+ * (like `--passphrase-file`), else undefined.
+ */
+export function savedPassphraseWarning(path: string, e: ConfigExposure): string | undefined {
+  if (e.readable === undefined) return undefined;
+  return `config file ${path} holds the room passphrase and other users can read it (${e.readable}): chmod 600 ${path}`;
+}
+
+/**
+ * The refusal (exit 1) to use a saved passphrase that another user could have put there
+ * (whoever can replace the file chooses the room and reads it), else undefined.
+ */
+export function savedPassphraseRefusal(path: string, e: ConfigExposure): UserError | undefined {
+  if (e.replaceable === undefined) return undefined;
+  return new UserError(
+    `refusing the passphrase saved in ${path}: ${e.replaceable.why}, so another user could replace it (fix: ${e.replaceable.fix}; or give it with ${PASSPHRASE_ENV} or --passphrase-file)`,
+    1,
+  );
+}
+
+/** The wizard's warning when it does not offer (nor keep) a saved passphrase others could replace. */
+export function savedPassphraseNotOffered(path: string, e: ConfigExposure): string | undefined {
+  if (e.replaceable === undefined) return undefined;
+  return `the passphrase saved in ${path} is ignored: ${e.replaceable.why}, so another user could replace it`;
 }

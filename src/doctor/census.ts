@@ -60,6 +60,11 @@ export class Census {
   /** @param ownId our loop-back probe's instance id: heard back, it is not a member. */
   constructor(private readonly ownId: string) {}
 
+  /** A sealed datagram (an encrypted room's) was heard. */
+  get heardSealed(): boolean {
+    return this.sealed.size > 0;
+  }
+
   /** Takes one datagram; returns true when it is our own probe, come back. */
   take(d: Datagram): boolean {
     const from = formatFrom(d.address, d.port);

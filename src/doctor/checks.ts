@@ -595,6 +595,8 @@ export interface LoopbackResult {
   errors: string[];
   /** How long it waited, in ms. */
   waitedMs: number;
+  /** Sealed datagrams were heard: the room is encrypted, and no probe went out after that. */
+  encrypted?: boolean;
 }
 
 export function checkLoopback(room: DoctorRoom, r: LoopbackResult | undefined): Check {
@@ -606,6 +608,25 @@ export function checkLoopback(room: DoctorRoom, r: LoopbackResult | undefined): 
       status: "skip",
       summary: `--source: only ${room.source} is heard, so our own datagram cannot come back (not sent)`,
       details: [],
+    };
+  }
+  if (r.ms === undefined && r.encrypted) {
+    return {
+      id: "loopback",
+      status: "skip",
+      summary: `the room is encrypted (sealed datagrams heard): doctor sent nothing into it, so our own datagram's loop-back was not checked`,
+      details: [
+        "a plaintext probe would reach every member as a datagram it cannot decrypt (a false wrong-passphrase warning)",
+        ...r.errors,
+      ],
+    };
+  }
+  if (r.ms === undefined && r.sent === 0) {
+    return {
+      id: "loopback",
+      status: "skip",
+      summary: "stopped before the first probe: nothing sent",
+      details: r.errors,
     };
   }
   if (r.ms !== undefined) {

@@ -1,8 +1,10 @@
 /**
  * `mcchat doctor`: check this host's multicast set-up for the room, with a verdict and a
  * concrete fix per check. The static checks (checks.ts) read the host through an
- * injectable platform; the live part joins the room with the room's own transport, checks
- * that our own datagram loops back, and lists whom it hears for a few seconds (census.ts).
+ * injectable platform; the live part joins the room with the room's own transport, listens
+ * first, checks that our own datagram loops back, and lists whom it hears for a few seconds
+ * (census.ts). In an encrypted room (sealed datagrams heard) doctor sends nothing: its
+ * plaintext probe would count at every member as a datagram from a wrong passphrase.
  * Exit 0 when no check fails, 1 otherwise.
  */
 import type { NetInterface, Options, RawOptions } from "../config/options.ts";
@@ -34,6 +36,18 @@ export type { DoctorReport } from "./render.ts";
 export const DEFAULT_LISTEN_SECONDS = 3;
 /** Interval between loop-back probes, ms. */
 const PROBE_INTERVAL_MS = 250;
+/**
+ * Listening before the first probe, ms: longer than an idle member's heartbeat interval
+ * (2 s by default), so a present encrypted room is heard before doctor would send into it.
+ */
+export const PROBE_QUIET_MS = 2500;
+/** Listening time kept for the probes after the quiet part (a short --timeout probes at once). */
+export const PROBE_WINDOW_MS = 500;
+
+/** When the first loop-back probe may go, ms after joining, for a listening time of `ms`. */
+export function probeDelay(ms: number): number {
+  return Math.max(0, Math.min(PROBE_QUIET_MS, ms - PROBE_WINDOW_MS));
+}
 
 /** The part of the room's transport doctor uses. */
 export interface DoctorTransport {
@@ -148,9 +162,11 @@ interface LiveResult {
 }
 
 /**
- * Join, read the memberships while joined, send loop-back probes until one comes back,
- * and listen for `ms` (less if `signal` aborts). The probe is a REPORT frame from a fresh
- * instance id about itself: members ignore it (no join line, no repairs).
+ * Join, read the memberships while joined, listen, then send loop-back probes until one
+ * comes back, and listen for `ms` in all (less if `signal` aborts). The probe is a REPORT
+ * frame from a fresh instance id about itself: members of an open room ignore it (no join
+ * line, no repairs). None is sent once a sealed datagram was heard (an encrypted room would
+ * count it as undecryptable), nor before probeDelay(ms).
  */
 async function listen(
   room: DoctorRoom,
@@ -186,6 +202,7 @@ async function listen(
     if (census.take(d) && loop.ms === undefined) {
       loop.ms = performance.now() - (firstSent ?? start);
     }
+    if (census.heardSealed) loop.encrypted = true;
   });
   const sendProbe = () => {
     loop.sent++;
@@ -199,6 +216,7 @@ async function listen(
   try {
     const membership = checkMembership(room, platform, true);
     const deadline = start + ms;
+    const probeAt = start + probeDelay(ms);
     const onAbort = () => wake();
     signal.addEventListener("abort", onAbort);
     try {
@@ -206,9 +224,11 @@ async function listen(
         const now = performance.now();
         if (now >= deadline) break;
         // A source-specific join filters out our own datagrams like every other sender's.
-        if (loop.ms === undefined && room.source === undefined) sendProbe();
+        const probing = loop.ms === undefined && room.source === undefined && !loop.encrypted;
+        if (probing && now >= probeAt) sendProbe();
+        const next = probing && now < probeAt ? probeAt - now : PROBE_INTERVAL_MS;
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, Math.min(PROBE_INTERVAL_MS, deadline - now));
+          const t = setTimeout(resolve, Math.min(next, deadline - now));
           wake = () => {
             clearTimeout(t);
             resolve();

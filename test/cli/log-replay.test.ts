@@ -5,7 +5,17 @@
  * and a --log path that cannot be written (refused before joining).
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  chmodSync,
+  chownSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { implementations, isolated, run, stopAll } from "../helpers/process.ts";
@@ -89,6 +99,63 @@ describe.each(implementations())("mcchat from $label", ({ argv: mcchat, availabl
         stdout: "",
         stderr: `mcchat: cannot open the log ${path}: no such file (ENOENT)\n`,
       });
+    },
+  );
+
+  // Issue 15: what another local user plants at the --log path in a directory they can write.
+  const victim = () => {
+    const path = join(dir, `victim-${Math.random()}`);
+    writeFileSync(path, "export PS1='$ '\n");
+    chmodSync(path, 0o644);
+    return path;
+  };
+  const untouched = (path: string) => {
+    expect(readFileSync(path, "utf8")).toBe("export PS1='$ '\n");
+    expect(statSync(path).mode & 0o777).toBe(0o644);
+  };
+  const refusedLine = (path: string, why: string) =>
+    `mcchat: refusing the log ${path}: ${why} (give the path of a regular file of yours)\n`;
+
+  when(
+    `--log at a planted symlink: refused, one line, exit 1; its target untouched${skipped}`,
+    async () => {
+      const target = victim();
+      const path = join(dir, `link-${Math.random()}.jsonl`);
+      symlinkSync(target, path);
+      const r = await mc(["-y", "--listen", "--log", path]);
+      expect(r).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: refusedLine(path, "it is a symbolic link"),
+      });
+      untouched(target);
+    },
+  );
+
+  when(`--log at a planted FIFO: refused at once, one line, exit 1${skipped}`, async () => {
+    const path = join(dir, `fifo-${Math.random()}`);
+    execFileSync("mkfifo", ["-m", "0666", path]);
+    const r = await mc(["-y", "--listen", "--log", path]);
+    expect(r).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: refusedLine(path, "it is not a regular file (a FIFO or socket)"),
+    });
+  });
+
+  // Only root can give a file away (chown); the unit test covers it for other users.
+  (available && process.getuid?.() === 0 ? test : test.skip)(
+    `--log at a file of another user (as root: chowned to nobody): refused, mode untouched${skipped}`,
+    async () => {
+      const path = victim();
+      chownSync(path, 65534, 65534);
+      const r = await mc(["-y", "--listen", "--log", path]);
+      expect(r).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: refusedLine(path, "it belongs to another user (uid 65534)"),
+      });
+      untouched(path);
     },
   );
 

@@ -11,6 +11,9 @@ import {
   type Passphrase,
   readPassphraseFile,
   refusePassphraseArgument,
+  savedPassphraseNotOffered,
+  savedPassphraseRefusal,
+  savedPassphraseWarning,
   stripOneNewline,
 } from "../../src/config/passphrase.ts";
 import { loadConfig, saveConfig } from "../../src/config/store.ts";
@@ -187,5 +190,34 @@ describe("saved passphrase", () => {
     expect((await userError(() => loadConfig(p))).message).toContain(
       '"passphrase" must be a string',
     );
+  });
+});
+
+describe("the saved passphrase's file (issue 15)", () => {
+  const path = "/home/a/.config/mcchat/config.json";
+  const replaceable = { why: "other users can write it (mode 0666)", fix: `chmod 600 ${path}` };
+
+  test("readable by others: a warning that says how to fix it; private: none", () => {
+    expect(savedPassphraseWarning(path, { readable: "mode 0644" })).toBe(
+      `config file ${path} holds the room passphrase and other users can read it (mode 0644): chmod 600 ${path}`,
+    );
+    expect(savedPassphraseWarning(path, {})).toBeUndefined();
+    expect(savedPassphraseRefusal(path, { readable: "mode 0644" })).toBeUndefined();
+  });
+
+  test("replaceable by others: refused, one line, exit 1, with the fix and the alternatives", async () => {
+    const err = await userError(() => {
+      throw savedPassphraseRefusal(path, { replaceable });
+    }, 1);
+    expect(err.message).toBe(
+      `refusing the passphrase saved in ${path}: other users can write it (mode 0666), so another user could replace it (fix: chmod 600 ${path}; or give it with MCCHAT_PASSPHRASE or --passphrase-file)`,
+    );
+  });
+
+  test("the wizard ignores a replaceable one (and says so)", () => {
+    expect(savedPassphraseNotOffered(path, { replaceable })).toBe(
+      `the passphrase saved in ${path} is ignored: other users can write it (mode 0666), so another user could replace it`,
+    );
+    expect(savedPassphraseNotOffered(path, { readable: "mode 0644" })).toBeUndefined();
   });
 });

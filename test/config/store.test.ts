@@ -1,8 +1,18 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  chown,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { configPath, loadConfig, saveConfig } from "../../src/config/store.ts";
+import { configExposure, configPath, loadConfig, saveConfig } from "../../src/config/store.ts";
 import { UserError } from "../../src/errors.ts";
 
 let dir: string;
@@ -143,5 +153,106 @@ describe("saveConfig", () => {
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toMatch(/^cannot save config file /);
     expect(await readdir(ro)).toEqual([]);
+  });
+});
+
+describe("configExposure (issue 15: the saved passphrase's file is checked)", () => {
+  /** dir/mcchat/config.json at `fileMode` in a dir at `dirMode` (dir itself is 0700). */
+  const config = async (fileMode: number, dirMode = 0o700) => {
+    const d = join(dir, "mcchat");
+    await mkdir(d);
+    await chmod(d, dirMode);
+    const p = join(d, "config.json");
+    await writeFile(p, '{"passphrase":"s3cret"}');
+    await chmod(p, fileMode);
+    return { d, p };
+  };
+
+  test("0600 in a 0700 directory: nothing to say; a missing file: nothing", async () => {
+    const { p } = await config(0o600);
+    expect(await configExposure(p)).toEqual({});
+    expect(await configExposure(join(dir, "none", "config.json"))).toEqual({});
+  });
+
+  test("0644: others can read it (not replace it)", async () => {
+    const { p } = await config(0o644);
+    expect(await configExposure(p)).toEqual({ readable: "mode 0644" });
+  });
+
+  test("0664 or 0646: others can replace it", async () => {
+    for (const m of [0o664, 0o646]) {
+      const { p } = await config(m);
+      expect((await configExposure(p)).replaceable).toEqual({
+        why: `other users can write it (mode 0${m.toString(8)})`,
+        fix: `chmod 600 ${p}`,
+      });
+      await rm(join(dir, "mcchat"), { recursive: true });
+    }
+  });
+
+  test("a 0644 file in a 0777 directory: readable and replaceable (the issue's case)", async () => {
+    const { d, p } = await config(0o644, 0o777);
+    expect(await configExposure(p)).toEqual({
+      readable: "mode 0644",
+      replaceable: {
+        why: `other users can write its directory ${d} (mode 0777)`,
+        fix: `chmod go-w ${d}`,
+      },
+    });
+  });
+
+  test("a directory higher up that others can write counts; with the sticky bit it does not", async () => {
+    await chmod(dir, 0o777);
+    const { p } = await config(0o600);
+    expect((await configExposure(p)).replaceable?.why).toBe(
+      `other users can write its directory ${dir} (mode 0777)`,
+    );
+    await chmod(dir, 0o1777); // like /tmp: only an entry's owner may rename or remove it
+    expect(await configExposure(p)).toEqual({});
+    await chmod(dir, 0o700);
+  });
+
+  test("a file of another user (its owner said to be uid 4242): replaceable", async () => {
+    const { p } = await config(0o600);
+    const me = process.geteuid?.() ?? 0;
+    const statAs = async (q: string) => {
+      const st = await stat(q);
+      return { mode: st.mode, uid: q === p ? 4242 : st.uid };
+    };
+    expect((await configExposure(p, { uid: me, stat: statAs })).replaceable?.why).toBe(
+      "it belongs to another user (uid 4242)",
+    );
+  });
+
+  test.skipIf(!isRoot)(
+    "as root: a file or a directory chowned to nobody (65534) is replaceable",
+    async () => {
+      const { d, p } = await config(0o600);
+      await chown(p, 65534, 65534);
+      expect((await configExposure(p)).replaceable?.why).toBe(
+        "it belongs to another user (uid 65534)",
+      );
+      await chown(p, 0, 0);
+      await chown(d, 65534, 65534);
+      expect((await configExposure(p)).replaceable?.why).toBe(
+        `its directory ${d} belongs to another user (uid 65534)`,
+      );
+    },
+  );
+
+  test("saveConfig makes an existing loose directory of ours 0700 and the file 0600 under any umask", async () => {
+    const d = join(dir, "mcchat");
+    await mkdir(d);
+    await chmod(d, 0o777);
+    const p = join(d, "config.json");
+    const old = process.umask(0);
+    try {
+      await saveConfig(p, { passphrase: "s3cret" });
+    } finally {
+      process.umask(old);
+    }
+    expect(await mode(d)).toBe(0o700);
+    expect(await mode(p)).toBe(0o600);
+    expect(await configExposure(p)).toEqual({});
   });
 });

@@ -1,11 +1,17 @@
 /** runDoctor end to end over a fixture host and an in-memory transport. */
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import type { RawOptions } from "../../src/config/options.ts";
-import { type DoctorDeps, type DoctorTransport, runDoctor } from "../../src/doctor/doctor.ts";
+import {
+  type DoctorDeps,
+  type DoctorTransport,
+  PROBE_QUIET_MS,
+  probeDelay,
+  runDoctor,
+} from "../../src/doctor/doctor.ts";
 import { UserError } from "../../src/errors.ts";
 import type { Io } from "../../src/io.ts";
 import type { Datagram } from "../../src/net/transport.ts";
@@ -30,9 +36,16 @@ function io(): Io & { out: () => string } {
   };
 }
 
-/** A room where our datagrams come back (unless `deaf`) and alice and a legacy sender talk. */
-function fakeRoom(opts: { deaf?: boolean } = {}): DoctorDeps["openTransport"] {
+/**
+ * A room where our datagrams come back (unless `deaf`) and alice and a legacy sender talk;
+ * with `sealed`, an encrypted member's datagram comes first. `sent` gets the time (ms after
+ * the join) of each datagram doctor sends.
+ */
+function fakeRoom(
+  opts: { deaf?: boolean; sealed?: boolean; sent?: number[] } = {},
+): DoctorDeps["openTransport"] {
   return async () => {
+    const opened = performance.now();
     let handler: (d: Datagram) => void = () => {};
     const t: DoctorTransport = {
       recvBufferSize: 16 << 20,
@@ -40,6 +53,8 @@ function fakeRoom(opts: { deaf?: boolean } = {}): DoctorDeps["openTransport"] {
       onDatagram(h) {
         handler = h;
         queueMicrotask(() => {
+          if (opts.sealed)
+            handler({ data: SEALED, address: "198.18.0.4", port: 40004, channel: "framed" });
           handler({
             data: encode({
               type: "hello",
@@ -61,6 +76,7 @@ function fakeRoom(opts: { deaf?: boolean } = {}): DoctorDeps["openTransport"] {
         });
       },
       async send(data) {
+        opts.sent?.push(performance.now() - opened);
         if (!opts.deaf)
           queueMicrotask(() =>
             handler({ data, address: "198.18.0.1", port: 33333, self: true, channel: "framed" }),
@@ -71,6 +87,9 @@ function fakeRoom(opts: { deaf?: boolean } = {}): DoctorDeps["openTransport"] {
     return t;
   };
 }
+
+/** A sealed datagram's look (FF 4D 01 40, then salt, counter, ciphertext): an encrypted room's. */
+const SEALED = Uint8Array.from([0xff, 0x4d, 0x01, 0x40, ...new Array<number>(60).fill(7)]);
 
 const run = (flags: RawOptions, deps: DoctorDeps) => {
   const o = io();
@@ -171,4 +190,44 @@ test("macOS: the /proc checks are listed as not available, the live checks still
   expect(out).toContain(
     "verdict: all checks passed (skipped: route, rp-filter, membership, recv-buffer)",
   );
+});
+
+describe("an encrypted room gets nothing plaintext from doctor (issue 15)", () => {
+  test("probeDelay: listen past an idle member's 2 s heartbeat first; a short --timeout probes at once", () => {
+    expect(probeDelay(3000)).toBe(PROBE_QUIET_MS);
+    expect(PROBE_QUIET_MS).toBeGreaterThan(2000);
+    expect(probeDelay(60_000)).toBe(PROBE_QUIET_MS);
+    expect(probeDelay(1500)).toBe(1000);
+    expect(probeDelay(500)).toBe(0);
+    expect(probeDelay(300)).toBe(0);
+  });
+
+  test("sealed datagrams heard before the probe: nothing sent, loop-back skipped and why", async () => {
+    const sent: number[] = [];
+    const { code, out } = await run(
+      { timeout: "1" },
+      { platform: linuxHost(), openTransport: fakeRoom({ sealed: true, sent }) },
+    );
+    expect(sent).toEqual([]);
+    expect(code).toBe(0);
+    expect(out).toMatch(
+      /n\/a +loopback +the room is encrypted \(sealed datagrams heard\): doctor sent nothing into it/,
+    );
+    expect(out).toContain(
+      "a plaintext probe would reach every member as a datagram it cannot decrypt",
+    );
+    expect(out).toContain("198.18.0.4:40004  1 datagram");
+  });
+
+  test("an open room: the first probe waits for the quiet part, then comes back", async () => {
+    const sent: number[] = [];
+    const { code, out } = await run(
+      { timeout: "1" },
+      { platform: linuxHost(), openTransport: fakeRoom({ sent }) },
+    );
+    expect(code).toBe(0);
+    expect(sent.length).toBe(1);
+    expect(sent[0]).toBeGreaterThanOrEqual(probeDelay(1000) - 5);
+    expect(out).toMatch(/ok +loopback +our own datagram came back/);
+  });
 });

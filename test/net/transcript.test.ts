@@ -32,7 +32,29 @@ assertPrivateNetns();
 afterEach(() => stopAll());
 
 const dir = mkdtempSync(join(tmpdir(), "mcchat-transcript-net-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const mounts: string[] = [];
+afterAll(() => {
+  for (const m of mounts) Bun.spawnSync(["umount", m]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** An empty log file of ours on a 16 KiB tmpfs filled up: every write to it fails (ENOSPC). */
+function fullFile(): string {
+  const mnt = mkdtempSync(join(dir, "full-"));
+  const r = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=16k,mode=0700", "tmpfs", mnt], {
+    stderr: "pipe",
+  });
+  if (r.exitCode !== 0) throw new Error(`mount tmpfs (needs root): ${r.stderr.toString()}`);
+  mounts.push(mnt);
+  const log = join(mnt, "room.jsonl");
+  writeFileSync(log, "", { mode: 0o600 });
+  try {
+    writeFileSync(join(mnt, "fill"), Buffer.alloc(1 << 20));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
+  }
+  return log;
+}
 
 const HEARTBEAT_MS = "500";
 const terminal = panesPerTest({ width: 120, height: 30 });
@@ -123,12 +145,14 @@ describeLab("--log and replay", () => {
     );
 
     test.skipIf(!impl.available)(
-      `${impl.label}: a log that cannot be written (/dev/full) is one warning; the member goes on`,
+      `${impl.label}: a log that cannot be written (a full file system) is one warning; the member goes on`,
       async () => {
         [h0, h1] = await lab();
+        // A regular file on a full file system (--log refuses devices such as /dev/full).
+        const full = fullFile();
         const flags = roomOn(port + 2);
         const bob = h1.spawn([...impl.argv, ...flags, "--json", "-n", "bob"], { stdin: "pipe" });
-        const me = h0.spawn([...impl.argv, ...flags, "-n", "carol", "--log", "/dev/full"], {
+        const me = h0.spawn([...impl.argv, ...flags, "-n", "carol", "--log", full], {
           stdin: "pipe",
         });
         await me.waitForLine(/-- bob joined/, 10_000);
@@ -138,7 +162,7 @@ describeLab("--log and replay", () => {
         bob.write("and bob\n");
         await me.waitForLine(/<bob> and bob$/, 10_000);
         expect(me.lines("stderr")).toEqual([
-          "mcchat: warning: cannot write the log /dev/full: no space left on the device (ENOSPC); logging stopped",
+          `mcchat: warning: cannot write the log ${full}: no space left on the device (ENOSPC); logging stopped`,
         ]);
       },
       60_000,

@@ -1,13 +1,20 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { execFileSync } from "node:child_process";
 import {
   chmodSync,
+  chownSync,
   closeSync,
+  constants,
   existsSync,
+  linkSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readFileSync,
+  readSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,6 +50,24 @@ const EVENTS: SessionEvent[] = [
   },
   { type: "warning", time: T, text: "something odd" },
 ];
+
+/** openSync of a file that exists: the exclusive create fails, the plain open gives `fd`. */
+const existing =
+  (fd: number) =>
+  (_path: string, flags: number): number => {
+    if (flags & constants.O_EXCL) throw Object.assign(new Error("exists"), { code: "EEXIST" });
+    return fd;
+  };
+
+/** A file system with one private regular file of uid 0 open as fd 3; tests replace parts. */
+const FAKE_FS: TranscriptFs = {
+  openSync: existing(3),
+  fstatSync: () => ({ mode: 0o100600, uid: 0, nlink: 1, isFile: () => true }),
+  statSync: () => ({ mode: 0o40700 }),
+  fchmodSync: () => {},
+  writeSync: (_fd, _data, _offset, length) => length,
+  closeSync: () => {},
+};
 
 function collect() {
   const warnings: string[] = [];
@@ -106,56 +131,52 @@ describe("openTranscript", () => {
   test("a loose file that cannot be made private is refused, and its descriptor closed", () => {
     const closed: number[] = [];
     const fs: TranscriptFs = {
-      openSync: () => 42,
-      fstatSync: () => ({ mode: 0o100664, isFile: () => true }),
+      ...FAKE_FS,
+      openSync: existing(42),
+      fstatSync: () => ({ mode: 0o100664, uid: 0, nlink: 1, isFile: () => true }),
       fchmodSync: () => {
         throw Object.assign(new Error("not owner"), { code: "EPERM" });
       },
       writeSync: () => 0,
       closeSync: (fd) => void closed.push(fd),
     };
-    expect(() => openTranscript("/x/log", { ...collect(), fs })).toThrow(
+    expect(() => openTranscript("/x/log", { ...collect(), fs, uid: 0 })).toThrow(
       "the log /x/log is readable by others (mode 0664) and cannot be made private: not permitted (EPERM)",
     );
     expect(closed).toEqual([42]);
   });
 
-  test("a device (not a regular file) keeps its mode", () => {
+  test("a failing write (ENOSPC) is one warning, then the log stops; nothing throws", () => {
     const { warnings, warn } = collect();
-    const t = openTranscript("/dev/null", { warn });
-    t.write(EVENTS[0] as SessionEvent);
+    let writes = 0;
+    const fs: TranscriptFs = {
+      ...FAKE_FS,
+      writeSync: () => {
+        writes++;
+        throw Object.assign(new Error("no space"), { code: "ENOSPC" });
+      },
+    };
+    const t = openTranscript("/x/log", { warn, fs, uid: 0 });
+    for (const e of EVENTS) t.write(e);
     t.close();
-    expect(warnings).toEqual([]);
+    expect(warnings).toEqual([
+      "cannot write the log /x/log: no space left on the device (ENOSPC); logging stopped",
+    ]);
+    expect(writes).toBe(1);
+    expect(t.ok).toBe(false);
   });
-
-  test.skipIf(!existsSync("/dev/full"))(
-    "a failing write (/dev/full: ENOSPC) is one warning, then the log stops; nothing throws",
-    () => {
-      const { warnings, warn } = collect();
-      const t = openTranscript("/dev/full", { warn });
-      for (const e of EVENTS) t.write(e);
-      t.close();
-      expect(warnings).toEqual([
-        "cannot write the log /dev/full: no space left on the device (ENOSPC); logging stopped",
-      ]);
-      expect(t.ok).toBe(false);
-    },
-  );
 
   test("a short write is completed", () => {
     const chunks: string[] = [];
     const fs: TranscriptFs = {
-      openSync: () => 3,
-      fstatSync: () => ({ mode: 0o100600, isFile: () => true }),
-      fchmodSync: () => {},
+      ...FAKE_FS,
       writeSync: (_fd, data, offset, length) => {
         const take = Math.min(length, 7);
         chunks.push(new TextDecoder().decode(data.subarray(offset, offset + take)));
         return take;
       },
-      closeSync: () => {},
     };
-    const t = openTranscript("/x", { ...collect(), fs });
+    const t = openTranscript("/x", { ...collect(), fs, uid: 0 });
     t.write(EVENTS[1] as SessionEvent);
     expect(chunks.join("")).toBe(`${formatJson(EVENTS[1] as SessionEvent)}\n`);
     expect(chunks.length).toBeGreaterThan(1);
@@ -171,6 +192,138 @@ describe("openTranscript", () => {
   });
 });
 
+/** The UserError openTranscript throws for `path` (fails the test when it opens). */
+function refusal(path: string, o: Partial<Parameters<typeof openTranscript>[1]> = {}): UserError {
+  try {
+    openTranscript(path, { ...collect(), ...o }).close();
+  } catch (e) {
+    expect(e).toBeInstanceOf(UserError);
+    return e as UserError;
+  }
+  throw new Error(`the log ${path} was opened`);
+}
+
+describe("openTranscript refuses what was planted at the path (issue 15)", () => {
+  /** A victim's file (think ~/.bashrc): 0644, with content that must stay as it is. */
+  const victim = () => {
+    const path = join(dir, `victim-${++n}`);
+    writeFileSync(path, "export PS1='$ '\n");
+    chmodSync(path, 0o644);
+    return path;
+  };
+  const unchanged = (path: string) => {
+    expect(readFileSync(path, "utf8")).toBe("export PS1='$ '\n");
+    expect(statSync(path).mode & 0o777).toBe(0o644);
+  };
+
+  test("a symlink to another file: one line, exit 1; the target is neither written nor chmodded", () => {
+    const target = victim();
+    const path = fresh();
+    symlinkSync(target, path);
+    const err = refusal(path);
+    expect(err.message).toBe(
+      `refusing the log ${path}: it is a symbolic link (give the path of a regular file of yours)`,
+    );
+    expect(err.exitCode).toBe(1);
+    unchanged(target);
+  });
+
+  test("a dangling symlink: refused, and nothing is created where it points", () => {
+    const target = join(dir, `not-yet-${++n}`);
+    const path = fresh();
+    symlinkSync(target, path);
+    expect(refusal(path).message).toContain("it is a symbolic link");
+    expect(existsSync(target)).toBe(false);
+  });
+
+  test("a FIFO nobody reads: refused at once (the open does not block)", () => {
+    const path = fresh();
+    execFileSync("mkfifo", ["-m", "0666", path]);
+    const started = performance.now();
+    expect(refusal(path).message).toBe(
+      `refusing the log ${path}: it is not a regular file (a FIFO or socket) (give the path of a regular file of yours)`,
+    );
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  test("a FIFO someone reads: refused, and the reader gets nothing", () => {
+    const path = fresh();
+    execFileSync("mkfifo", ["-m", "0666", path]);
+    const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      expect(refusal(path).message).toContain("it is not a regular file");
+      const buf = Buffer.alloc(64);
+      let got = 0;
+      try {
+        got = readSync(reader, buf, 0, 64, null);
+      } catch (e) {
+        expect((e as NodeJS.ErrnoException).code).toBe("EAGAIN");
+      }
+      expect(got).toBe(0);
+    } finally {
+      closeSync(reader);
+    }
+  });
+
+  test("a device: refused", () => {
+    expect(refusal("/dev/null").message).toContain("it is not a regular file");
+  });
+
+  test("a file of another user (our uid said to differ): refused, its mode untouched", () => {
+    const path = victim();
+    const mine = statSync(path).uid;
+    const err = refusal(path, { uid: mine + 1 });
+    expect(err.message).toBe(
+      `refusing the log ${path}: it belongs to another user (uid ${mine}) (give the path of a regular file of yours)`,
+    );
+    unchanged(path);
+  });
+
+  test.skipIf(process.getuid?.() !== 0)(
+    "as root: a file chowned to nobody (65534) is refused, its mode untouched",
+    () => {
+      const path = victim();
+      chownSync(path, 65534, 65534);
+      expect(refusal(path).message).toContain("it belongs to another user (uid 65534)");
+      unchanged(path);
+    },
+  );
+
+  test("a hard link to another file: refused, the file untouched", () => {
+    const target = victim();
+    const path = fresh();
+    linkSync(target, path);
+    expect(refusal(path).message).toContain("it has 2 hard links");
+    unchanged(target);
+  });
+
+  test("a new file is ours, 0600, even under a permissive umask", () => {
+    const path = fresh();
+    const old = process.umask(0);
+    try {
+      openTranscript(path, collect()).close();
+    } finally {
+      process.umask(old);
+    }
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  test("a directory others may write (no sticky bit): one warning; with the sticky bit: none", () => {
+    const loose = join(dir, `loose-${++n}`);
+    mkdirSync(loose);
+    chmodSync(loose, 0o777);
+    const a = collect();
+    openTranscript(join(loose, "room.jsonl"), a).close();
+    expect(a.warnings).toEqual([
+      `the log's directory ${loose} is writable by other users (mode 0777): they can replace the log between runs (use a directory only you can write)`,
+    ]);
+    chmodSync(loose, 0o1777);
+    const b = collect();
+    openTranscript(join(loose, "room2.jsonl"), b).close();
+    expect(b.warnings).toEqual([]);
+  });
+});
+
 /** A room over a fake session, with a transcript (into `logged`) attached before it opens. */
 async function loggedRoom(fs?: TranscriptFs) {
   let session!: FakeRoomSession;
@@ -182,7 +335,7 @@ async function loggedRoom(fs?: TranscriptFs) {
   const warnings: string[] = [];
   let warn = (text: string): void => void warnings.push(text);
   const transcript = fs
-    ? openTranscript("/x/log", { warn: (t) => warn(t), fs })
+    ? openTranscript("/x/log", { warn: (t) => warn(t), fs, uid: 0 })
     : { path: "-", ok: true, write: (e: SessionEvent) => void logged.push(e), close() {} };
   const client = attachTranscript(room, transcript);
   warn = (text) => client.warn(text);
@@ -219,14 +372,11 @@ describe("the transcript, a client of the room", () => {
   test("the transcript's own warning goes to the other clients, never into the log; the room goes on", async () => {
     let failing = false;
     const fs: TranscriptFs = {
-      openSync: () => 3,
-      fstatSync: () => ({ mode: 0o100600, isFile: () => true }),
-      fchmodSync: () => {},
+      ...FAKE_FS,
       writeSync: (_fd, _data, _offset, length) => {
         if (failing) throw Object.assign(new Error("no space"), { code: "ENOSPC" });
         return length;
       },
-      closeSync: () => {},
     };
     const { room, session, warnings } = await loggedRoom(fs);
     const shown: SessionEvent[] = [];
