@@ -33,7 +33,7 @@ describe("HistoryResponder", () => {
     h.request(5, 1, 10, ids, 0);
     expect(h.deadline).toBe(turn * HISTORY_SLOT_MS);
     expect(h.due(turn * HISTORY_SLOT_MS - 0.001)).toBeUndefined();
-    expect(h.due(turn * HISTORY_SLOT_MS)).toBe(5);
+    expect(h.due(turn * HISTORY_SLOT_MS)).toEqual({ count: 5, ownOnly: false });
     expect(h.deadline).toBeUndefined();
     h.request(5, 1, 10, ids, 100); // the same request again: already answered
     expect(h.deadline).toBeUndefined();
@@ -62,12 +62,12 @@ describe("HistoryResponder", () => {
     expect(h.refused).toBe(6000 - answers.length);
   });
 
-  test("stays quiet once it hears an answer; a member with an empty log never answers", () => {
+  test("stays quiet once it hears an answer it agrees with; a member with an empty log never answers", () => {
     const h = new HistoryResponder(ids[0] as string);
     h.request(5, 1, 10, ids, 0);
-    h.heardAnswer();
-    expect(h.deadline).toBeUndefined();
+    h.heardAnswer("agrees");
     expect(h.due(1e9)).toBeUndefined();
+    expect(h.deadline).toBeUndefined();
     h.request(5, 2, 0, ids, 0);
     expect(h.deadline).toBeUndefined();
   });
