@@ -72,3 +72,30 @@ describe("HistoryResponder", () => {
     expect(h.deadline).toBeUndefined();
   });
 });
+
+describe("HistoryResponder: which answers keep it quiet", () => {
+  const self = ids[0] as string;
+  const at = (h: HistoryResponder) => h.deadline as number;
+
+  test("an answer it disputes does not keep it quiet, even after ones it agrees with", () => {
+    const h = new HistoryResponder(self);
+    h.request(5, 1, 10, ids, 0);
+    h.heardAnswer("agrees");
+    h.heardAnswer("disputes");
+    expect(h.due(at(h))).toEqual({ count: 5, ownOnly: false });
+  });
+
+  test("answers it cannot judge do not keep it quiet", () => {
+    const h = new HistoryResponder(self);
+    h.request(5, 1, 10, ids, 0);
+    h.heardAnswer("unknown");
+    expect(h.due(at(h))).toEqual({ count: 5, ownOnly: false });
+  });
+
+  test("a faithful relay of its own lines: it answers with its own lines only", () => {
+    const h = new HistoryResponder(self);
+    h.request(5, 1, 10, ids, 0);
+    h.heardAnswer("agrees", true);
+    expect(h.due(at(h))).toEqual({ count: 5, ownOnly: true });
+  });
+});
