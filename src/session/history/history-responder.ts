@@ -78,7 +78,13 @@ export class HistoryResponder {
   private readonly answered = new Set<number>();
   /** Requester id -> when we last answered it; and when we last answered anyone. */
   private readonly lastFor = new Map<string, number>();
+  /**
+   * When we last answered for the room, and last with our own lines only: each at most once per
+   * HISTORY_ANSWER_GAP_MS, apart, so answering for ourselves never leaves the next joiner
+   * without an answer for the room (and a flood costs at most both per gap).
+   */
   private lastAnswer = Number.NEGATIVE_INFINITY;
+  private lastOwn = Number.NEGATIVE_INFINITY;
   /** Requests not answered because they came too soon (HISTORY_ANSWER_GAP_MS and friends). */
   refused = 0;
 
@@ -152,9 +158,18 @@ export class HistoryResponder {
     const p = this.pending;
     if (!p || now < p.at) return undefined;
     this.pending = undefined;
+    const count = Math.min(p.count, HISTORY_ANSWER_MAX);
     const quiet = p.agreed && !p.disputed;
-    if (quiet && !p.relayedUs) return undefined;
-    this.lastAnswer = now;
-    return { count: Math.min(p.count, HISTORY_ANSWER_MAX), ownOnly: quiet };
+    if (!quiet && now - this.lastAnswer >= HISTORY_ANSWER_GAP_MS) {
+      this.lastAnswer = now;
+      return { count, ownOnly: false };
+    }
+    // Another member answered for the room (or we did so too recently) and relayed our lines:
+    // our own, first-hand, at most once per gap.
+    if (p.relayedUs && now - this.lastOwn >= HISTORY_ANSWER_GAP_MS) {
+      this.lastOwn = now;
+      return { count, ownOnly: true };
+    }
+    return undefined;
   }
 }

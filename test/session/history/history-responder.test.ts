@@ -99,3 +99,14 @@ describe("HistoryResponder: which answers keep it quiet", () => {
     expect(h.due(at(h))).toEqual({ count: 5, ownOnly: true });
   });
 });
+
+describe("HistoryResponder: answering for itself costs the room no answer", () => {
+  test("after an own-lines answer, the next joiner's request (within the gap) still gets an answer for the room", () => {
+    const h = new HistoryResponder(ids[0] as string);
+    h.request(5, 1, 10, ids, 0, "late1");
+    h.heardAnswer("agrees", true);
+    expect(h.due(h.deadline as number)).toEqual({ count: 5, ownOnly: true });
+    h.request(5, 2, 10, ids, 4000, "late2");
+    expect(h.due(h.deadline as number)).toEqual({ count: 5, ownOnly: false });
+  });
+});
