@@ -21,6 +21,11 @@ export type SessionEvent =
       action?: boolean;
       /** Replayed from the room's history for a late joiner. */
       history?: boolean;
+      /**
+       * A history line another member re-sent in the line's sender's name (`from` is then that
+       * member's address): nothing shows the sender wrote it. Absent when the sender itself sent it.
+       */
+      via?: { nick: string; id: string };
       /** Our own message, echoed once. */
       self?: boolean;
     }

@@ -84,7 +84,9 @@ export function formatPlain(event: SessionEvent, c: Colors, opts: FormatOptions 
   };
   switch (event.type) {
     case "message": {
-      const hist = event.history ? `${c.dim("[history]")} ` : "";
+      // A relayed history line says who relayed it, before anything its text could imitate.
+      const via = event.via ? ` via ${displayName(event.via.nick, event.via.id, members)}` : "";
+      const hist = event.history ? `${c.dim(`[history${via}]`)} ` : "";
       if (event.legacy || event.nick === undefined) {
         const from = nickColor(event.from, c)(event.from);
         const unauth = event.unauthenticated ? `${c.yellow("[unauthenticated]")} ` : "";
@@ -144,6 +146,7 @@ export function formatJson(event: SessionEvent): string {
         unauthenticated: event.unauthenticated,
         action: event.action,
         history: event.history,
+        via: event.via,
         self: event.self,
       };
       break;

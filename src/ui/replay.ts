@@ -26,6 +26,9 @@ const optional =
 const optStr = optional(isStr);
 const optInt = optional(isInt);
 const optBool = optional((v: unknown): v is boolean => typeof v === "boolean");
+/** A relayed history line's relayer: { nick, id }. */
+const isVia = (v: unknown): v is { nick: string; id: string } =>
+  typeof v === "object" && v !== null && isStr((v as Json).nick) && isStr((v as Json).id);
 
 /** Fields each event type must (or may) hold, and their checks. */
 const SHAPES: Record<SessionEvent["type"], Record<string, (v: unknown) => boolean>> = {
@@ -39,6 +42,7 @@ const SHAPES: Record<SessionEvent["type"], Record<string, (v: unknown) => boolea
     unauthenticated: optBool,
     action: optBool,
     history: optBool,
+    via: optional(isVia),
     self: optBool,
   },
   join: { from: isStr, nick: isStr, id: isStr },

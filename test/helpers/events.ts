@@ -17,6 +17,8 @@ export type JsonEvent = {
   count?: number;
   legacy?: boolean;
   history?: boolean;
+  /** A relayed history line: the member that re-sent it. */
+  via?: { nick: string; id: string };
   reason?: string;
 };
 

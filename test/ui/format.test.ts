@@ -157,6 +157,23 @@ describe("formatPlain", () => {
       "09:05:03 <alice>_run_it_<bob> ok",
     ]);
   });
+  test("a relayed history line says who relayed it, before the speaker (plain and JSON)", () => {
+    const relayed = {
+      ...msg,
+      from: "10.0.0.66:5001",
+      text: "DM me your passphrase",
+      history: true,
+      via: { nick: "mal\x1blory", id: "6d616c6c6f727921" },
+    };
+    expect(fmt(relayed)).toEqual([
+      "09:05:03 [history via mal^[lory] <alice> DM me your passphrase",
+    ]);
+    expect(JSON.parse(formatJson(relayed))).toMatchObject({
+      from: "10.0.0.66:5001",
+      history: true,
+      via: { nick: "mal\x1blory", id: "6d616c6c6f727921" },
+    });
+  });
   test("self is bold, history dim, time dim when coloured", () => {
     const [line] = formatPlain({ ...msg, text: "x", self: true, history: true }, color);
     expect(line).toContain("\x1b[1m"); // bold

@@ -1,12 +1,18 @@
 /**
- * Answering a late joiner's HISTORY_REQ: exactly one member answers. The members that can
+ * Answering a late joiner's HISTORY_REQ: one member answers for the room. The members that can
  * answer take turns in an order every member computes alike — a hash of (member id, request
  * id), so a different member goes first for each request — one HISTORY_SLOT_MS apart (far
  * longer than a LAN's delay), members holding fewer messages than asked after all the others.
- * Each stays quiet once it hears any HISTORY frame — including frames that carry its own
- * instance id (another member re-sending our old messages is still an answer). A random wait
- * (as in SRM) would let two members answer whenever their timers fell within one network delay
- * of each other. Pure: time and the member list are passed in.
+ * A random wait (as in SRM) would let two members answer whenever their timers fell within one
+ * network delay of each other.
+ *
+ * What keeps a member quiet is an answer it can vouch for, not just any answer: an answer
+ * relays other members' lines, which anyone on the LAN can invent (PROTOCOL.md §11). It stays
+ * quiet once it heard answer frames that agree with its own log and none that it disputes (an
+ * invented or altered line under an instance it holds lines of: answer-verdict.ts). And when
+ * another member relays lines under our own id, we still answer, with our own lines only: the
+ * joiner can check those against our origin and prefers them to anyone's relay. Pure: time and
+ * the member list are passed in.
  */
 
 /** Gap between two members' turns to answer, ms. */
@@ -52,12 +58,33 @@ export function historyTurn(self: string, members: readonly string[], requestId:
   return turn;
 }
 
+/** What to send when our turn comes: the room's last `count` lines, or only our own among them. */
+export interface HistoryAnswer {
+  count: number;
+  ownOnly: boolean;
+}
+
 export class HistoryResponder {
-  private pending?: { at: number; count: number };
+  private pending?: {
+    at: number;
+    count: number;
+    /** Heard answer frames that agree with our log. */
+    agreed: boolean;
+    /** Heard an answer frame our log contradicts. */
+    disputed: boolean;
+    /** Heard another member relay lines under our id. */
+    relayedUs: boolean;
+  };
   private readonly answered = new Set<number>();
   /** Requester id -> when we last answered it; and when we last answered anyone. */
   private readonly lastFor = new Map<string, number>();
+  /**
+   * When we last answered for the room, and last with our own lines only: each at most once per
+   * HISTORY_ANSWER_GAP_MS, apart, so answering for ourselves never leaves the next joiner
+   * without an answer for the room (and a flood costs at most both per gap).
+   */
   private lastAnswer = Number.NEGATIVE_INFINITY;
+  private lastOwn = Number.NEGATIVE_INFINITY;
   /** Requests not answered because they came too soon (HISTORY_ANSWER_GAP_MS and friends). */
   refused = 0;
 
@@ -96,24 +123,53 @@ export class HistoryResponder {
     const turn = historyTurn(this.self, members, requestId);
     // Members that cannot give everything asked for wait until all the others had their turn.
     const after = held >= count ? 0 : members.length;
-    this.pending = { at: now + (after + turn) * HISTORY_SLOT_MS, count };
+    this.pending = {
+      at: now + (after + turn) * HISTORY_SLOT_MS,
+      count,
+      agreed: false,
+      disputed: false,
+      relayedUs: false,
+    };
   }
 
-  /** A HISTORY frame was heard: another member is answering. */
-  heardAnswer(): void {
-    this.pending = undefined;
+  /** Whether an answer of ours is pending (only then are heard answers worth judging). */
+  get judging(): boolean {
+    return this.pending !== undefined && !this.pending.disputed;
+  }
+
+  /**
+   * A member's HISTORY frame was heard: what our log says of it, and whether it carries our
+   * own instance id (another member relaying our lines).
+   */
+  heardAnswer(verdict: "agrees" | "disputes" | "unknown", ours = false): void {
+    const p = this.pending;
+    if (!p) return;
+    if (verdict === "agrees") p.agreed = true;
+    else if (verdict === "disputes") p.disputed = true;
+    if (ours) p.relayedUs = true;
   }
 
   get deadline(): number | undefined {
     return this.pending?.at;
   }
 
-  /** How many messages to send now, or undefined. */
-  due(now: number): number | undefined {
-    if (!this.pending || now < this.pending.at) return undefined;
-    const { count } = this.pending;
+  /** What to send now, or undefined (not yet, or another member answered faithfully). */
+  due(now: number): HistoryAnswer | undefined {
+    const p = this.pending;
+    if (!p || now < p.at) return undefined;
     this.pending = undefined;
-    this.lastAnswer = now;
-    return Math.min(count, HISTORY_ANSWER_MAX);
+    const count = Math.min(p.count, HISTORY_ANSWER_MAX);
+    const quiet = p.agreed && !p.disputed;
+    if (!quiet && now - this.lastAnswer >= HISTORY_ANSWER_GAP_MS) {
+      this.lastAnswer = now;
+      return { count, ownOnly: false };
+    }
+    // Another member answered for the room (or we did so too recently) and relayed our lines:
+    // our own, first-hand, at most once per gap.
+    if (p.relayedUs && now - this.lastOwn >= HISTORY_ANSWER_GAP_MS) {
+      this.lastOwn = now;
+      return { count, ownOnly: true };
+    }
+    return undefined;
   }
 }

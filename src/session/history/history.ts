@@ -1,9 +1,12 @@
 /**
- * History (PROTOCOL.md §4 HISTORY_REQ, §12.7): a joiner asks for the room's last messages; one
- * present member answers, in a turn order every member computes alike, from its log of the room's
- * recent text records; the joiner shows the answer once. Answers re-send other members' records
- * under their ids: the origin rule does not apply to them, so only a present member's answer is
- * shown, and hearing any answer keeps the others quiet.
+ * History (PROTOCOL.md §4 HISTORY_REQ, §11, §12.7): a joiner asks for the room's last messages;
+ * one present member answers, in a turn order every member computes alike, from its log of the
+ * room's recent text records; the joiner shows the answers once. Answers re-send other members'
+ * records under their ids, so the origin rule cannot vouch for them: only a present member's
+ * answer is shown, a line is shown as its sender's own only when that sender sent it (else as
+ * relayed, "via" the member that did), only such first-hand lines enter our log (we never pass
+ * on a relayed line as if we had heard it from its sender), a member whose lines another relays
+ * answers with its own, and only an answer that agrees with its log keeps a member quiet.
  */
 import { RecordKind as Kind, Stream } from "../../protocol/constants.ts";
 import { fragmentBody } from "../../protocol/fragment.ts";
@@ -11,6 +14,7 @@ import { seqAdd } from "../../protocol/seq.ts";
 import { encodeTextRecord, type TextRecord } from "../../protocol/text-record.ts";
 import type { RecordFrame } from "../../protocol/types.ts";
 import type { FeatureFactory, HistoryRecord } from "../feature.ts";
+import { answerVerdict } from "./answer-verdict.ts";
 import { HistoryCollector } from "./history-collector.ts";
 import { HISTORY_ANSWER_MAX_BYTES, HistoryResponder } from "./history-responder.ts";
 import { RoomLog } from "./room-log.ts";
@@ -76,10 +80,12 @@ export const history: FeatureFactory = (ctx) => {
       },
     },
     history(frame, from) {
-      const member = ctx.peers.memberAt(from) !== undefined;
+      const ours = frame.id === ctx.id;
       // Our id from elsewhere: a member re-sending our old messages as a history answer.
-      if (frame.id !== ctx.id) collector?.add(frame, from);
-      if (member) responder.heardAnswer();
+      if (!ours) collector?.add(frame, from);
+      if (responder.judging && ctx.peers.memberAt(from) !== undefined) {
+        responder.heardAnswer(answerVerdict(frame, log), ours);
+      }
     },
     deadline() {
       const a = collector?.deadline;
@@ -92,25 +98,28 @@ export const history: FeatureFactory = (ctx) => {
       if (answer !== undefined) {
         // A heartbeat first: the joiner knows nobody yet and takes history only from a member.
         ctx.services.heartbeatNow?.();
-        const records = log.recent(answer, HISTORY_ANSWER_MAX_BYTES);
+        const own = answer.ownOnly ? ctx.id : undefined;
+        const records = log.recent(answer.count, HISTORY_ANSWER_MAX_BYTES, own);
         for (const r of records) for (const f of historyFrames(r)) ctx.fire(f);
         if (ctx.services.v1?.active()) ctx.services.v1.historyCopies(records);
       }
       if (collector?.due(now)) {
         const c = collector;
         collector = undefined;
-        for (const r of c.result((from) => ctx.peers.memberAt(from) !== undefined)) {
-          log.add(r);
+        for (const { record: r, via } of c.result((from) => ctx.peers.memberAt(from))) {
+          // A relayed line is shown as relayed, and never served on as its sender's own.
+          if (!via) log.add(r);
           ctx.emit({
             type: "message",
             time: new Date(r.value.time),
-            from: ctx.peers.get(r.id)?.from ?? "",
+            from: via ? via.from : (ctx.peers.get(r.id)?.from ?? ""),
             text: r.value.text,
             nick: r.value.nick,
             id: r.id,
             seq: r.seq,
             action: r.value.action || undefined,
             history: true,
+            via: via ? { nick: via.nick, id: via.id } : undefined,
           });
         }
       }

@@ -1,3 +1,4 @@
+import { seqLess } from "../../protocol/seq.ts";
 import { utf8Length } from "../../protocol/utf8.ts";
 import type { HistoryRecord } from "../feature.ts";
 
@@ -12,8 +13,8 @@ export class RoomLog {
   private records: HistoryRecord[] = [];
   private sizes: number[] = [];
   private head = 0;
-  /** Seqs held per instance id (cheaper than an "id/seq" string per record). */
-  private readonly keys = new Map<string, Set<number>>();
+  /** Records held per instance id, by first seq (cheaper than an "id/seq" string per record). */
+  private readonly keys = new Map<string, Map<number, HistoryRecord>>();
   private bytes = 0;
 
   constructor(
@@ -34,10 +35,10 @@ export class RoomLog {
     this.sizes.push(bytes);
     let seqs = this.keys.get(r.id);
     if (!seqs) {
-      seqs = new Set();
+      seqs = new Map();
       this.keys.set(r.id, seqs);
     }
-    seqs.add(r.seq);
+    seqs.set(r.seq, r);
     this.bytes += bytes + OVERHEAD;
     while (this.size > this.maxRecords || (this.bytes > this.maxBytes && this.size > 1)) {
       const old = this.records[this.head] as HistoryRecord;
@@ -54,12 +55,33 @@ export class RoomLog {
     }
   }
 
-  /** The last `n` records, oldest first, at most `maxBytes` of text (UTF-8) together. */
-  recent(n: number, maxBytes = Number.POSITIVE_INFINITY): HistoryRecord[] {
+  /** The record of instance `id` whose first fragment has seq `seq`, if held. */
+  find(id: string, seq: number): HistoryRecord | undefined {
+    return this.keys.get(id)?.get(seq);
+  }
+
+  /**
+   * Whether `seq` of instance `id` is older than every record of it held (or none is held):
+   * such a record may have left the log, or come before we joined — we cannot judge it.
+   */
+  before(id: string, seq: number): boolean {
+    const seqs = this.keys.get(id);
+    if (!seqs) return true;
+    for (const s of seqs.keys()) if (!seqLess(seq, s)) return false;
+    return true;
+  }
+
+  /**
+   * The last `n` records, oldest first, at most `maxBytes` of text (UTF-8) together; with
+   * `author`, only that instance's records among the last `n` (its own answer for itself).
+   */
+  recent(n: number, maxBytes = Number.POSITIVE_INFINITY, author?: string): HistoryRecord[] {
     const out: HistoryRecord[] = [];
     let bytes = 0;
-    for (let i = this.records.length - 1; i >= this.head && out.length < n; i--) {
+    let seen = 0;
+    for (let i = this.records.length - 1; i >= this.head && seen < n; i--, seen++) {
       const r = this.records[i] as HistoryRecord;
+      if (author !== undefined && r.id !== author) continue;
       bytes += utf8Length(r.value.text);
       if (bytes > maxBytes && out.length > 0) break;
       out.push(r);

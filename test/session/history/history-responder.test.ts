@@ -33,7 +33,7 @@ describe("HistoryResponder", () => {
     h.request(5, 1, 10, ids, 0);
     expect(h.deadline).toBe(turn * HISTORY_SLOT_MS);
     expect(h.due(turn * HISTORY_SLOT_MS - 0.001)).toBeUndefined();
-    expect(h.due(turn * HISTORY_SLOT_MS)).toBe(5);
+    expect(h.due(turn * HISTORY_SLOT_MS)).toEqual({ count: 5, ownOnly: false });
     expect(h.deadline).toBeUndefined();
     h.request(5, 1, 10, ids, 100); // the same request again: already answered
     expect(h.deadline).toBeUndefined();
@@ -62,13 +62,51 @@ describe("HistoryResponder", () => {
     expect(h.refused).toBe(6000 - answers.length);
   });
 
-  test("stays quiet once it hears an answer; a member with an empty log never answers", () => {
+  test("stays quiet once it hears an answer it agrees with; a member with an empty log never answers", () => {
     const h = new HistoryResponder(ids[0] as string);
     h.request(5, 1, 10, ids, 0);
-    h.heardAnswer();
-    expect(h.deadline).toBeUndefined();
+    h.heardAnswer("agrees");
     expect(h.due(1e9)).toBeUndefined();
+    expect(h.deadline).toBeUndefined();
     h.request(5, 2, 0, ids, 0);
     expect(h.deadline).toBeUndefined();
+  });
+});
+
+describe("HistoryResponder: which answers keep it quiet", () => {
+  const self = ids[0] as string;
+  const at = (h: HistoryResponder) => h.deadline as number;
+
+  test("an answer it disputes does not keep it quiet, even after ones it agrees with", () => {
+    const h = new HistoryResponder(self);
+    h.request(5, 1, 10, ids, 0);
+    h.heardAnswer("agrees");
+    h.heardAnswer("disputes");
+    expect(h.due(at(h))).toEqual({ count: 5, ownOnly: false });
+  });
+
+  test("answers it cannot judge do not keep it quiet", () => {
+    const h = new HistoryResponder(self);
+    h.request(5, 1, 10, ids, 0);
+    h.heardAnswer("unknown");
+    expect(h.due(at(h))).toEqual({ count: 5, ownOnly: false });
+  });
+
+  test("a faithful relay of its own lines: it answers with its own lines only", () => {
+    const h = new HistoryResponder(self);
+    h.request(5, 1, 10, ids, 0);
+    h.heardAnswer("agrees", true);
+    expect(h.due(at(h))).toEqual({ count: 5, ownOnly: true });
+  });
+});
+
+describe("HistoryResponder: answering for itself costs the room no answer", () => {
+  test("after an own-lines answer, the next joiner's request (within the gap) still gets an answer for the room", () => {
+    const h = new HistoryResponder(ids[0] as string);
+    h.request(5, 1, 10, ids, 0, "late1");
+    h.heardAnswer("agrees", true);
+    expect(h.due(h.deadline as number)).toEqual({ count: 5, ownOnly: true });
+    h.request(5, 2, 10, ids, 4000, "late2");
+    expect(h.due(h.deadline as number)).toEqual({ count: 5, ownOnly: false });
   });
 });

@@ -1,0 +1,105 @@
+/**
+ * A LAN host that forges history (issue 15): it announces itself once as a 1.1 member
+ * ("mallory", PRESENCE hello, then a heartbeat every 500 ms) and answers every HISTORY_REQ it
+ * hears at once with a made-up TEXT record in --victim's id and --victim-nick, flagged HISTORY,
+ * from the same socket (so its "member" address is the answer's source). After --seconds it
+ * says BYE and exits 0. Run it only inside a lab host (same guards as hostile.ts):
+ *
+ *   bun test/helpers/history_forger.ts GROUP ROOM_PORT --victim ID --victim-nick NICK
+ *       --text TEXT [--id ID] [--seconds S]
+ *
+ * stdout, one JSON line each: {"event":"ready","id":…} once it said hello, {"event":"answered",
+ * "requester":…} per request answered, {"event":"bye"} at the end.
+ */
+import dgram from "node:dgram";
+import { RecordKind, Stream } from "../../src/protocol/constants.ts";
+import { decode, encode, type Frame, isFramed } from "../../src/protocol/index.ts";
+import { encodeTextRecord } from "../../src/protocol/text-record.ts";
+import { type Die, labOnly } from "./lab-only.ts";
+
+const die: Die = labOnly("history_forger");
+
+const args = process.argv.slice(2);
+const positional: string[] = [];
+const opts: Record<string, string> = {};
+for (let i = 0; i < args.length; i++) {
+  const a = args[i] as string;
+  if (a.startsWith("--")) {
+    const v = args[i + 1];
+    if (v === undefined) die(`${a} needs a value`);
+    opts[a.slice(2)] = v;
+    i++;
+  } else positional.push(a);
+}
+const [group, portText] = positional;
+if (!group || !/^239\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(group)) die("GROUP must be in 239.0.0.0/8");
+const roomPort = Number(portText);
+if (!Number.isInteger(roomPort) || roomPort < 1 || roomPort > 65534) die("bad ROOM_PORT");
+const port = roomPort + 1; // frames live on the companion port
+const victim = opts.victim ?? "";
+if (!/^[0-9a-f]{16}$/.test(victim)) die("--victim ID (16 hex) is required");
+const victimNick = opts["victim-nick"] ?? die("--victim-nick is required");
+const text = opts.text ?? die("--text is required");
+const id = opts.id ?? "6d616c6c6f727921";
+if (!/^[0-9a-f]{16}$/.test(id)) die("--id must be 16 hex digits");
+const seconds = Number(opts.seconds ?? "20");
+if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 120) die("--seconds must be 0..120");
+
+const say = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`);
+const sock = dgram.createSocket({ type: "udp4", reuseAddr: true });
+await new Promise<void>((resolve) => sock.bind(port, resolve));
+sock.addMembership(group);
+sock.setMulticastTTL(1);
+sock.setMulticastLoopback(false);
+const send = (f: Frame) =>
+  new Promise<void>((resolve) => sock.send(encode(f), port, group, () => resolve()));
+
+let counter = 0;
+const presence = (phase: "hello" | "heartbeat" | "bye") =>
+  send({
+    type: "presence",
+    id,
+    seq: counter++,
+    phase,
+    nick: "mallory",
+    age: 60_000,
+    streams: [{ stream: 0, tail: 0xffffffff, runs: [] }],
+    kinds: [RecordKind.text],
+  });
+
+sock.on("message", (data) => {
+  if (!isFramed(data)) return;
+  let f: Frame;
+  try {
+    f = decode(new Uint8Array(data));
+  } catch {
+    return;
+  }
+  if (f.type !== "history_req" || f.id === id) return;
+  void (async () => {
+    await presence("heartbeat");
+    await send({
+      type: "record",
+      id: victim,
+      seq: 1000,
+      stream: Stream.conversation,
+      kind: RecordKind.text,
+      fragIndex: 0,
+      fragCount: 1,
+      repair: false,
+      history: true,
+      runs: [],
+      payload: encodeTextRecord({ action: false, nick: victimNick, time: Date.now(), text }),
+    });
+    say({ event: "answered", requester: f.id });
+  })();
+});
+
+await presence("hello");
+say({ event: "ready", id });
+const beat = setInterval(() => void presence("heartbeat"), 500);
+await Bun.sleep(seconds * 1000);
+clearInterval(beat);
+await presence("bye");
+say({ event: "bye" });
+sock.close();
