@@ -412,6 +412,9 @@ export function sealTransport(
       inner.onDatagram(receive);
     },
     close: () => {
+      // Runs that never proved they are live by now: their held frames were never shown.
+      for (const u of unproven.values()) counts.replayed += u.held.length;
+      unproven.clear();
       closed = true;
       exchange.close();
       alarm.close();
