@@ -44,6 +44,12 @@ export const MAX_UNPROVEN_RUNS = 64;
 export const MAX_HELD_PER_RUN = 256;
 /** An unproven run that has not proven itself this long after it was first heard is dropped (ms). */
 export const PROOF_TIMEOUT_MS = 3000;
+/**
+ * A run dropped that way is not challenged again for this long (ms): its frames are dropped and
+ * counted meanwhile, unless it still proves itself. Bounds what a replayed run, or a 0.3 member
+ * that cannot answer, costs the room: one round of challenges per run per 30 s.
+ */
+export const STALE_RUN_MS = 30_000;
 
 export interface SealOptions {
   /** From deriveRoomKey (32 bytes). */
@@ -120,6 +126,8 @@ export function sealTransport(
 
   const senders = new Map<string, SenderKey>();
   const unproven = new Map<string, Unproven>();
+  /** Runs that did not prove themselves in time, until when they are not challenged again. */
+  const stale = new Map<string, number>();
   const counts = { undecryptable: 0, replayed: 0, plaintextDropped: 0 };
   const warnings: string[] = [];
   const warned: ((text: string) => void)[] = [];
@@ -170,6 +178,9 @@ export function sealTransport(
       }
       counts.replayed += u.held.length;
       unproven.delete(s);
+      stale.delete(s);
+      stale.set(s, now + STALE_RUN_MS);
+      if (stale.size > MAX_KEY_SALTS) stale.delete(stale.keys().next().value as string);
     }
   };
 
@@ -222,6 +233,14 @@ export function sealTransport(
     d: Datagram,
   ) => {
     let u = unproven.get(saltHex);
+    const staleUntil = stale.get(saltHex);
+    if (!u && staleUntil !== undefined) {
+      if (scheduler.now() < staleUntil) {
+        if (opened) counts.replayed++; // not challenged again so soon
+        return;
+      }
+      stale.delete(saltHex);
+    }
     if (!u) {
       if (unproven.size >= MAX_UNPROVEN_RUNS) {
         const [oldest, old] = unproven.entries().next().value as [string, Unproven];
@@ -231,8 +250,8 @@ export function sealTransport(
       u = { key, seen: new Set(), held: [], since: scheduler.now() };
       unproven.set(saltHex, u);
       expiry.arm(u.since + PROOF_TIMEOUT_MS);
+      exchange.want(); // repeated by the exchange while some run is unproven
     }
-    exchange.want();
     if (!opened) return; // a FRESH frame: nothing to hold
     if (u.seen.has(c) || u.held.length >= MAX_HELD_PER_RUN) {
       counts.replayed++;
@@ -251,6 +270,7 @@ export function sealTransport(
     entry.window.raiseFloor(floor <= c ? floor : c);
     entry.window.accept(c);
     remember(saltHex, entry);
+    stale.delete(saltHex);
     const u = unproven.get(saltHex);
     if (u) {
       unproven.delete(saltHex);

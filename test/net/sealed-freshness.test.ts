@@ -200,6 +200,9 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
           await waitFor(() => fromH(cap, h3).length >= 3, 5000, "the probes are on the wire", all);
           snd.write("after the probes\n");
           await waitEvent(lis, (e) => e.type === "message" && e.text === "after the probes", "lis");
+          // (0.3 said "3 datagrams could not be decrypted — wrong passphrase …" by now.)
+          expect(saidOnStderr(lis)).toEqual([]);
+          expect(saidOnStderr(snd)).toEqual([]);
 
           // A member with a mistyped passphrase joins.
           const wrg = h2.spawn(

@@ -282,6 +282,24 @@ describe("sealTransport", () => {
     expect((shownAt as number) - t0).toBeLessThan(100);
   });
 
+  test("a run that never answers (a 0.3 member, a replay): not shown, and challenged one round per 30 s", async () => {
+    const vc = new VirtualClock(1000);
+    const wire = new Wire();
+    const b = member(wire, "198.18.0.2", roomKey, false, vc);
+    const old = handRun(); // seals like 0.3: never echoes
+    for (let t = 0; t < 60_000; t += 500) {
+      wire.inject(old.seal(encode(message(A, t / 500, `beat ${t}`))));
+      await vc.run(500);
+    }
+    expect(b.heard.filter((d) => !d.self)).toEqual([]);
+    const challenges = freshOn(wire).filter((f) => f.challenge).length;
+    const perRound = Math.ceil(PROOF_TIMEOUT_MS / 250) + 1;
+    expect(challenges).toBeGreaterThanOrEqual(2);
+    expect(challenges).toBeLessThanOrEqual(2 * perRound + 2); // rounds at 0 s and ~33 s
+    expect(b.t.security.counters().replayed).toBe(120);
+    expect(b.warnings).toEqual([]);
+  });
+
   test("twenty joiners at once: each live run answers all their challenges in a few echoes", async () => {
     const vc = new VirtualClock(1000);
     const wire = new Wire();
