@@ -4,6 +4,8 @@
  * PROTOCOL.md), round trips, and every malformed input rejected with a DecodeError only.
  */
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import {
   DecodeError,
@@ -36,6 +38,17 @@ describe("FRESH golden vectors (test/fixtures/fresh-vectors.json)", () => {
       expect(isFresh(opened.inner)).toBe(true);
       expect(decodeFresh(opened.inner)).toEqual(f);
     });
+  }
+});
+
+test("PROTOCOL.md §10.7 prints the same vectors", () => {
+  const md = readFileSync(join(import.meta.dir, "../../src/protocol/PROTOCOL.md"), "utf8");
+  const blocks = [...md.matchAll(/```text\n([^`]*)```/g)].map((m) =>
+    (m[1] ?? "").replace(/\s+/g, ""),
+  );
+  for (const v of vectors.vectors) {
+    expect(blocks).toContain(v.sealed);
+    expect(md.includes(`inner \`${v.inner}\``)).toBe(true);
   }
 });
 
