@@ -319,6 +319,26 @@ describe("sealTransport", () => {
     expect(Math.max(...echoesFromA.map((f) => f.echoes.length))).toBeGreaterThan(1);
   });
 
+  test("challenges replayed at it as fast as they come: a member echoes at most once per ECHO_GAP_MS", async () => {
+    const vc = new VirtualClock(1000);
+    const wire = new Wire();
+    const b = member(wire, "198.18.0.2", roomKey, false, vc);
+    await b.t.send(encode(hello(B)));
+    const bSalt = Buffer.from(wire.sent[0]?.data.subarray(4, 20) as Uint8Array).toString("hex");
+    const runs = Array.from({ length: 50 }, () => handRun());
+    for (let i = 0; i < 1000; i++) {
+      const r = runs[i % runs.length] as ReturnType<typeof handRun>;
+      const challenge = Uint8Array.from(randomBytes(8));
+      wire.inject(r.seal(encodeFresh({ floor: 0n, challenge, echoes: [] })));
+      await vc.run(1);
+    }
+    await vc.run(100);
+    const echoes = freshOn(wire).filter((f) => f.salt === bSalt && f.echoes.length > 0);
+    expect(echoes.length).toBeGreaterThan(5);
+    expect(echoes.length).toBeLessThanOrEqual(Math.ceil(1100 / ECHO_GAP_MS) + 1);
+    expect(b.heard.filter((d) => !d.self)).toEqual([]);
+  });
+
   test("a wrong passphrase: its owner is told within 1 s; members that verify others name it; nothing shown", async () => {
     const vc = new VirtualClock(1000);
     const wire = new Wire();
