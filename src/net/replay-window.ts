@@ -8,10 +8,19 @@
  * forged datagrams cannot move the window. Counters are bigints over the whole u64 range.
  */
 export const REPLAY_WINDOW_WIDTH = 1024;
+/**
+ * How far above `top` a counter may jump and still be taken as it comes (PROTOCOL.md §10.4).
+ * A farther counter is not refused for good: its run must prove again that it is live now
+ * (§10.7) before the window moves there, so no single datagram can push the window out of reach
+ * of the run's real counters.
+ */
+export const MAX_COUNTER_JUMP = 65_536n;
 
 export class ReplayWindow {
   /** Highest counter accepted; -1 before the first. */
   private top = -1n;
+  /** Counters below this are refused (not proven fresh, PROTOCOL.md §10.7). */
+  private low = 0n;
   /** Bit (c mod width) set = counter c (within the window) was accepted. */
   private readonly bits: Uint32Array;
   private readonly width: bigint;
@@ -31,10 +40,33 @@ export class ReplayWindow {
 
   /** Would `accept(counter)` take it? (Not a duplicate, not too old.) Changes nothing. */
   check(counter: bigint): boolean {
-    if (counter < 0n) return false;
+    if (counter < this.low) return false;
     if (counter > this.top) return true;
     if (this.top - counter >= this.width) return false;
     return !this.get(counter);
+  }
+
+  /** Counters below the floor are refused from now on. */
+  get floor(): bigint {
+    return this.low;
+  }
+
+  /** True if `counter` is more than MAX_COUNTER_JUMP above the highest accepted counter. */
+  isFar(counter: bigint): boolean {
+    return this.top >= 0n && counter - this.top > MAX_COUNTER_JUMP;
+  }
+
+  /**
+   * Refuses every counter below `floor` from now on (a floor never goes down). If the floor is
+   * above `top`, the window slides up to it, empty.
+   */
+  raiseFloor(floor: bigint): void {
+    if (floor <= this.low) return;
+    this.low = floor;
+    if (floor - 1n > this.top) {
+      this.bits.fill(0);
+      this.top = floor - 1n;
+    }
   }
 
   /**

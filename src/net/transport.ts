@@ -28,17 +28,23 @@ export interface Datagram {
 
 /**
  * What an encrypted room's transport (src/net/sealed-transport.ts) tells the session: datagrams
- * it dropped, and a one-time warning when they look like a wrong passphrase.
+ * it dropped, and the passphrase warnings (src/net/passphrase-alarm.ts).
  */
 export interface RoomSecurity {
   encrypted: true;
   /**
    * Datagrams dropped so far: `undecryptable` = sealed but would not open (wrong key, forged,
-   * damaged) or opened to an inner frame it may not carry; `replayed` = opened a second time
-   * or too old for the replay window; `plaintextDropped` = unsealed frames and legacy text.
+   * damaged), opened to an inner frame it may not carry, or forged with our own address;
+   * `replayed` = opened a second time, too old for the replay window, or from a run that did
+   * not prove it is live now (PROTOCOL.md §10.7); `plaintextDropped` = unsealed frames, junk
+   * and legacy text.
    */
   counters(): { undecryptable: number; replayed: number; plaintextDropped: number };
-  /** Called once (ever) with "N datagrams could not be decrypted — …" after a few failures. */
+  /**
+   * Called with each passphrase warning: "nothing in this room opens with your passphrase …"
+   * (once per run), "someone here uses another passphrase: … from ADDRESS:PORT …" (once per
+   * source). A late listener gets the ones already given.
+   */
   onWarning(cb: (text: string) => void): void;
 }
 

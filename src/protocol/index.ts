@@ -39,6 +39,14 @@ export {
   joinFragments,
 } from "./fragment.ts";
 export { decode, encode, encodingLength } from "./frame.ts";
+export {
+  decodeFresh,
+  encodeFresh,
+  type Fresh,
+  isFresh,
+  MAX_ECHOES,
+  NONCE_LENGTH,
+} from "./fresh.ts";
 export { isFramed } from "./header.ts";
 export { idFromBytes, idToBytes, isInstanceId, randomInstanceId } from "./instance-id.ts";
 export { nickBytes } from "./nick.ts";
@@ -48,6 +56,7 @@ export {
   isSealed,
   KEY_SALT_LENGTH,
   MAX_COUNTER,
+  MAX_SEALED_BYTES,
   MIN_SEALED_BYTES,
   type OpenedFrame,
   openFrame,

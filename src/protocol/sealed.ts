@@ -9,7 +9,15 @@
  *   nonce    = 00 00 00 00 || counter (u64 BE),  AAD = the first 28 bytes
  */
 import { createCipheriv, createDecipheriv, hkdfSync, scrypt } from "node:crypto";
-import { HEADER_LENGTH, MAGIC_0, MAGIC_1, PROTOCOL_VERSION, SEALED_TYPE } from "./constants.ts";
+import {
+  HEADER_LENGTH,
+  MAGIC_0,
+  MAGIC_1,
+  MAX_FRAME_BYTES,
+  MAX_RECORD_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  SEALED_TYPE,
+} from "./constants.ts";
 import { DecodeError } from "./decode-error.ts";
 
 /** Bytes of the random per-run key salt S. */
@@ -22,6 +30,8 @@ export const SEALED_HEADER_LENGTH = 4 + KEY_SALT_LENGTH + 8;
 export const SEALED_OVERHEAD = SEALED_HEADER_LENGTH + TAG_LENGTH;
 /** Shortest valid sealed datagram: the inner frame is at least a v1 header (61 bytes). */
 export const MIN_SEALED_BYTES = SEALED_OVERHEAD + HEADER_LENGTH;
+/** Longest sealed datagram a member sends: the largest inner frame plus the overhead. */
+export const MAX_SEALED_BYTES = SEALED_OVERHEAD + Math.max(MAX_FRAME_BYTES, MAX_RECORD_FRAME_BYTES);
 /** Largest counter (u64). A sender must never seal two datagrams with one (S, counter). */
 export const MAX_COUNTER = 2n ** 64n - 1n;
 

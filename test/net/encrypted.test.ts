@@ -248,10 +248,14 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
             "the capture on P+1 holds the sender's lines and BYE (sealed)",
             all,
           );
-          // The outsiders have been told (the wrong key after 3 failures).
+          // The outsiders have been told: the wrong key that nothing opens with its passphrase,
+          // the members (which verify each other) that someone here uses another one.
           const warnWrong =
-            /^mcchat: warning: \d+ datagrams could not be decrypted — wrong passphrase, or another room on this group\/port\?$/;
+            /^mcchat: warning: nothing in this room opens with your passphrase: \d+ sealed datagrams? from \d+ senders? could not be opened — is the passphrase right\? \(or another encrypted room uses this group\/port\)$/;
+          const warnOther =
+            /^mcchat: warning: someone here uses another passphrase: sealed datagrams from 198\.18\.0\.4:\d+ do not open with ours/;
           await wrg.waitForLine(warnWrong, 8000, "stderr");
+          await lis.waitForLine(warnOther, 8000, "stderr");
           await opn.waitForLine(
             /an encrypted room \(passphrase\) is using this group\/port/,
             8000,
@@ -273,13 +277,16 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
             for (const l of [...lines, SND, LIS]) expect(p.stdout.includes(l)).toBe(false);
           }
           // Each told once, each its own warning.
-          expect(stderrWith(wrg, "could not be decrypted").length).toBe(1);
-          expect(p0(stderrWith(wrg, "could not be decrypted"))).toMatch(warnWrong);
+          expect(stderrWith(wrg, "opens with your passphrase").length).toBe(1);
+          expect(p0(stderrWith(wrg, "opens with your passphrase"))).toMatch(warnWrong);
+          expect(stderrWith(wrg, "someone here uses another passphrase").length).toBe(0);
           expect(stderrWith(wrg, "an encrypted room (passphrase)").length).toBe(0);
+          expect(stderrWith(lis, "someone here uses another passphrase").length).toBe(1);
+          expect(stderrWith(lis, "opens with your passphrase").length).toBe(0);
           expect(
             stderrWith(opn, "an encrypted room (passphrase) is using this group/port"),
           ).toEqual([expect.any(String)]);
-          expect(stderrWith(opn, "could not be decrypted").length).toBe(0);
+          expect(stderrWith(opn, "passphrase:").length).toBe(0);
           // They did receive the room's traffic: counted, not shown.
           const wrgStats = sealedStatsOf(wrg);
           const lisStats = sealedStatsOf(lis);

@@ -1,7 +1,11 @@
 /** The anti-replay window of sealed frames (src/net/replay-window.ts, PROTOCOL.md §10.4). */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { REPLAY_WINDOW_WIDTH, ReplayWindow } from "../../src/net/replay-window.ts";
+import {
+  MAX_COUNTER_JUMP,
+  REPLAY_WINDOW_WIDTH,
+  ReplayWindow,
+} from "../../src/net/replay-window.ts";
 import { MAX_COUNTER } from "../../src/protocol/index.ts";
 
 const W = BigInt(REPLAY_WINDOW_WIDTH);
@@ -161,5 +165,35 @@ describe("ReplayWindow", () => {
   test("size must be a multiple of 32", () => {
     expect(() => new ReplayWindow(100)).toThrow(RangeError);
     expect(() => new ReplayWindow(0)).toThrow(RangeError);
+  });
+
+  test("a floor refuses everything below it and slides an empty window up to it", () => {
+    const w = new ReplayWindow();
+    w.accept(5n);
+    w.raiseFloor(100n);
+    expect(w.floor).toBe(100n);
+    expect(w.highest).toBe(99n);
+    expect(w.check(99n)).toBe(false);
+    expect(w.check(6n)).toBe(false);
+    expect(w.accept(100n)).toBe(true);
+    w.raiseFloor(50n); // never goes down
+    expect(w.floor).toBe(100n);
+    expect(w.check(99n)).toBe(false);
+    // a floor within the window keeps what was seen above it
+    w.accept(120n);
+    w.raiseFloor(110n);
+    expect(w.highest).toBe(120n);
+    expect(w.check(120n)).toBe(false);
+    expect(w.check(115n)).toBe(true);
+    expect(w.check(109n)).toBe(false);
+  });
+
+  test(`a counter more than ${MAX_COUNTER_JUMP} above the top is far (the first never is)`, () => {
+    const w = new ReplayWindow();
+    expect(w.isFar(MAX_COUNTER - 1n)).toBe(false);
+    w.accept(10n);
+    expect(w.isFar(10n + MAX_COUNTER_JUMP)).toBe(false);
+    expect(w.isFar(11n + MAX_COUNTER_JUMP)).toBe(true);
+    expect(w.isFar(MAX_COUNTER)).toBe(true);
   });
 });
