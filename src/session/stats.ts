@@ -38,6 +38,8 @@ export interface SessionStats {
   holdRefused: number;
   /** NACKed seqs not repaired: the requester's repair budget (per second) was spent. */
   repairsRefused: number;
+  /** Event listener (or sink) calls that threw: isolated, the first one warned about. */
+  listenerErrors: number;
   /** HISTORY_REQs not answered: too soon after the last answer (to anyone, or to it). */
   historyRefused: number;
   /** Encrypted room: datagrams that would not open (wrong passphrase, forged, damaged). */
@@ -72,6 +74,7 @@ export function emptyStats(): SessionStats {
     peersRefused: 0,
     holdRefused: 0,
     repairsRefused: 0,
+    listenerErrors: 0,
     historyRefused: 0,
     undecryptable: 0,
     replayed: 0,
