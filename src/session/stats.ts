@@ -26,6 +26,8 @@ export interface SessionStats {
   /** REPORT frames (flow-control feedback) sent and heard. */
   reportsSent: number;
   reportsHeard: number;
+  /** REPORTs ignored: from an instance that never announced itself (or has left). */
+  reportsIgnored: number;
   /** Times a send waited for the flow-control window (a member was behind). */
   flowWaits: number;
   /** Our messages also sent as legacy text to the room's classic programs. */
@@ -68,6 +70,7 @@ export function emptyStats(): SessionStats {
     recvBufferBytes: 0,
     reportsSent: 0,
     reportsHeard: 0,
+    reportsIgnored: 0,
     flowWaits: 0,
     bridged: 0,
     spoofed: 0,

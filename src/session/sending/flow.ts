@@ -16,8 +16,17 @@ export const flow: FeatureFactory = (ctx) => {
 
   const name = (id: string) => ctx.peers.get(id)?.nick || id;
 
-  /** A member reported its `next` for one of our streams (v1.1 or, from compat, the v1 view). */
+  /**
+   * A member reported its `next` for one of our streams (v1.1 or, from compat, the v1 view).
+   * Only a member that announced itself (HELLO, PRESENCE or a heartbeat, and has not left)
+   * enters flow control: a REPORT from a made-up instance must not hold our window, nor be
+   * waited for, nor warned about.
+   */
   const reported = (out: OutboundStream<StreamFrame>, p: Peer, next: number) => {
+    if (!p.present) {
+      ctx.counters.reportsIgnored++;
+      return;
+    }
     if (out.report(p.id, next, ctx.now()) === "caught-up") {
       ctx.warn(`${p.nick || p.id} has caught up; waiting for it again`);
     }
