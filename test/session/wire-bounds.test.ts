@@ -7,8 +7,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { decode, encode, type Frame } from "../../src/protocol/index.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
+import { MAX_TAIL_LEAD } from "../../src/session/receiving/inbound-stream.ts";
 import { createSession, type RoomSession, type SessionOptions } from "../../src/session/session.ts";
-import { MemoryHub } from "../helpers/memory-net.ts";
+import { MemoryHub, type MemoryTransport } from "../helpers/memory-net.ts";
 import { VirtualClock } from "../helpers/virtual-clock.ts";
 
 const sessions: RoomSession[] = [];
@@ -83,4 +84,80 @@ describe("a REPORT from an instance that never announced itself", () => {
     // The drain of a pipe does not wait for it either.
     expect(await alice.s.drain(5000)).toEqual({ behind: [] });
   });
+});
+
+describe("a tail that jumps far ahead", () => {
+  /** Seqs bob NACKed of `target`'s stream 0 in each NACK frame he sent since `from`. */
+  const nacked = (hub: MemoryHub, from: number, by: MemoryTransport, target: string) =>
+    hub.sent
+      .slice(from)
+      .filter((d) => d.from === by)
+      .map((d) => decode(d.data))
+      .flatMap((f) =>
+        f.type === "stream_nack" && f.target === target
+          ? [f.ranges.reduce((a, r) => a + r.count, 0)]
+          : [],
+      );
+
+  test(`is acted on at most ${MAX_TAIL_LEAD} seqs beyond what we have`, async () => {
+    const { vc, hub, member, until } = setup();
+    const bob = member("bob");
+    const mallory = member("mallory");
+    await bob.s.start();
+    await mallory.s.start();
+    // A proven sender: bob has its records.
+    for (let i = 0; i < 3; i++) await mallory.s.send(`line ${i}`);
+    const got = () => bob.events.filter((e) => e.type === "message").length;
+    await until(() => got() === 3, 2000);
+    await vc.run(3000);
+    const before = hub.sent.length;
+    // From mallory's own socket: a heartbeat whose tail jumped by 2^31 - 1.
+    const jump: Frame = {
+      type: "presence",
+      id: mallory.s.id,
+      seq: 1_000_000,
+      phase: "heartbeat",
+      nick: "mallory",
+      age: 10_000,
+      streams: [{ stream: 0, tail: 0x7fffffff, runs: [] }],
+      kinds: [1],
+    };
+    await mallory.t.send(encode(jump));
+    await mallory.s.close(); // nobody answers the NACKs: everything asked ends up lost
+    await vc.run(15_000);
+    const lost = bob.events.flatMap((e) => (e.type === "lost" ? [e.count] : []));
+    const totalLost = lost.reduce((a, b) => a + b, 0);
+    const asks = nacked(hub, before, bob.t, mallory.s.id);
+    console.log(
+      `tail jump of 2^31: bob declared ${totalLost} seqs lost; largest NACK ${Math.max(0, ...asks)} seqs`,
+    );
+    expect(totalLost).toBeLessThanOrEqual(MAX_TAIL_LEAD);
+    expect(Math.max(0, ...asks)).toBeLessThanOrEqual(MAX_TAIL_LEAD);
+    expect(asks.length).toBeGreaterThan(0); // what it did act on was asked for
+  });
+
+  test("an honest sender whose records we missed is still repaired in full, past the lead", async () => {
+    const { vc, hub, member, until } = setup();
+    const bob = member("bob", { listen: true, heartbeatMs: 2000 });
+    const alice = member("alice", { heartbeatMs: 2000 });
+    await bob.s.start();
+    await alice.s.start();
+    await vc.run(500);
+    // bob is cut off for 8 s (longer than the 6 s timeout and stall time): alice waits for him,
+    // stops waiting, and sends on; when he is back her idle stream's tail is far ahead.
+    let cut = true;
+    hub.drop = (to, d) => cut && (to === bob.t || d.port === bob.t.port);
+    const N = MAX_TAIL_LEAD + 1500;
+    const sending = (async () => {
+      for (let i = 0; i < N; i++) await alice.s.send(`m${i}`);
+    })();
+    await vc.run(8000);
+    await sending;
+    cut = false;
+    const texts = () =>
+      bob.events.flatMap((e) => (e.type === "message" && !e.self ? [e.text] : []));
+    await until(() => texts().length === N, 60_000);
+    expect(texts()).toEqual(Array.from({ length: N }, (_, i) => `m${i}`));
+    expect(bob.events.some((e) => e.type === "lost")).toBe(false);
+  }, 30_000);
 });
