@@ -133,6 +133,7 @@ export class Session implements RoomSession {
       delivered: [],
       presenceSent: [],
       framedFrom: [],
+      announced: [],
       left: [],
       forgotten: [],
       advanced: [],

@@ -26,7 +26,7 @@ export interface SessionStats {
   /** REPORT frames (flow-control feedback) sent and heard. */
   reportsSent: number;
   reportsHeard: number;
-  /** REPORTs ignored: from an instance that never announced itself (or has left). */
+  /** REPORTs from an instance not (yet) announced, or gone: not used (kept until it announces). */
   reportsIgnored: number;
   /** Times a send waited for the flow-control window (a member was behind). */
   flowWaits: number;
