@@ -161,3 +161,42 @@ describe("a tail that jumps far ahead", () => {
     expect(bob.events.some((e) => e.type === "lost")).toBe(false);
   }, 30_000);
 });
+
+describe("REPORTs with more senders than one REPORT holds", () => {
+  test("40 senders: the ones after the 32nd still hear reports while the first 32 keep talking", async () => {
+    const { vc, hub, member } = setup();
+    // (heartbeats every 500 ms: the stall time is 1.5 s)
+    const bob = member("bob", { listen: true });
+    await bob.s.start();
+    const busy = Array.from({ length: 32 }, (_, i) => member(`busy${i}`));
+    const quiet = Array.from({ length: 8 }, (_, i) => member(`quiet${i}`));
+    for (const m of [...busy, ...quiet]) {
+      await m.s.start();
+      await vc.run(10); // bob hears them in this order
+    }
+    await vc.run(1000);
+    const before = hub.sent.length;
+    // The first 32 talk every 10 ms for 2.5 s; the other 8 say one line each, early on.
+    for (let r = 0; r < 250; r++) {
+      await Promise.all(busy.map((m) => m.s.send(`r${r}`)));
+      if (r === 5) await Promise.all(quiet.map((m) => m.s.send("hello")));
+      await vc.run(10);
+    }
+    /** The newest `next` bob reported to each sender. */
+    const next = new Map<string, number>();
+    for (const d of hub.sent.slice(before)) {
+      if (d.from !== bob.t) continue;
+      const f = decode(d.data);
+      if (f.type !== "stream_report") continue;
+      for (const e of f.entries) next.set(e.target, e.next);
+    }
+    const unheard = quiet.filter((m) => next.get(m.s.id) !== 1).map((m) => m.s.nick);
+    console.log(`the 8 senders after the 32nd: ${8 - unheard.length} heard bob's report`);
+    expect(unheard).toEqual([]);
+    expect(busy.every((m) => next.get(m.s.id) !== undefined)).toBe(true);
+    const flowWarnings = quiet.flatMap((m) =>
+      warnings(m.events).filter((w) => /keeping up|caught up/.test(w)),
+    );
+    expect(flowWarnings).toEqual([]);
+  }, 60_000);
+});
