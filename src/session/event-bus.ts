@@ -9,18 +9,23 @@ const MAX_EARLY = 1024;
  * Events emitted before anyone listens (a member's join heard while the session was
  * starting, before the chat room or pipe subscribed) are kept, bounded, and given to
  * the first listener. Listeners are not paced: an event counts as consumed when emitted.
+ *
+ * Listeners are isolated: one that throws does not stop the others from getting the event, nor
+ * escape into whoever emitted it (a datagram handler). Each failure goes to `failed`.
  */
 export class EventBus implements EventSink {
   private readonly listeners = new Set<(e: SessionEvent) => void>();
   private early: SessionEvent[] | undefined = [];
   private count = 0;
 
+  constructor(private readonly failed: (err: unknown) => void = () => {}) {}
+
   /** Subscribe; returns an unsubscribe function. */
   on(listener: (e: SessionEvent) => void): () => void {
     this.listeners.add(listener);
     const early = this.early;
     this.early = undefined;
-    if (early) for (const e of early) listener(e);
+    if (early) for (const e of early) this.call(listener, e);
     return () => this.listeners.delete(listener);
   }
 
@@ -30,7 +35,15 @@ export class EventBus implements EventSink {
       if (this.early.length < MAX_EARLY) this.early.push(e);
       return;
     }
-    for (const l of this.listeners) l(e);
+    for (const l of this.listeners) this.call(l, e);
+  }
+
+  private call(listener: (e: SessionEvent) => void, e: SessionEvent): void {
+    try {
+      listener(e);
+    } catch (err) {
+      this.failed(err);
+    }
   }
 
   get emitted(): number {

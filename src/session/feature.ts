@@ -119,6 +119,8 @@ export interface Hooks {
   presenceSent: ((phase: "hello" | "heartbeat" | "bye") => void)[];
   /** A frame came from `from` (the legacy bridge learns framed members' sources). */
   framedFrom: ((from: string) => void)[];
+  /** A member announced itself (its first presence frame with a nick, or it is back). */
+  announced: ((peer: Peer) => void)[];
   /** A member left or timed out. */
   left: ((peer: Peer, reason: "bye" | "timeout") => void)[];
   /** A member was forgotten (its state can go). */

@@ -1,7 +1,7 @@
 import { UserError } from "../errors.ts";
 import type { Datagram } from "../net/transport.ts";
 import { isFramed, randomInstanceId } from "../protocol/index.ts";
-import { EventOutlet } from "./event-outlet.ts";
+import { EventOutlet, listenerFailure } from "./event-outlet.ts";
 import { ownMessage, type SessionEvent } from "./events.ts";
 import { legacyLine, legacyMessage, sendLegacyText } from "./room/legacy-text.ts";
 import type { MemberInfo } from "./room-session.ts";
@@ -29,7 +29,13 @@ export class RawSession implements RoomSession {
   private closed = false;
 
   constructor(private readonly opts: SessionOptions) {
-    this.events = new EventOutlet(opts.events);
+    this.events = new EventOutlet(opts.events, (err) =>
+      this.events.emit({
+        type: "warning",
+        time: new Date(this.clock()),
+        text: listenerFailure(err),
+      }),
+    );
     this.id = opts.id ?? randomInstanceId();
     this.clock = opts.clock ?? Date.now;
     this.myNick = opts.nick;
@@ -37,7 +43,11 @@ export class RawSession implements RoomSession {
   }
 
   get stats(): SessionStats {
-    return { ...this.counters, recvBufferBytes: this.opts.transport.recvBufferSize ?? 0 };
+    return {
+      ...this.counters,
+      recvBufferBytes: this.opts.transport.recvBufferSize ?? 0,
+      listenerErrors: this.events.failures,
+    };
   }
 
   get nick(): string {

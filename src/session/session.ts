@@ -15,7 +15,7 @@ import {
   seqAdd,
   type TextRecord,
 } from "../protocol/index.ts";
-import { EventOutlet } from "./event-outlet.ts";
+import { EventOutlet, listenerFailure } from "./event-outlet.ts";
 import type { SessionEvent } from "./events.ts";
 import type {
   Feature,
@@ -102,7 +102,7 @@ export class Session implements RoomSession {
   private myNick: string;
 
   constructor(private readonly opts: SessionOptions) {
-    this.events = new EventOutlet(opts.events);
+    this.events = new EventOutlet(opts.events, (err) => this.warn(listenerFailure(err)));
     this.scheduler = opts.scheduler ?? systemScheduler;
     this.id = opts.id ?? randomInstanceId();
     this.myNick = opts.nick;
@@ -133,6 +133,7 @@ export class Session implements RoomSession {
       delivered: [],
       presenceSent: [],
       framedFrom: [],
+      announced: [],
       left: [],
       forgotten: [],
       advanced: [],
@@ -222,6 +223,7 @@ export class Session implements RoomSession {
       ...s,
       ...this.opts.transport.security?.counters(),
       holdRefused: this.ctx.peers.budget.refused,
+      listenerErrors: this.events.failures,
       recvBufferBytes: this.opts.transport.recvBufferSize ?? 0,
     };
   }

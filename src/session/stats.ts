@@ -26,6 +26,8 @@ export interface SessionStats {
   /** REPORT frames (flow-control feedback) sent and heard. */
   reportsSent: number;
   reportsHeard: number;
+  /** REPORTs from an instance not (yet) announced, or gone: not used (kept until it announces). */
+  reportsIgnored: number;
   /** Times a send waited for the flow-control window (a member was behind). */
   flowWaits: number;
   /** Our messages also sent as legacy text to the room's classic programs. */
@@ -38,6 +40,8 @@ export interface SessionStats {
   holdRefused: number;
   /** NACKed seqs not repaired: the requester's repair budget (per second) was spent. */
   repairsRefused: number;
+  /** Event listener (or sink) calls that threw: isolated, the first one warned about. */
+  listenerErrors: number;
   /** HISTORY_REQs not answered: too soon after the last answer (to anyone, or to it). */
   historyRefused: number;
   /** Encrypted room: datagrams that would not open (wrong passphrase, forged, damaged). */
@@ -66,12 +70,14 @@ export function emptyStats(): SessionStats {
     recvBufferBytes: 0,
     reportsSent: 0,
     reportsHeard: 0,
+    reportsIgnored: 0,
     flowWaits: 0,
     bridged: 0,
     spoofed: 0,
     peersRefused: 0,
     holdRefused: 0,
     repairsRefused: 0,
+    listenerErrors: 0,
     historyRefused: 0,
     undecryptable: 0,
     replayed: 0,

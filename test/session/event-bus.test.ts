@@ -24,3 +24,17 @@ test("what waits for the first listener is bounded", () => {
   bus.on((e) => got.push(e));
   expect(got.length).toBe(1024);
 });
+
+test("a listener that throws does not stop the others; each failure is handed on", () => {
+  const failures: unknown[] = [];
+  const bus = new EventBus((err) => failures.push(err));
+  const got: string[] = [];
+  bus.on(() => {
+    throw new Error("boom");
+  });
+  bus.on((e) => got.push(e.type === "warning" ? e.text : ""));
+  expect(() => bus.emit(warning("a"))).not.toThrow();
+  bus.emit(warning("b"));
+  expect(got).toEqual(["a", "b"]);
+  expect(failures).toHaveLength(2);
+});

@@ -63,6 +63,16 @@ const MAX_HELD_BEFORE_START = 4096;
  * believed in full.
  */
 export const UNPROVEN_TAIL_SPAN = 64;
+/**
+ * A proven sender's announced tail (HEARTBEAT header, PRESENCE STREAM option, a v1 NACK's or
+ * GONE's header) is acted on at most this far beyond the highest seq we know of: a tail that
+ * jumps by 2^31 must not make us declare two billion seqs lost, allocate a full window of
+ * missing slots and NACK it in one go. Two flow-control windows (2 x 2,048 fragments): a member
+ * that reports never sees a sender further ahead than one window, and a lagging one hears the
+ * sender's live records, which are not claims. The rest of a longer jump is believed as later
+ * tails (each heartbeat, or every 25 ms while the sender waits on its window) or records come.
+ */
+export const MAX_TAIL_LEAD = 4096;
 /** A record whose fragments stopped arriving (no gap is known) is dropped after this (ms). */
 export const PARTIAL_IDLE_MS = 30_000;
 
@@ -169,12 +179,22 @@ export class InboundStream {
     return b.used < b.max && this.accounted < b.perPeer;
   }
 
-  /** An announced tail, limited for a sender that has not proven itself (UNPROVEN_TAIL_SPAN). */
+  /**
+   * An announced tail, limited to MAX_TAIL_LEAD beyond the highest seq we know of, and for a
+   * sender that has not proven itself to UNPROVEN_TAIL_SPAN beyond what we have delivered.
+   */
   private believable(tail: number): number {
-    if (this.proven || !this.window) return tail;
-    const limit = seqAdd(this.window.next, UNPROVEN_TAIL_SPAN - 1);
-    return seqDiff(tail, limit) > 0 ? limit : tail;
+    if (!this.window) return tail;
+    const limit = this.proven
+      ? seqAdd(this.window.highest, MAX_TAIL_LEAD)
+      : seqAdd(this.window.next, UNPROVEN_TAIL_SPAN - 1);
+    if (seqDiff(tail, limit) <= 0) return tail;
+    this.tailsCut++;
+    return limit;
   }
+
+  /** Announced tails acted on only in part (beyond MAX_TAIL_LEAD or UNPROVEN_TAIL_SPAN). */
+  tailsCut = 0;
 
   /** Another member asked this sender for these seqs: our own NACK can wait. */
   onNackHeard(ranges: SeqRange[]): void {

@@ -78,14 +78,21 @@ export const reports: FeatureFactory = (ctx) => {
   ctx.hooks.forgotten.push((id) => schedule.forget(id));
   ctx.services.reportWanted = (p) => {
     for (const s of p.streams.values()) {
-      if (s.consumedNext !== undefined) return schedule.requested(ctx.now());
+      if (s.consumedNext !== undefined) return schedule.requested(ctx.now(), p.id);
     }
   };
 
-  /** One REPORT (v1.1) and one v1 REPORT (0.2 members' streams), as many entries as fit. */
+  /**
+   * The REPORTs (v1.1) and v1 REPORTs (0.2 members' streams) saying every stream that changed
+   * or was asked for, MAX_REPORT_ENTRIES a frame: as many frames as the senders we receive from
+   * need (at most the peer table's MAX_PEERS x our streams), so reports reach every sender, not
+   * only the first 32 (ReportSchedule.entries).
+   */
   const send = (now: number) => {
     const all: Entry[] = [];
     for (const peer of ctx.peers.values()) {
+      // (Members whose presence we have not heard yet too: at 40% loss their records can come
+      // first, and their drain must count us. The peer table bounds how many there are.)
       if (peer.gone) continue;
       for (const stream of peer.streams.values()) {
         const next = stream.consumedNext;
@@ -102,20 +109,23 @@ export const reports: FeatureFactory = (ctx) => {
           MAX_REPORT_ENTRIES,
         )
       : [];
-    schedule.sent([...v11, ...v1], now);
-    if (v11.length > 0) {
+    schedule.sent([...v11.flat(), ...v1.flat()], now);
+    for (const frame of v11) {
       ctx.counters.reportsSent++;
-      const entries: StreamReportEntry[] = v11.map((e) => ({
+      const entries: StreamReportEntry[] = frame.map((e) => ({
         target: e.peer.id,
         stream: e.stream.stream,
         next: e.next,
       }));
       ctx.fire({ type: "stream_report", id: ctx.id, seq: 0, entries });
     }
-    if (v1.length > 0 && ctx.services.v1) {
-      ctx.counters.reportsSent++;
-      const entries: ReportEntry[] = v1.map((e) => ({ target: e.peer.id, next: e.next }));
-      ctx.fire(ctx.services.v1.report(entries));
+    const v1view = ctx.services.v1;
+    if (v1view) {
+      for (const frame of v1) {
+        ctx.counters.reportsSent++;
+        const entries: ReportEntry[] = frame.map((e) => ({ target: e.peer.id, next: e.next }));
+        ctx.fire(v1view.report(entries));
+      }
     }
   };
 

@@ -28,7 +28,11 @@ export interface PresenceHeard {
 /** What presence tells the others: a member's presence frame was heard (v1.1 or v1). */
 export function presenceHeard(ctx: SessionContext, p: Peer, f: PresenceHeard): void {
   if (p.gone && p.leftBy === "timeout" && f.phase !== "bye") p.gone = false; // back again
-  if (!p.gone) ctx.peers.announce(p, f.nick);
+  if (!p.gone) {
+    const was = p.present;
+    ctx.peers.announce(p, f.nick);
+    if (!was) for (const h of ctx.hooks.announced) h(p);
+  }
   for (const w of p.onPresence(f.age, f.streams)) ctx.deliver(p, w.stream, w.items);
   if (f.phase === "hello" && ctx.started && !p.gone) {
     // A newcomer: let it hear us soon (it learns our nick, age and tails).

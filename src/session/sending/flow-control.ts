@@ -10,9 +10,13 @@
  * (start-up, a GC pause, a busy CPU, a slow terminal) slows the sender instead of overflowing its
  * socket buffer, and everything it still needs is inside the repair buffer (which is larger).
  *
- * A member whose report has not advanced for `stallMs` while it is behind stops holding us back
- * ("lagging"; the session warns): a frozen reader must not freeze the room. It holds us back
- * again once it is within half a window of our tail. A member that leaves or times out is removed.
+ * A member that has been behind for `stallMs` without its report advancing stops holding us back
+ * ("lagging"; the session warns): a frozen reader must not freeze the room. The stall clock runs
+ * from when the member fell behind — when the first seq it has not reported was sent — or from
+ * its last progress, whichever is later; never from a report it sent before we had anything new:
+ * after a pause of any length, a member that reports our next line promptly is never stalled.
+ * It holds us back again once it is within half a window of our tail. A member that leaves or
+ * times out is removed.
  */
 import { seqAdd, seqDiff } from "../../protocol/seq.ts";
 
@@ -21,7 +25,10 @@ export interface FlowOptions {
   windowFragments?: number;
   /** Encoded bytes beyond the slowest member's report, at most. Default 1 MiB. */
   windowBytes?: number;
-  /** A member behind us whose report has not moved for this long stops holding us back (ms). */
+  /**
+   * A member behind us whose report has not moved for this long since it fell behind stops
+   * holding us back (ms).
+   */
   stallMs: number;
 }
 
@@ -32,12 +39,12 @@ export const FLOW_DEFAULTS = { windowFragments: 2048, windowBytes: 1024 * 1024 }
  * table without bound; PROTOCOL.md leaves hostile input to the sealed rooms of a later version).
  */
 const MAX_MEMBERS = 1024;
-/** Byte counts are kept for this many recent seqs (a power of two, > any window). */
+/** Byte counts and send times are kept for this many recent seqs (a power of two, > any window). */
 const RING = 1 << 16;
 
 interface Member {
   next: number;
-  /** When `next` last moved (or the member first reported). */
+  /** When `next` last moved (or the member first reported, or caught up). */
   advancedAt: number;
   lagging: boolean;
 }
@@ -52,6 +59,8 @@ export class FlowControl {
   /** Running total of encoded bytes sent, and its value after each seq (seq & (RING-1)). */
   private total = 0;
   private readonly cumulative = new Float64Array(RING);
+  /** When each recent seq was sent (seq & (RING-1)). */
+  private readonly sentAt = new Float64Array(RING);
 
   constructor(private readonly o: FlowOptions) {
     this.windowFragments = o.windowFragments ?? FLOW_DEFAULTS.windowFragments;
@@ -64,10 +73,11 @@ export class FlowControl {
     }
   }
 
-  /** A fragment with this seq and encoded size went out (seqs in order). */
-  sent(seq: number, bytes: number): void {
+  /** A fragment with this seq and encoded size went out at `now` (seqs in order). */
+  sent(seq: number, bytes: number, now: number): void {
     this.total += bytes;
     this.cumulative[seq & (RING - 1)] = this.total;
+    this.sentAt[seq & (RING - 1)] = now;
     this.tail = seq;
     this.sentCount++;
   }
@@ -122,14 +132,14 @@ export class FlowControl {
   }
 
   /**
-   * Members behind us whose reports have not moved for stallMs: they stop holding us back now.
-   * Returns their ids.
+   * Members that have been behind us for stallMs without progress: they stop holding us back
+   * now. Returns their ids.
    */
   checkStalls(now: number): string[] {
     const out: string[] = [];
     for (const [id, m] of this.members) {
       if (m.lagging || this.behind(m) <= 0) continue;
-      if (now - m.advancedAt >= this.o.stallMs) {
+      if (now - this.stallSince(m) >= this.o.stallMs) {
         m.lagging = true;
         out.push(id);
       }
@@ -142,7 +152,7 @@ export class FlowControl {
     let at: number | undefined;
     for (const m of this.members.values()) {
       if (m.lagging || this.behind(m) <= 0) continue;
-      const t = m.advancedAt + this.o.stallMs;
+      const t = this.stallSince(m) + this.o.stallMs;
       if (at === undefined || t < at) at = t;
     }
     return at;
@@ -172,6 +182,17 @@ export class FlowControl {
   get waiting(): boolean {
     for (const m of this.members.values()) if (this.behind(m) > 0) return true;
     return false;
+  }
+
+  /**
+   * Where a behind member's stall clock starts: when it fell behind (the first seq it has not
+   * reported was sent), or its last progress if later. A member further behind than the ring
+   * remembers fell behind long ago: its last progress alone counts.
+   */
+  private stallSince(m: Member): number {
+    const behind = this.behind(m);
+    if (behind <= 0 || behind >= RING || behind > this.sentCount) return m.advancedAt;
+    return Math.max(m.advancedAt, this.sentAt[m.next & (RING - 1)] as number);
   }
 
   private behind(m: Member): number {

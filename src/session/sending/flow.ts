@@ -16,8 +16,32 @@ export const flow: FeatureFactory = (ctx) => {
 
   const name = (id: string) => ctx.peers.get(id)?.nick || id;
 
-  /** A member reported its `next` for one of our streams (v1.1 or, from compat, the v1 view). */
+  /**
+   * REPORTs of instances that have not announced themselves yet: the latest per stream of ours,
+   * used when they do (a member's first report goes out when it hears our HELLO, and can
+   * overtake its presence answer). One entry per stream of ours, on peers the bounded peer
+   * table holds: a made-up instance that never announces itself enters no flow control.
+   */
+  const early = new WeakMap<Peer, Map<OutboundStream<StreamFrame>, number>>();
+
+  /**
+   * A member reported its `next` for one of our streams (v1.1 or, from compat, the v1 view).
+   * Only a member that announced itself (HELLO, PRESENCE or a heartbeat, and has not left)
+   * enters flow control: a REPORT from a made-up instance must not hold our window, nor be
+   * waited for, nor warned about.
+   */
   const reported = (out: OutboundStream<StreamFrame>, p: Peer, next: number) => {
+    if (!p.present) {
+      ctx.counters.reportsIgnored++;
+      if (p.gone) return;
+      let m = early.get(p);
+      if (!m) {
+        m = new Map();
+        early.set(p, m);
+      }
+      m.set(out, next);
+      return;
+    }
     if (out.report(p.id, next, ctx.now()) === "caught-up") {
       ctx.warn(`${p.nick || p.id} has caught up; waiting for it again`);
     }
@@ -34,7 +58,16 @@ export const flow: FeatureFactory = (ctx) => {
     dirty = true;
     ctx.wake();
   };
-  ctx.hooks.left.push((p) => drop(p.id));
+  ctx.hooks.left.push((p) => {
+    early.delete(p);
+    drop(p.id);
+  });
+  ctx.hooks.announced.push((p) => {
+    const m = early.get(p);
+    if (!m) return;
+    early.delete(p);
+    for (const [out, next] of m) reported(out, p, next);
+  });
   ctx.hooks.forgotten.push(drop);
 
   return {

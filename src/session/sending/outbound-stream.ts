@@ -162,7 +162,7 @@ export class OutboundStream<F extends StreamFrame = StreamFrame> {
   /** A fragment of ours went out (seqs in order): kept for repairs, counted in the window. */
   sent(f: F, bytes: number): void {
     this.buffer.add(f, bytes);
-    this.flow.sent(f.seq, bytes);
+    this.flow.sent(f.seq, bytes, this.o.now());
   }
 
   /**

@@ -118,15 +118,23 @@ export class RepairBuffer<F extends StreamFrame = StreamFrame> {
   /**
    * Splits NACKed ranges: `held` = seqs we can repair (in the order asked, without duplicates
    * within one call); `gone` = seqs we sent but no longer hold. Seqs never sent are dropped.
+   * At most `limit` held seqs are examined (duplicates included), so the work is bounded by
+   * the caller's budget, not by what the NACK asks (32 ranges of up to 65,535 seqs);
+   * `unexamined` counts the held seqs asked beyond it.
    */
-  classify(ranges: readonly SeqRange[]): { held: number[]; gone: SeqRange[] } {
+  classify(
+    ranges: readonly SeqRange[],
+    limit = Number.POSITIVE_INFINITY,
+  ): { held: number[]; gone: SeqRange[]; unexamined: number } {
     const held: number[] = [];
     const gone: SeqRange[] = [];
+    let unexamined = 0;
     const first = this.firstSeq;
-    if (first === undefined) return { held, gone };
+    if (first === undefined) return { held, gone, unexamined };
     const sent = this.added; // seqs first .. first+sent-1 were sent
     const heldFrom = sent - this.size; // offset (from first) of the oldest held
     const seen = new Set<number>();
+    let examined = 0;
     for (const r of ranges) {
       const a = Math.max(0, seqDiff(r.start, first));
       const b = Math.min(sent - 1, seqDiff(r.start, first) + r.count - 1);
@@ -134,15 +142,21 @@ export class RepairBuffer<F extends StreamFrame = StreamFrame> {
       // gone part: [a, min(b, heldFrom - 1)]
       const goneEnd = Math.min(b, heldFrom - 1);
       if (a <= goneEnd) gone.push({ start: seqAdd(first, a), count: goneEnd - a + 1 });
-      for (let i = Math.max(a, heldFrom); i <= b; i++) {
+      const from = Math.max(a, heldFrom);
+      if (from > b) continue;
+      const n = b - from + 1;
+      const take = Math.min(n, Math.max(0, limit - examined));
+      for (let i = from; i < from + take; i++) {
         const seq = seqAdd(first, i);
         if (!seen.has(seq)) {
           seen.add(seq);
           held.push(seq);
         }
       }
+      examined += take;
+      unexamined += n - take;
     }
-    return { held, gone };
+    return { held, gone, unexamined };
   }
 
   /** Of the asked ranges, the parts that were sent but are no longer held. */

@@ -136,8 +136,17 @@ export class Repairer<F extends StreamFrame = StreamFrame> {
     this.stats.nacks++;
     const now = this.opts.now();
     this.pruneRecent(now);
+    // The budget is checked before any work: a requester is examined for at most as many seqs
+    // as it may still have queued (and nobody for more than the queue holds), however many
+    // the NACK asks for. What it asks beyond that is refused (or dropped) uncounted one by one.
     const budget = requester === undefined ? undefined : this.budgetOf(requester, now);
-    const { held, gone } = this.buffer.classify(ranges);
+    const limit = Math.min(
+      this.maxQueue,
+      budget ? Math.max(0, Math.floor(budget.tokens + TOKEN_EPSILON)) : this.maxQueue,
+    );
+    const { held, gone, unexamined } = this.buffer.classify(ranges, limit);
+    if (budget) this.stats.refused += unexamined;
+    else this.stats.dropped += unexamined;
     for (const seq of held) {
       if (floor !== undefined && seqDiff(seq, floor) <= 0) {
         this.stats.refused++; // sent before the requester could have been listening
@@ -145,7 +154,7 @@ export class Repairer<F extends StreamFrame = StreamFrame> {
         this.stats.merged++;
       } else if (this.queue.size >= this.maxQueue) {
         this.stats.dropped++;
-      } else if (budget && budget.tokens < 1) {
+      } else if (budget && budget.tokens < 1 - TOKEN_EPSILON) {
         this.stats.refused++;
       } else {
         if (budget) budget.tokens--;

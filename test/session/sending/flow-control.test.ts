@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { FlowControl } from "../../../src/session/sending/flow-control.ts";
 
-/** Sends `n` fragments of `bytes` each with seqs from `from`. */
-function sendN(f: FlowControl, from: number, n: number, bytes = 100): number {
-  for (let i = 0; i < n; i++) f.sent(from + i, bytes);
+/** Sends `n` fragments of `bytes` each with seqs from `from`, at time `at`. */
+function sendN(f: FlowControl, from: number, n: number, bytes = 100, at = 0): number {
+  for (let i = 0; i < n; i++) f.sent(from + i, bytes, at);
   return from + n;
 }
 
@@ -57,5 +57,39 @@ describe("FlowControl", () => {
     f.remove("a");
     expect(f.hasRoom(1, 1)).toBe(true);
     expect(f.hasReported("a")).toBe(false);
+  });
+
+  test("the stall clock starts when the member falls behind, not at its last report", () => {
+    const f = new FlowControl({ windowFragments: 10, windowBytes: 1e9, stallMs: 6000 });
+    // One line at 0, reported at once; then a pause of 9 s (and later 60 s).
+    sendN(f, 0, 1, 100, 0);
+    f.report("bob", 1, 20);
+    let seq = 1;
+    let t = 20;
+    for (const pause of [9_000, 60_000]) {
+      expect(f.nextStall()).toBeUndefined(); // nothing is behind: no stall is due at all
+      t += pause;
+      sendN(f, seq, 1, 100, t);
+      // bob fell behind only now: 6 s from now, not 6 s from his last report (long past)
+      expect(f.nextStall()).toBe(t + 6000);
+      expect(f.checkStalls(t)).toEqual([]);
+      expect(f.checkStalls(t + 50)).toEqual([]);
+      expect(f.report("bob", ++seq, t + 50)).toBeUndefined(); // no "caught up" either
+    }
+    // A frozen member still stalls after the same time: it falls behind at 70,000 and never
+    // reports again.
+    sendN(f, seq, 1, 100, 70_000);
+    expect(f.checkStalls(75_999)).toEqual([]);
+    expect(f.checkStalls(76_000)).toEqual(["bob"]);
+  });
+
+  test("a member behind for long and still progressing keeps its clock at its last progress", () => {
+    const f = new FlowControl({ windowFragments: 100, windowBytes: 1e9, stallMs: 1000 });
+    f.report("a", 0, 0);
+    sendN(f, 0, 50, 100, 0);
+    f.report("a", 10, 900); // progress at 900: behind since seq 10 (sent at 0)
+    expect(f.nextStall()).toBe(1900);
+    expect(f.checkStalls(1899)).toEqual([]);
+    expect(f.checkStalls(1900)).toEqual(["a"]);
   });
 });

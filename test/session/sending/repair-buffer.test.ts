@@ -74,7 +74,11 @@ describe("RepairBuffer", () => {
     expect(c.held).toEqual([5, 6, 8, 9]);
     expect(c.gone).toEqual([{ start: 3, count: 2 }]);
     expect(b.missing([{ start: 0, count: 20 }])).toEqual([{ start: 0, count: 5 }]);
-    expect(new RepairBuffer().classify([{ start: 0, count: 3 }])).toEqual({ held: [], gone: [] });
+    expect(new RepairBuffer().classify([{ start: 0, count: 3 }])).toEqual({
+      held: [],
+      gone: [],
+      unexamined: 0,
+    });
   });
 
   test("works across the 2^32 wrap", () => {

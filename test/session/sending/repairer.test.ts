@@ -125,6 +125,37 @@ describe("Repairer", () => {
     expect(r.stats.dropped).toBe(90);
   });
 
+  test("a NACK is examined only as far as its requester's budget, checked before the work", () => {
+    const clock = { t: 0 };
+    const buf = new RepairBuffer<MessageFrame>({ maxCount: 16384 });
+    for (let i = 0; i < 16384; i++) buf.add(msg(i));
+    /** Held seqs handed back by each classify call: the work done for one NACK. */
+    const examined: number[] = [];
+    const classify = buf.classify.bind(buf);
+    buf.classify = (ranges, limit) => {
+      const c = classify(ranges, limit);
+      examined.push(c.held.length);
+      return c;
+    };
+    const r = new Repairer(buf, { now: () => clock.t, perRequesterPerSec: 2048 });
+    // 32 ranges of 16,384 seqs, each the whole buffer: 524,288 seqs asked in one NACK.
+    const ranges = Array.from({ length: 32 }, () => ({ start: 0, count: 16384 }));
+    r.onNack(ranges, "mallory");
+    expect(examined[0]).toBeLessThanOrEqual(2048);
+    expect(r.queued).toBe(2048);
+    // Its budget is spent: the next NACKs cost no classification at all.
+    for (let i = 0; i < 10; i++) r.onNack(ranges, "mallory");
+    expect(examined.slice(1)).toEqual(Array(10).fill(0));
+    expect(r.queued).toBe(2048);
+    expect(r.stats.refused).toBeGreaterThanOrEqual(10 * 32 * 16384);
+    // Another requester has its own budget; a second later, mallory has one again.
+    r.onNack([{ start: 5000, count: 10 }], "bob");
+    expect(examined[11]).toBe(10);
+    clock.t = 1000;
+    r.onNack(ranges, "mallory");
+    expect(examined[12]).toBeLessThanOrEqual(2048);
+  });
+
   test("toRanges merges consecutive runs, across the wrap", () => {
     expect(toRanges([0xfffffffe, 0xffffffff, 0, 5, 6, 9])).toEqual([
       { start: 0xfffffffe, count: 3 },
