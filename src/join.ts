@@ -328,6 +328,7 @@ export function formatStats(s: SessionStats, room: { encrypted?: boolean } = {})
     `heard ${s.reportsHeard}, window waits ${s.flowWaits}, bridged to legacy ${s.bridged}, ` +
     `spoofed ${s.spoofed}, refused: members ${s.peersRefused} / held ${s.holdRefused} / ` +
     `repairs ${s.repairsRefused} / history ${s.historyRefused}, ` +
-    `records of unread kinds skipped ${s.skipped}${sealed}`
+    `records of unread kinds skipped ${s.skipped}, reports of unannounced members ignored ` +
+    `${s.reportsIgnored}, listener errors ${s.listenerErrors}${sealed}`
   );
 }

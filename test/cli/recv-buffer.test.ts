@@ -30,21 +30,23 @@ test("--stats line names every counter", () => {
     repairsRefused: 10,
     historyRefused: 11,
     skipped: 12,
+    reportsIgnored: 13,
+    listenerErrors: 14,
   };
   expect(formatStats(s)).toBe(
     "mcchat: stats: sent 3, received 7, repaired 2 (repairs sent 0), NACKs sent 0 / heard 0 / suppressed 0, " +
       "duplicates dropped 0, lost 1, malformed 0, receive buffer 8192 KiB, reports sent 4 / heard 5, " +
       "window waits 6, bridged to legacy 2, spoofed 7, refused: members 8 / held 9 / repairs 10 / history 11, " +
-      "records of unread kinds skipped 12",
+      "records of unread kinds skipped 12, reports of unannounced members ignored 13, listener errors 14",
   );
 });
 
 test("--stats in an encrypted room adds what the transport dropped", () => {
   const s = { ...emptyStats(), undecryptable: 4, replayed: 2, plaintextDropped: 9 };
   expect(formatStats(s, { encrypted: true })).toEndWith(
-    " / history 0, records of unread kinds skipped 0, encrypted room: undecryptable 4, replayed 2, plaintext dropped 9",
+    ", listener errors 0, encrypted room: undecryptable 4, replayed 2, plaintext dropped 9",
   );
   expect(formatStats(s)).toEndWith(
-    ", refused: members 0 / held 0 / repairs 0 / history 0, records of unread kinds skipped 0",
+    ", records of unread kinds skipped 0, reports of unannounced members ignored 0, listener errors 0",
   );
 });
