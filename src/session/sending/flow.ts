@@ -63,9 +63,12 @@ export const flow: FeatureFactory = (ctx) => {
     tick(now) {
       for (const out of ctx.outboundStreams.values()) {
         for (const id of out.flow.checkStalls(now)) {
-          ctx.warn(
-            `${name(id)} is not keeping up; no longer waiting for it (it may lose messages)`,
-          );
+          // While our own sends fail, no member can keep up: that was said once already.
+          if (!ctx.cannotSend) {
+            ctx.warn(
+              `${name(id)} is not keeping up; no longer waiting for it (it may lose messages)`,
+            );
+          }
           out.missedBy(id, now);
           ctx.wake();
         }
