@@ -18,7 +18,7 @@
  * - "m" keeps sending and receiving after the outage.
  */
 import { afterAll, afterEach, expect, test } from "bun:test";
-import { gotText, waitFor } from "../helpers/events.ts";
+import { events, gotText, waitFor } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
   binaryCommand,
@@ -27,6 +27,7 @@ import {
   type Host,
   type Lab,
   type Proc,
+  run,
   stopAll,
 } from "../helpers/netns.ts";
 import { waitForJoins } from "../helpers/room.ts";
@@ -43,6 +44,9 @@ const DURING = 5;
 
 const warningLines = (p: Proc) => p.lines("stderr").filter((l) => /warning/i.test(l));
 
+/** How the link goes away: set down and up, or deleted and made again (a new interface index). */
+type Outage = "down-up" | "recreated";
+
 describeLab("the network interface goes down and up", () => {
   let lab: Lab;
   afterAll(() => lab?.destroy());
@@ -53,18 +57,48 @@ describeLab("the network interface goes down and up", () => {
   /** Sets eth0 of `h` up or down (from the runner's namespace, like an operator would). */
   const link = (h: Host, state: "up" | "down") =>
     h.exec([IP, "link", "set", "eth0", state], { timeoutMs: 5000 });
+  /** The lab's veth whose peer is `h`'s eth0 (netns.ts: mcc<tag>h<i> ↔ mcc<tag>v<i> on mcc<tag>br). */
+  const vethOf = (h: Host) => h.name.replace(/h(\d+)$/, "v$1");
+  const bridgeOf = (h: Host) => h.name.replace(/h\d+$/, "br");
+  /** Deletes `h`'s eth0 (with its veth): its memberships and its index go with it. */
+  const unplug = (h: Host) => run([IP, "link", "del", vethOf(h)], { timeoutMs: 5000 });
+  /** Makes `h`'s eth0 again as createLab did: same name and addresses, a new interface index. */
+  const plugIn = async (h: Host) => {
+    const veth = vethOf(h);
+    for (const argv of [
+      [IP, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", h.name],
+      [IP, "link", "set", veth, "master", bridgeOf(h), "up"],
+      [IP, "-n", h.name, "addr", "add", `${h.address}/24`, "dev", "eth0"],
+      [IP, "-n", h.name, "addr", "add", `${h.address6}/64`, "dev", "eth0", "nodad"],
+      [IP, "-n", h.name, "link", "set", "eth0", "up"],
+    ]) {
+      const r = await run(argv, { timeoutMs: 5000 });
+      if (r.code !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr}`);
+    }
+  };
+  const ifindex = async (h: Host) =>
+    (await h.exec(["cat", "/sys/class/net/eth0/ifindex"], { timeoutMs: 5000 })).stdout.trim();
 
-  for (const pinned of [true, false]) {
+  const cases: [Outage, boolean][] = [
+    ["down-up", true],
+    ["down-up", false],
+    ["recreated", true],
+    ["recreated", false],
+  ];
+  for (const [n, [outage, pinned]] of cases.entries()) {
+    const how =
+      outage === "down-up" ? "eth0 down 10 s and up" : "eth0 deleted, made again after 10 s";
     const label = pinned ? "with -i eth0" : "without -i (the interface chosen at join)";
-    test(`eth0 down 10 s and up, ${label}: sends and receives again, ≤ 2 warnings, nothing lost`, async () => {
+    const roomPort = String(27110 + 10 * n);
+    test(`${how}, ${label}: sends and receives again, ≤ 2 warnings, nothing lost`, async () => {
       const [h0, h1] = await hosts();
-      const port = pinned ? "27100" : "27200";
-      const room = ["-y", "-p", port, "--json"];
+      const room = ["-y", "-p", roomPort, "--json"];
       const m = h0.spawn([...MCCHAT, ...room, ...(pinned ? ["-i", "eth0"] : []), "-n", "m"], {
         stdin: "pipe",
       });
       const p = h1.spawn([...MCCHAT, ...room, "-n", "p"], { stdin: "pipe" });
       const all = [m, p];
+      const before = await ifindex(h0);
       try {
         await waitForJoins(
           [
@@ -84,7 +118,8 @@ describeLab("the network interface goes down and up", () => {
           all,
         );
 
-        await link(h0, "down");
+        if (outage === "down-up") await link(h0, "down");
+        else await unplug(h0);
         const downAt = Date.now();
         for (let i = 1; i <= DURING; i++) {
           m.write(`m during ${i}\n`);
@@ -92,7 +127,11 @@ describeLab("the network interface goes down and up", () => {
           await Bun.sleep(OUTAGE_MS / DURING);
         }
         await Bun.sleep(Math.max(0, OUTAGE_MS - (Date.now() - downAt)));
-        await link(h0, "up");
+        if (outage === "down-up") await link(h0, "up");
+        else {
+          await plugIn(h0);
+          expect(await ifindex(h0)).not.toBe(before);
+        }
 
         const during = (who: string) =>
           Array.from({ length: DURING }, (_, i) => `${who} during ${i + 1}`);
@@ -114,10 +153,20 @@ describeLab("the network interface goes down and up", () => {
         );
         await m.waitForLine(/can send again/, 5000, "stderr");
         const warnings = warningLines(m);
-        expect(warnings.length, warnings.join("\n")).toBeGreaterThanOrEqual(1);
         expect(warnings.length, warnings.join("\n")).toBeLessThanOrEqual(2);
-        expect(m.stderr).not.toMatch(/socket error/);
+        expect(warnings[0], warnings.join("\n")).toMatch(/cannot send \(E[A-Z]+ on eth0\)/);
+        expect(warnings[1], warnings.join("\n")).toMatch(
+          /can send again after \d+\.\d s \(\d+ frames? failed/,
+        );
+        expect(m.stderr).not.toMatch(/socket error|send failed/);
+        // Nothing lost on either side, and p shows m in the room again.
+        for (const x of all) expect(events(x).filter((e) => e.type === "lost")).toEqual([]);
+        const seen = events(p).filter((e) => e.nick === "m" && /^(join|leave)$/.test(e.type));
+        expect(seen.at(-1)?.type).toBe("join");
       } finally {
+        if (outage === "recreated" && !(await ifindex(h0).catch(() => ""))) {
+          await plugIn(h0).catch(() => {});
+        }
         await link(h0, "up").catch(() => {});
         // The lab's multicast route, which going down removed (the next test joins by it).
         await h0
