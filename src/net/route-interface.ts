@@ -30,7 +30,9 @@ export function probeSourceAddress(group: string): Promise<string | undefined> {
         try {
           const a = sock.address().address;
           const pct = a.indexOf("%");
-          done(pct < 0 ? a : a.slice(0, pct));
+          const address = pct < 0 ? a : a.slice(0, pct);
+          // The wildcard: the platform connected without choosing a source (no route).
+          done(address === "0.0.0.0" || address === "::" ? undefined : address);
         } catch {
           done(undefined);
         }
