@@ -44,8 +44,11 @@ const DURING = 5;
 
 const warningLines = (p: Proc) => p.lines("stderr").filter((l) => /warning/i.test(l));
 
-/** How the link goes away: set down and up, or deleted and made again (a new interface index). */
-type Outage = "down-up" | "recreated";
+/**
+ * How the link goes away: set down and up; deleted and made again (a new interface index, the
+ * kernel drops its memberships); or its IPv4 address removed and added again.
+ */
+type Outage = "down-up" | "recreated" | "readdressed";
 
 describeLab("the network interface goes down and up", () => {
   let lab: Lab;
@@ -76,6 +79,9 @@ describeLab("the network interface goes down and up", () => {
       if (r.code !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr}`);
     }
   };
+  /** Removes or adds back `h`'s IPv4 address on eth0. */
+  const address = (h: Host, op: "add" | "del") =>
+    h.exec([IP, "addr", op, `${h.address}/24`, "dev", "eth0"], { timeoutMs: 5000 });
   const ifindex = async (h: Host) =>
     (await h.exec(["cat", "/sys/class/net/eth0/ifindex"], { timeoutMs: 5000 })).stdout.trim();
 
@@ -84,10 +90,15 @@ describeLab("the network interface goes down and up", () => {
     ["down-up", false],
     ["recreated", true],
     ["recreated", false],
+    ["readdressed", true],
+    ["readdressed", false],
   ];
   for (const [n, [outage, pinned]] of cases.entries()) {
-    const how =
-      outage === "down-up" ? "eth0 down 10 s and up" : "eth0 deleted, made again after 10 s";
+    const how = {
+      "down-up": "eth0 down 10 s and up",
+      recreated: "eth0 deleted, made again after 10 s",
+      readdressed: "eth0's address removed, added again after 10 s",
+    }[outage];
     const label = pinned ? "with -i eth0" : "without -i (the interface chosen at join)";
     const roomPort = String(27110 + 10 * n);
     test(`${how}, ${label}: sends and receives again, ≤ 2 warnings, nothing lost`, async () => {
@@ -119,7 +130,8 @@ describeLab("the network interface goes down and up", () => {
         );
 
         if (outage === "down-up") await link(h0, "down");
-        else await unplug(h0);
+        else if (outage === "recreated") await unplug(h0);
+        else await address(h0, "del");
         const downAt = Date.now();
         for (let i = 1; i <= DURING; i++) {
           m.write(`m during ${i}\n`);
@@ -128,10 +140,10 @@ describeLab("the network interface goes down and up", () => {
         }
         await Bun.sleep(Math.max(0, OUTAGE_MS - (Date.now() - downAt)));
         if (outage === "down-up") await link(h0, "up");
-        else {
+        else if (outage === "recreated") {
           await plugIn(h0);
           expect(await ifindex(h0)).not.toBe(before);
-        }
+        } else await address(h0, "add");
 
         const during = (who: string) =>
           Array.from({ length: DURING }, (_, i) => `${who} during ${i + 1}`);
@@ -168,6 +180,7 @@ describeLab("the network interface goes down and up", () => {
           await plugIn(h0).catch(() => {});
         }
         await link(h0, "up").catch(() => {});
+        if (outage === "readdressed") await address(h0, "add").catch(() => {});
         // The lab's multicast route, which going down removed (the next test joins by it).
         await h0
           .exec([IP, "route", "replace", "224.0.0.0/4", "dev", "eth0"], { timeoutMs: 5000 })

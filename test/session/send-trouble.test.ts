@@ -88,68 +88,73 @@ describe("a member whose link is down for 10 s", () => {
     for (const s of sessions.splice(0)) await s.close();
   });
 
-  test("2 warnings (none per frame, no 'not keeping up'); every line both ways arrives after, nothing lost", async () => {
-    const vc = new VirtualClock(1000);
-    const hub = new MemoryHub({ scheduler: vc, latencyMs: () => 0.5 });
-    let down = false;
-    const aInner = hub.attach("198.18.0.1");
-    // Down: a's sends fail as a socket's would, and nothing reaches it.
-    const aTransport: Transport = {
-      send: (d, ch) => (down ? Promise.reject(linkError("ENETUNREACH")) : aInner.send(d, ch)),
-      onDatagram: (h) => aInner.onDatagram(h),
-      close: () => aInner.close(),
-    };
-    hub.drop = (to, d) => down && (to === aInner || d.address === "198.18.0.1");
-    const make = (transport: Transport, nick: string, n: number) => {
-      const s = createSession({
-        transport,
-        encoding: "utf8",
-        raw: false,
-        nick,
-        heartbeatMs: 2000, // the default: a member is forgotten 24 s after it was last heard
-        scheduler: vc,
-        random: mulberry32(n),
-      });
-      const events: SessionEvent[] = [];
-      s.on((e) => events.push(e));
-      sessions.push(s);
-      return { s, events };
-    };
-    const a = make(aTransport, "a", 1);
-    const b = make(hub.attach("198.18.0.2"), "b", 2);
-    await a.s.start();
-    await b.s.start();
-    const joined = (x: { events: SessionEvent[] }, nick: string) =>
-      x.events.some((e) => e.type === "join" && e.nick === nick);
-    expect(await vc.runUntilTrue(() => joined(a, "b") && joined(b, "a"), 3000)).toBe(true);
+  for (const hears of [false, true]) {
+    const how = hears
+      ? "sends fail, still hearing the room (its address removed)"
+      : "down both ways";
+    test(`${how}: 2 warnings (none per frame, no 'not keeping up' nor 'caught up'); every line both ways arrives after, nothing lost`, async () => {
+      const vc = new VirtualClock(1000);
+      const hub = new MemoryHub({ scheduler: vc, latencyMs: () => 0.5 });
+      let down = false;
+      const aInner = hub.attach("198.18.0.1");
+      // Down: a's sends fail as a socket's would, and nothing reaches it.
+      const aTransport: Transport = {
+        send: (d, ch) => (down ? Promise.reject(linkError("ENETUNREACH")) : aInner.send(d, ch)),
+        onDatagram: (h) => aInner.onDatagram(h),
+        close: () => aInner.close(),
+      };
+      hub.drop = (to, d) => down && !hears && (to === aInner || d.address === "198.18.0.1");
+      const make = (transport: Transport, nick: string, n: number) => {
+        const s = createSession({
+          transport,
+          encoding: "utf8",
+          raw: false,
+          nick,
+          heartbeatMs: 2000, // the default: a member is forgotten 24 s after it was last heard
+          scheduler: vc,
+          random: mulberry32(n),
+        });
+        const events: SessionEvent[] = [];
+        s.on((e) => events.push(e));
+        sessions.push(s);
+        return { s, events };
+      };
+      const a = make(aTransport, "a", 1);
+      const b = make(hub.attach("198.18.0.2"), "b", 2);
+      await a.s.start();
+      await b.s.start();
+      const joined = (x: { events: SessionEvent[] }, nick: string) =>
+        x.events.some((e) => e.type === "join" && e.nick === nick);
+      expect(await vc.runUntilTrue(() => joined(a, "b") && joined(b, "a"), 3000)).toBe(true);
 
-    const texts = (x: { events: SessionEvent[] }) =>
-      x.events.flatMap((e) => (e.type === "message" && !e.self ? [e.text] : []));
-    await a.s.send("a before");
-    await b.s.send("b before");
-    await vc.run(100);
-    down = true;
-    // 10 s down (5 heartbeats); a line from each every 2 s.
-    for (let i = 1; i <= 5; i++) {
-      await a.s.send(`a during ${i}`);
-      await b.s.send(`b during ${i}`);
-      await vc.run(2000);
-    }
-    down = false;
-    const all = ["before", ...[1, 2, 3, 4, 5].map((i) => `during ${i}`)];
-    expect(
-      await vc.runUntilTrue(
-        () =>
-          all.every((t) => texts(b).includes(`a ${t}`)) &&
-          all.every((t) => texts(a).includes(`b ${t}`)),
-        10_000,
-      ),
-    ).toBe(true);
-    const warnings = a.events.flatMap((e) => (e.type === "warning" ? [e.text] : []));
-    expect(warnings).toEqual([
-      "cannot send (ENETUNREACH on eth0); retrying…",
-      expect.stringMatching(/^can send again after 1\d\.\d s \(\d+ frames failed/),
-    ]);
-    for (const x of [a, b]) expect(x.events.filter((e) => e.type === "lost")).toEqual([]);
-  });
+      const texts = (x: { events: SessionEvent[] }) =>
+        x.events.flatMap((e) => (e.type === "message" && !e.self ? [e.text] : []));
+      await a.s.send("a before");
+      await b.s.send("b before");
+      await vc.run(100);
+      down = true;
+      // 10 s down (5 heartbeats); a line from each every 2 s.
+      for (let i = 1; i <= 5; i++) {
+        await a.s.send(`a during ${i}`);
+        await b.s.send(`b during ${i}`);
+        await vc.run(2000);
+      }
+      down = false;
+      const all = ["before", ...[1, 2, 3, 4, 5].map((i) => `during ${i}`)];
+      expect(
+        await vc.runUntilTrue(
+          () =>
+            all.every((t) => texts(b).includes(`a ${t}`)) &&
+            all.every((t) => texts(a).includes(`b ${t}`)),
+          10_000,
+        ),
+      ).toBe(true);
+      const warnings = a.events.flatMap((e) => (e.type === "warning" ? [e.text] : []));
+      expect(warnings).toEqual([
+        "cannot send (ENETUNREACH on eth0); retrying…",
+        expect.stringMatching(/^can send again after 1\d\.\d s \(\d+ frames failed/),
+      ]);
+      for (const x of [a, b]) expect(x.events.filter((e) => e.type === "lost")).toEqual([]);
+    });
+  }
 });

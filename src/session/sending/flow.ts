@@ -15,10 +15,12 @@ export const flow: FeatureFactory = (ctx) => {
   let dirty = true;
 
   const name = (id: string) => ctx.peers.get(id)?.nick || id;
+  /** Members dropped from the wait while our own sends failed: not said, so neither is their return. */
+  const unsaid = new Set<string>();
 
   /** A member reported its `next` for one of our streams (v1.1 or, from compat, the v1 view). */
   const reported = (out: OutboundStream<StreamFrame>, p: Peer, next: number) => {
-    if (out.report(p.id, next, ctx.now()) === "caught-up") {
+    if (out.report(p.id, next, ctx.now()) === "caught-up" && !unsaid.delete(p.id)) {
       ctx.warn(`${p.nick || p.id} has caught up; waiting for it again`);
     }
     dirty = true;
@@ -29,6 +31,7 @@ export const flow: FeatureFactory = (ctx) => {
     dirty = true;
   });
   const drop = (id: string) => {
+    unsaid.delete(id);
     const now = ctx.now();
     for (const out of ctx.outboundStreams.values()) out.drop(id, now);
     dirty = true;
@@ -64,7 +67,8 @@ export const flow: FeatureFactory = (ctx) => {
       for (const out of ctx.outboundStreams.values()) {
         for (const id of out.flow.checkStalls(now)) {
           // While our own sends fail, no member can keep up: that was said once already.
-          if (!ctx.cannotSend) {
+          if (ctx.cannotSend) unsaid.add(id);
+          else {
             ctx.warn(
               `${name(id)} is not keeping up; no longer waiting for it (it may lose messages)`,
             );
