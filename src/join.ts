@@ -169,7 +169,11 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
   log?.attach(room);
   await room.open();
   const colors = makeColors({ env: io.env, isTTY: io.stdout.isTTY === true });
-  const where = joinedWhere(opts, udp);
+  // The interface pinned by the route (no --interface) is not named: the system's choice, as before.
+  const where = joinedWhere(opts, {
+    joinedOn: udp.joinedOn,
+    sendInterface: opts.sendIface ? udp.sendInterface : undefined,
+  });
   const kind = opts.raw ? "legacy text" : opts.legacy ? "framed and legacy text" : "framed";
   const sealed = opts.passphrase
     ? `, encrypted (passphrase ${describeSource(opts.passphrase.source)})`
