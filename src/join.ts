@@ -139,7 +139,7 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
   // an open room. The UI is loaded before the session starts (it then attaches at once; the
   // room's hub keeps what came before for it).
   const [
-    { openUdpTransport, roomTransportOptions, ROOM_RECV_BUFFER },
+    { openUdpTransport, ROOM_RECV_BUFFER },
     { createSession },
     { Room },
     { makeColors },
@@ -159,7 +159,7 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
         ...(await import("./ui/format.ts")),
         ...(await import("./ui/wrap.ts")),
       };
-  const udp = await openUdpTransport(roomTransportOptions(opts, interfaces));
+  const udp = await openUdpTransport(await pinnedTransportOptions(opts, interfaces));
   udp.onError((err) => io.stderr.write(`mcchat: socket error: ${err.message}\n`));
   const transport: import("./net/transport.ts").Transport = roomKey
     ? (await import("./net/sealed-transport.ts")).sealTransport(udp, {
@@ -190,7 +190,11 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
   log?.attach(room);
   await room.open();
   const colors = makeColors({ env: io.env, isTTY: io.stdout.isTTY === true });
-  const where = joinedWhere(opts, udp);
+  // The interface pinned by the route (no --interface) is not named: the system's choice, as before.
+  const where = joinedWhere(opts, {
+    joinedOn: udp.joinedOn,
+    sendInterface: opts.sendIface ? udp.sendInterface : undefined,
+  });
   const kind = opts.raw ? "legacy text" : opts.legacy ? "framed and legacy text" : "framed";
   const sealed = opts.passphrase
     ? `, encrypted (passphrase ${describeSource(opts.passphrase.source)})`
@@ -234,6 +238,27 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
   }
   log?.close();
   return code;
+}
+
+/**
+ * The room's transport options, sending pinned: without --interface, to the interface the
+ * system routes the group over at join (then a route lost with the link, e.g. the default
+ * route, cannot silence us once the link is back). A this-host-only room keeps the interface
+ * options.ts chose; no route at all keeps the system's choice (joining then says why).
+ */
+async function pinnedTransportOptions(
+  opts: import("./config/options.ts").Options,
+  interfaces: NetInterface[],
+): Promise<import("./net/udp-transport.ts").UdpTransportOptions> {
+  const [{ roomTransportOptions }, { routeInterface }] = await Promise.all([
+    import("./net/udp-transport.ts"),
+    import("./net/route-interface.ts"),
+  ]);
+  const t = roomTransportOptions(opts, interfaces);
+  if (t.sendOn || opts.hostOnly) return t;
+  const routed = await routeInterface(t.group, interfaces);
+  if (routed) t.sendOn = routed;
+  return t;
 }
 
 /**

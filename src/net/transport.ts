@@ -1,3 +1,5 @@
+import { UserError } from "../errors.ts";
+
 /**
  * Which of a room's two ports a datagram travels on (PROTOCOL.md "Ports"): a room is a
  * group and a port P. Legacy programs use P only, with plain text. Framed members send
@@ -68,4 +70,33 @@ export interface Transport {
   readonly security?: RoomSecurity;
   /** Leave the group and close the socket(s). Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * Errno codes of a failed send that say the link, its address or the route is missing (or a
+ * firewall refused it), not that the datagram is wrong: such a send is lost like a datagram
+ * lost on the wire, and later sends may work again.
+ */
+export const LINK_DOWN_CODES: ReadonlySet<string> = new Set([
+  "ENETUNREACH",
+  "ENETDOWN",
+  "EHOSTUNREACH",
+  "EADDRNOTAVAIL",
+  "ENODEV",
+  "ENOBUFS",
+  "EPERM",
+]);
+
+/** A send the network did not take: one line to show, the errno code, the interface it was for. */
+export class SendFailedError extends UserError {
+  constructor(
+    message: string,
+    /** The socket's errno code ("ENETUNREACH"); "" when it had none. */
+    readonly code: string,
+    /** Name of the interface the send was pinned to; undefined = the system's choice. */
+    readonly via?: string,
+  ) {
+    super(message, 1);
+    this.name = "SendFailedError";
+  }
 }

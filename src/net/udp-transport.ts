@@ -1,8 +1,15 @@
 import dgram from "node:dgram";
 import { isIPv4, isIPv6 } from "node:net";
+import os from "node:os";
 import type { NetInterface } from "../config/options.ts";
 import { UserError } from "../errors.ts";
-import type { Channel, Datagram, Transport } from "./transport.ts";
+import {
+  type Channel,
+  type Datagram,
+  LINK_DOWN_CODES,
+  SendFailedError,
+  type Transport,
+} from "./transport.ts";
 
 /** Highest UDP port; a framed room needs port + 1 as its companion, so its port is below it. */
 export const MAX_PORT = 65535;
@@ -12,6 +19,13 @@ export const framedPort = (roomPort: number) => roomPort + 1;
 
 /** Receive buffer a room asks the kernel for (each receiving socket), in bytes. */
 export const ROOM_RECV_BUFFER = 8 * 1024 * 1024;
+
+/**
+ * While sends fail because the link is down, how often the sending interface is looked up again
+ * (re-pinned, on a new address if it has one) and the memberships re-joined: one
+ * os.networkInterfaces() and a few setsockopt calls every 2 s, only while failing.
+ */
+export const REPIN_POLL_MS = 2000;
 
 /** A local interface to join or send on: its name, an address in the group's family, its index. */
 export interface TransportInterface {
@@ -77,7 +91,17 @@ export interface UdpTransportOptions {
   platform?: NodeJS.Platform;
   /** Makes the sockets; default node:dgram's createSocket (tests inject fakes). */
   createSocket?: CreateSocket;
+  /** This host's interfaces now, looked up while sends fail; default os.networkInterfaces (tests inject). */
+  networkInterfaces?: () => NodeJS.Dict<os.NetworkInterfaceInfo[]>;
+  /** Runs `fn` after `ms` (unref'd), returns a cancel; default setTimeout (tests inject). */
+  schedule?: (fn: () => void, ms: number) => () => void;
 }
+
+const defaultSchedule = (fn: () => void, ms: number) => {
+  const t = setTimeout(fn, ms);
+  t.unref?.();
+  return () => clearTimeout(t);
+};
 
 export interface UdpTransport extends Transport {
   /** Source port of our sending socket (the same for both channels). */
@@ -93,6 +117,10 @@ export interface UdpTransport extends Transport {
   readonly joinedOn: readonly string[];
   /** Socket errors after start-up go here (default: ignored). */
   onError(handler: (err: Error) => void): void;
+  /** Memberships found dropped by the kernel and joined again (after the link came back). */
+  readonly rejoined: number;
+  /** Times the sending interface was pinned again on a new address (or a new sending socket). */
+  readonly repinned: number;
 }
 
 function explain(err: unknown, what: string): UserError {
@@ -250,7 +278,7 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
   const joinArgs: (string | undefined)[] = joinOn.length
     ? joinOn.map((i) => interfaceArgument(i, family, platform))
     : [undefined];
-  const sendArg = sendOn ? interfaceArgument(sendOn, family, platform) : undefined;
+  if (sendOn) interfaceArgument(sendOn, family, platform);
   const createSocket = opts.createSocket ?? nodeCreateSocket;
   const type = family === "IPv6" ? "udp6" : "udp4";
 
@@ -274,8 +302,8 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
       joined: [],
     });
   }
-  const send = make(false);
-  const all = [...receivers.map((r) => r.sock), send];
+  /** The sending socket: replaced when the pinned interface comes back on a new IPv4 address. */
+  let send = make(false);
   let closed = false;
 
   const join = (sock: DgramSocketLike, iface: string | undefined) => {
@@ -303,10 +331,33 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
   };
   const closeAll = () => {
     dropMemberships();
-    for (const s of all) {
+    for (const s of [...receivers.map((r) => r.sock), send]) {
       try {
         s.close();
       } catch {}
+    }
+  };
+
+  /**
+   * Binds a sending socket and pins it to `iface`. IPv4: bound to the interface's address, so
+   * datagrams carry it as their source. IPv6: the wildcard (a link-local address would need its
+   * scope); the kernel takes the source address from the outgoing interface.
+   */
+  const setUpSender = async (sock: DgramSocketLike, iface: TransportInterface | undefined) => {
+    const sendBind = family === "IPv4" ? iface?.address : undefined;
+    await bindSocket(sock, 0, sendBind).catch((e) => {
+      throw explain(e, "open the sending socket");
+    });
+    try {
+      if (iface) sock.setMulticastInterface(interfaceArgument(iface, family, platform));
+    } catch (e) {
+      throw explain(e, `send on ${iface ? describeInterface(iface) : "the interface"}`);
+    }
+    try {
+      sock.setMulticastTTL(opts.ttl);
+      sock.setMulticastLoopback(opts.loopback);
+    } catch (e) {
+      throw explain(e, "set multicast options");
     }
   };
 
@@ -342,24 +393,7 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
         }
       });
     }
-    // IPv4: bound to the sending interface's address, so datagrams carry it as their
-    // source. IPv6: the wildcard (a link-local address would need its scope); the kernel
-    // takes the source address from the outgoing interface.
-    const sendBind = family === "IPv4" ? sendOn?.address : undefined;
-    await bindSocket(send, 0, sendBind).catch((e) => {
-      throw explain(e, "open the sending socket");
-    });
-    try {
-      if (sendArg !== undefined) send.setMulticastInterface(sendArg);
-    } catch (e) {
-      throw explain(e, `send on ${sendOn ? describeInterface(sendOn) : "the interface"}`);
-    }
-    try {
-      send.setMulticastTTL(opts.ttl);
-      send.setMulticastLoopback(opts.loopback);
-    } catch (e) {
-      throw explain(e, "set multicast options");
-    }
+    await setUpSender(send, sendOn);
   } catch (e) {
     closeAll();
     throw e;
@@ -376,7 +410,7 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
     } catch {}
   }
 
-  const sendPort = send.address().port;
+  let sendPort = send.address().port;
   const local = new Set(opts.localAddresses ?? []);
   for (const r of receivers) {
     const channel = r.channel;
@@ -400,11 +434,136 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
   const portOf = (channel: Channel) =>
     channel === "framed" && !raw ? framedPort(opts.port) : opts.port;
 
+  // ---- the link goes down and comes back ------------------------------------------------
+  // Sending stays pinned to the interface chosen at join (IP_MULTICAST_IF), so a route lost
+  // with the link cannot silence us once it is back. While sends fail with a link error, a
+  // slow poll looks the interface up again: pinned anew (on its new address, if it has one;
+  // a re-created interface has a new index) and the memberships re-joined where the kernel
+  // dropped them. The first send that works again re-joins once more and stops the poll.
+  const interfacesNow = opts.networkInterfaces ?? os.networkInterfaces;
+  const schedule = opts.schedule ?? defaultSchedule;
+  /** The pinned interface as last set up (its address may change). */
+  let pinned = sendOn;
+  let failing = false;
+  let cancelPoll: (() => void) | undefined;
+  let rejoined = 0;
+  let repinned = 0;
+  let repinning = false;
+
+  /** `i` with its address now (by name, in the group's family); undefined if it has none. */
+  const lookUp = (i: TransportInterface): TransportInterface | undefined => {
+    let addrs: os.NetworkInterfaceInfo[] | undefined;
+    try {
+      addrs = interfacesNow()[i.name];
+    } catch {
+      return undefined;
+    }
+    const same = addrs?.filter((a) => a.family === family) ?? [];
+    if (same.length === 0) return undefined;
+    const a = same.find((x) => x.address === i.address) ?? same[0];
+    if (!a) return undefined;
+    return { ...i, address: a.address };
+  };
+
+  /** Joins again wherever the kernel dropped a membership (joining one held fails: EADDRINUSE). */
+  const rejoin = () => {
+    const on = joinOn.length ? joinOn : pinned ? [pinned] : [];
+    for (const i of on) {
+      const now = lookUp(i);
+      if (!now) continue;
+      let arg: string;
+      try {
+        arg = interfaceArgument(now, family, platform);
+      } catch {
+        continue;
+      }
+      for (const r of receivers) {
+        try {
+          join(r.sock, arg);
+          if (!r.joined.includes(arg)) r.joined.push(arg);
+          rejoined++;
+        } catch {}
+      }
+    }
+  };
+
+  /** Pins sending to the interface again: a new socket when its IPv4 address changed. */
+  const repin = async () => {
+    if (!pinned || repinning) return;
+    const now = lookUp(pinned);
+    if (!now) return; // not back yet
+    if (family === "IPv4" && now.address !== pinned.address) {
+      repinning = true;
+      const fresh = make(false);
+      try {
+        await setUpSender(fresh, now);
+      } catch {
+        try {
+          fresh.close();
+        } catch {}
+        return;
+      } finally {
+        repinning = false;
+      }
+      if (closed) {
+        try {
+          fresh.close();
+        } catch {}
+        return;
+      }
+      const old = send;
+      send = fresh;
+      sendPort = send.address().port;
+      local.add(now.address);
+      pinned = now;
+      repinned++;
+      try {
+        old.close();
+      } catch {}
+      return;
+    }
+    // Same address (or IPv6, pinned by name): setting it again finds the interface's index
+    // anew, which a re-created interface has changed.
+    try {
+      send.setMulticastInterface(interfaceArgument(now, family, platform));
+      pinned = now;
+    } catch {}
+  };
+
+  const poll = () => {
+    cancelPoll = undefined;
+    if (closed || !failing) return;
+    void repin().finally(() => {
+      rejoin();
+      if (!closed && failing) cancelPoll = schedule(poll, REPIN_POLL_MS);
+    });
+  };
+  const linkDown = () => {
+    if (failing) return;
+    failing = true;
+    cancelPoll = schedule(poll, REPIN_POLL_MS);
+  };
+  const linkUp = () => {
+    if (!failing) return;
+    failing = false;
+    cancelPoll?.();
+    cancelPoll = undefined;
+    rejoin();
+  };
+
   return {
-    sendPort,
+    get sendPort() {
+      return sendPort;
+    },
     recvBufferSize,
     sendInterface: sendOn ? describeInterface(sendOn) : undefined,
     joinedOn: joinOn.map(describeInterface),
+    get rejoined() {
+      return rejoined;
+    },
+    get repinned() {
+      return repinned;
+    },
     onDatagram(h) {
       handler = h;
     },
@@ -417,15 +576,24 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
         inFlight.add(reject);
         send.send(data, portOf(channel), opts.group, (err) => {
           inFlight.delete(reject);
-          // One clear line wherever it ends up (a warning, or the start's failure).
-          if (err) reject(explain(err, `send to ${opts.group}`));
-          else resolve();
+          if (err) {
+            const code = (err as NodeJS.ErrnoException).code ?? "";
+            if (LINK_DOWN_CODES.has(code)) linkDown();
+            // One clear line wherever it ends up (a warning, or the start's failure).
+            const line = explain(err, `send to ${opts.group}`).message;
+            reject(new SendFailedError(line, code, pinned?.name));
+          } else {
+            linkUp();
+            resolve();
+          }
         });
       });
     },
     async close() {
       if (closed) return;
       closed = true;
+      cancelPoll?.();
+      cancelPoll = undefined;
       closeAll();
       // A send cut off by the close may never call back: no exit path waits on it.
       for (const reject of inFlight) reject(new Error("transport closed"));

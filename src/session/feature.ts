@@ -144,6 +144,8 @@ export interface SessionContext {
   readonly closed: boolean;
   /** In drain(): heartbeats ask every member for a report. */
   readonly draining: boolean;
+  /** Our sends are failing now (the link or route is gone): members cannot keep up with us. */
+  readonly cannotSend: boolean;
   /** Monotonic ms. */
   now(): number;
   /** Wall-clock time for events. */

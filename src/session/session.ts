@@ -40,6 +40,7 @@ import type {
   SessionOptions,
 } from "./room-session.ts";
 import { Alarm, type Scheduler, systemScheduler } from "./scheduler.ts";
+import { type WatchedTransport, watchSends } from "./send-trouble.ts";
 import { DRAIN_MAX_MS, DRAIN_MIN_AGE_MS, membersBehind } from "./sending/drain-rule.ts";
 import { OutboundStream } from "./sending/outbound-stream.ts";
 import type { StreamFrame } from "./sending/repair-buffer.ts";
@@ -100,10 +101,20 @@ export class Session implements RoomSession {
   private waiters: (() => void)[] = [];
   private sendsSinceYield = 0;
   private myNick: string;
+  /** The options, with the transport watched for sends failing while the link is down. */
+  private readonly opts: SessionOptions & { transport: WatchedTransport };
 
-  constructor(private readonly opts: SessionOptions) {
-    this.events = new EventOutlet(opts.events, (err) => this.warn(listenerFailure(err)));
-    this.scheduler = opts.scheduler ?? systemScheduler;
+  constructor(options: SessionOptions) {
+    this.events = new EventOutlet(options.events, (err) => this.warn(listenerFailure(err)));
+    this.scheduler = options.scheduler ?? systemScheduler;
+    // Sends the link could not carry are lost like on the wire (repairs bring them): said
+    // once when they start failing and once when they work again, not once per frame.
+    const transport = watchSends(options.transport, {
+      now: () => this.scheduler.now(),
+      say: (text) => this.warn(text),
+    });
+    const opts = { ...options, transport };
+    this.opts = opts;
     this.id = opts.id ?? randomInstanceId();
     this.myNick = opts.nick;
     const clock = opts.clock ?? Date.now;
@@ -164,6 +175,9 @@ export class Session implements RoomSession {
       },
       get draining() {
         return self.draining;
+      },
+      get cannotSend() {
+        return transport.failing;
       },
       now,
       time,

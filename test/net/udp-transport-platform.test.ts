@@ -5,8 +5,10 @@
  * when a join fails, and roomTransportOptions' mapping of a room's options.
  */
 import { describe, expect, test } from "bun:test";
+import type { NetworkInterfaceInfoIPv4 } from "node:os";
 import type { NetInterface } from "../../src/config/options.ts";
 import { UserError } from "../../src/errors.ts";
+import { SendFailedError } from "../../src/net/transport.ts";
 import {
   type CreateSocket,
   type DgramSocketLike,
@@ -561,5 +563,150 @@ describe("roomTransportOptions", () => {
     expect(o.ttl).toBe(1);
     expect(o.joinOn).toEqual([eth1]);
     expect(o.sendOn).toEqual(eth1);
+  });
+});
+
+describe("the link goes down and comes back", () => {
+  /** eth0's addresses as os.networkInterfaces() would list them (empty: the interface is gone). */
+  let eth0: string[] = [];
+  const networkInterfaces = () => ({
+    eth0: eth0.map(
+      (address): NetworkInterfaceInfoIPv4 => ({
+        address,
+        family: "IPv4",
+        internal: false,
+        netmask: "255.255.255.0",
+        mac: "",
+        cidr: null,
+      }),
+    ),
+  });
+  /** The poll's pending callbacks: run by hand (the scheduler passed in). */
+  let pending: (() => void)[] = [];
+  const schedule = (fn: () => void) => {
+    pending.push(fn);
+    return () => {
+      pending = pending.filter((f) => f !== fn);
+    };
+  };
+  /** Runs the poll once and lets its async re-pin finish. */
+  const pollOnce = async () => {
+    const run = pending;
+    pending = [];
+    for (const fn of run) fn();
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    await Bun.sleep(0);
+  };
+  const openPinned = (o: Partial<UdpTransportOptions> = {}) => {
+    eth0 = ["198.18.0.1"];
+    pending = [];
+    return open("linux", {
+      joinOn: [ETH0_V4],
+      sendOn: ETH0_V4,
+      networkInterfaces,
+      schedule,
+      ...o,
+    });
+  };
+  const sinceOpen = (from: number) => FakeSocket.log.slice(from);
+
+  test("a link error rejects with its code and the pinned interface, and starts the slow poll; a datagram error does not", async () => {
+    const t = await openPinned();
+    FakeSocket.failures.set("send", "EMSGSIZE");
+    const big = await t.send(new Uint8Array(1)).catch((e) => e);
+    expect(big).toBeInstanceOf(SendFailedError);
+    expect((big as SendFailedError).code).toBe("EMSGSIZE");
+    expect(pending.length).toBe(0);
+    FakeSocket.failures.set("send", "ENETUNREACH");
+    const down = await t.send(new Uint8Array(1)).catch((e) => e);
+    expect(down).toBeInstanceOf(SendFailedError);
+    expect([(down as SendFailedError).code, (down as SendFailedError).via]).toEqual([
+      "ENETUNREACH",
+      "eth0",
+    ]);
+    await t.send(new Uint8Array(1)).catch(() => {});
+    expect(pending.length).toBe(1); // one poll, however many sends fail
+    await t.close();
+    expect(pending.length).toBe(0); // closing stops it
+  });
+
+  test("back on the same address (a re-created interface): pinned again on the same socket, memberships re-joined where dropped", async () => {
+    const t = await openPinned();
+    FakeSocket.failures.set("send", "ENETUNREACH");
+    await t.send(new Uint8Array(1)).catch(() => {});
+    // Gone: the poll finds nothing to pin to and keeps polling.
+    eth0 = [];
+    const mark = FakeSocket.log.length;
+    await pollOnce();
+    expect(sinceOpen(mark)).toEqual([]);
+    expect(pending.length).toBe(1);
+    // Back, with the same address: IP_MULTICAST_IF again (finds the new index), and a join on
+    // each receiving socket (which the kernel refuses with EADDRINUSE where still joined).
+    eth0 = ["198.18.0.1"];
+    await pollOnce();
+    expect(sinceOpen(mark)).toEqual([
+      "#3 setMulticastInterface 198.18.0.1",
+      "#1 addMembership 239.1.2.3 198.18.0.1",
+      "#2 addMembership 239.1.2.3 198.18.0.1",
+    ]);
+    expect(t.rejoined).toBe(2);
+    expect(t.repinned).toBe(0);
+    // Sending works again: the poll stops; memberships still held are not joined twice.
+    FakeSocket.failures.set("addMembership", "EADDRINUSE");
+    FakeSocket.failures.delete("send");
+    await t.send(new Uint8Array(1));
+    expect(pending.length).toBe(0);
+    expect(t.rejoined).toBe(2);
+    await t.close();
+  });
+
+  test("back on a new IPv4 address: a new sending socket bound to it and pinned, the old one closed, our datagrams still recognised", async () => {
+    const t = await openPinned({ localAddresses: ["198.18.0.1"] });
+    const oldPort = t.sendPort;
+    FakeSocket.failures.set("send", "EADDRNOTAVAIL");
+    await t.send(new Uint8Array(1)).catch(() => {});
+    eth0 = ["198.18.0.9"];
+    const mark = FakeSocket.log.length;
+    await pollOnce();
+    expect(sinceOpen(mark).filter((l) => !l.includes("Membership"))).toEqual([
+      "#4 create udp4 exclusive",
+      "#4 bind 0 198.18.0.9",
+      "#4 setMulticastInterface 198.18.0.9",
+      "#4 setMulticastTTL 1",
+      "#4 setMulticastLoopback true",
+      "#3 close",
+    ]);
+    expect(sinceOpen(mark).filter((l) => l.includes("Membership"))).toEqual([
+      "#1 addMembership 239.1.2.3 198.18.0.9",
+      "#2 addMembership 239.1.2.3 198.18.0.9",
+    ]);
+    expect(t.repinned).toBe(1);
+    expect(t.sendPort).not.toBe(oldPort);
+    FakeSocket.failures.delete("send");
+    await t.send(new Uint8Array(1));
+    expect(FakeSocket.log.filter((l) => l.includes(" send ")).at(-1)).toBe(
+      "#4 send 1 25001 239.1.2.3",
+    );
+    const got: boolean[] = [];
+    t.onDatagram((d) => got.push(d.self === true));
+    (FakeSocket.made[1] as FakeSocket).receive("mine", "198.18.0.9", t.sendPort);
+    expect(got).toEqual([true]);
+    await t.close();
+    expect(FakeSocket.made.every((s) => s.closed)).toBe(true);
+  });
+
+  test("joined where the system chose (no -i): the pinned sending interface is where memberships are re-joined", async () => {
+    const t = await openPinned({ joinOn: [] });
+    FakeSocket.failures.set("send", "ENETDOWN");
+    await t.send(new Uint8Array(1)).catch(() => {});
+    FakeSocket.failures.delete("send");
+    const mark = FakeSocket.log.length;
+    await t.send(new Uint8Array(1));
+    expect(sinceOpen(mark)).toEqual([
+      "#3 send 1 25001 239.1.2.3",
+      "#1 addMembership 239.1.2.3 198.18.0.1",
+      "#2 addMembership 239.1.2.3 198.18.0.1",
+    ]);
+    await t.close();
   });
 });

@@ -15,6 +15,8 @@ export const flow: FeatureFactory = (ctx) => {
   let dirty = true;
 
   const name = (id: string) => ctx.peers.get(id)?.nick || id;
+  /** Members dropped from the wait while our own sends failed: not said, so neither is their return. */
+  const unsaid = new Set<string>();
 
   /**
    * REPORTs of instances that have not announced themselves yet: the latest per stream of ours,
@@ -42,7 +44,7 @@ export const flow: FeatureFactory = (ctx) => {
       m.set(out, next);
       return;
     }
-    if (out.report(p.id, next, ctx.now()) === "caught-up") {
+    if (out.report(p.id, next, ctx.now()) === "caught-up" && !unsaid.delete(p.id)) {
       ctx.warn(`${p.nick || p.id} has caught up; waiting for it again`);
     }
     dirty = true;
@@ -53,6 +55,7 @@ export const flow: FeatureFactory = (ctx) => {
     dirty = true;
   });
   const drop = (id: string) => {
+    unsaid.delete(id);
     const now = ctx.now();
     for (const out of ctx.outboundStreams.values()) out.drop(id, now);
     dirty = true;
@@ -96,9 +99,13 @@ export const flow: FeatureFactory = (ctx) => {
     tick(now) {
       for (const out of ctx.outboundStreams.values()) {
         for (const id of out.flow.checkStalls(now)) {
-          ctx.warn(
-            `${name(id)} is not keeping up; no longer waiting for it (it may lose messages)`,
-          );
+          // While our own sends fail, no member can keep up: that was said once already.
+          if (ctx.cannotSend) unsaid.add(id);
+          else {
+            ctx.warn(
+              `${name(id)} is not keeping up; no longer waiting for it (it may lose messages)`,
+            );
+          }
           out.missedBy(id, now);
           ctx.wake();
         }
