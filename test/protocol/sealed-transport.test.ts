@@ -426,7 +426,9 @@ describe("sealTransport", () => {
       const wire = new Wire();
       const b = member(wire, "198.18.0.2", roomKey, false, vc);
       await b.t.send(encode(hello(B)));
-      await b.t.send(encode({ ...message(C, 3, "an old line of C"), history: true }));
+      const relayed = message(C, 3, "an old line of C");
+      if (relayed.type === "message") relayed.history = true;
+      await b.t.send(encode(relayed));
       const old = handRun();
       wire.inject(old.seal(encode(message(A, 0, "held"))));
       wire.inject(old.seal(encode(report(A, C))));
