@@ -49,7 +49,7 @@ export const MAX_HELD_PER_RUN = 256;
 export const PROOF_TIMEOUT_MS = 3000;
 /**
  * A run dropped that way is not challenged again for this long (ms): its frames are dropped and
- * counted meanwhile, unless it still proves itself. Bounds what a replayed run, or a 0.3 member
+ * counted meanwhile, unless it still proves itself. Bounds what a replayed run, or a 0.2 member
  * that cannot answer, costs the room: one round of challenges per run per 30 s.
  */
 export const STALE_RUN_MS = 30_000;

@@ -283,11 +283,11 @@ describe("sealTransport", () => {
     expect((shownAt as number) - t0).toBeLessThan(100);
   });
 
-  test("a run that never answers (a 0.3 member, a replay): not shown, and challenged one round per 30 s", async () => {
+  test("a run that never answers nor names us (a replay, a 0.2 member): not shown, and challenged one round per 30 s", async () => {
     const vc = new VirtualClock(1000);
     const wire = new Wire();
     const b = member(wire, "198.18.0.2", roomKey, false, vc);
-    const old = handRun(); // seals like 0.3: never echoes
+    const old = handRun(); // never echoes, and we never sent (no id of ours to name)
     for (let t = 0; t < 60_000; t += 500) {
       wire.inject(old.seal(encode(message(A, t / 500, `beat ${t}`))));
       await vc.run(500);
