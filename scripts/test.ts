@@ -18,13 +18,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import {
-  isOldMcchat,
-  OLD_BINARY_REL,
-  OLD_COMMIT,
-  OLD_SKIP_ENV,
-  OLD_VERSION,
-} from "../test/helpers/old-mcchat.ts";
+import { isRelease, RELEASE_0_2, RELEASE_0_3, type Release } from "../test/helpers/old-mcchat.ts";
 import { isRealRoot } from "../test/helpers/process.ts";
 import { inPrivateNetns } from "./private-netns.ts";
 
@@ -219,20 +213,27 @@ if (
 // that commit (shallow) or a failed build is not a failure: those tests skip, saying why.
 /** Test files that run mcchat 0.2.0 beside this build. */
 const NEEDS_OLD = ["/mixed-room.test.ts", "/streams.test.ts"];
-if (selected.some((f) => NEEDS_OLD.some((n) => f.endsWith(n))) && !isOldMcchat()) {
-  const why = await buildOldMcchat();
-  if (why) baseEnv[OLD_SKIP_ENV] = why;
+if (selected.some((f) => NEEDS_OLD.some((n) => f.endsWith(n))) && !isRelease(RELEASE_0_2)) {
+  const why = await buildOldMcchat(RELEASE_0_2);
+  if (why) baseEnv[RELEASE_0_2.skipEnv] = why;
+}
+/** Test files that run mcchat 0.3.0 beside this build (a mixed encrypted room). */
+const NEEDS_03 = ["/sealed-legacy.test.ts"];
+if (selected.some((f) => NEEDS_03.some((n) => f.endsWith(n))) && !isRelease(RELEASE_0_3)) {
+  const why = await buildOldMcchat(RELEASE_0_3);
+  if (why) baseEnv[RELEASE_0_3.skipEnv] = why;
 }
 
-/** Builds OLD_BINARY from OLD_COMMIT; returns why not, or undefined when it did. */
-async function buildOldMcchat(): Promise<string | undefined> {
+/** Builds release `r` from its commit; returns why not, or undefined when it did. */
+async function buildOldMcchat(r: Release): Promise<string | undefined> {
+  const { commit: OLD_COMMIT, version: OLD_VERSION, rel: OLD_BINARY_REL } = r;
   say(`== build: mcchat ${OLD_VERSION} from commit ${OLD_COMMIT} into ${OLD_BINARY_REL}`);
   const started = performance.now();
   const done = (why?: string) => {
     if (why) say(`(${why}: the tests that need it skip)`);
     const seconds = (performance.now() - started) / 1000;
     results.push({
-      name: "build 0.2",
+      name: `build ${OLD_VERSION}`,
       passed: 0,
       failed: 0,
       skipped: 0,
@@ -270,7 +271,7 @@ async function buildOldMcchat(): Promise<string | undefined> {
     }).exited;
     if (code !== 0)
       return done(`building mcchat ${OLD_VERSION} from ${OLD_COMMIT} failed (exit ${code})`);
-    if (!isOldMcchat())
+    if (!isRelease(r))
       return done(`${OLD_BINARY_REL} was built but does not say mcchat ${OLD_VERSION}`);
     return done();
   } catch (e) {

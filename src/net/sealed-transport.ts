@@ -5,9 +5,11 @@
  *
  * Per key salt S heard, it keeps (bounded, oldest first out) the derived sending key, a replay
  * window and the inner instance id S carried first. A salt enters this table only after its run
- * proved it is live now (§10.7: it echoed a nonce we sent, see freshness.ts); until then its
- * verified frames are held (bounded) and shown once the proof arrives, from the floor the run
- * announces on. A run that never proves it (a capture replayed later) is dropped and counted.
+ * proved it is live now (§10.7): it echoed a nonce we sent (see freshness.ts), or one of its
+ * frames named our instance id (a report or NACK about us, which is how mcchat 0.3 members
+ * prove it: see named-proof.ts). Until then its verified frames are held (bounded) and shown
+ * once the proof arrives, from the floor the run announces on (or NAMED_PROOF_REACH below the
+ * naming frame). A run that never proves it (a capture replayed later) is dropped and counted.
  *
  * Nothing a datagram holds can make the handler throw: every read of the wire is guarded.
  */
@@ -30,8 +32,9 @@ import {
 import { formatFrom } from "../session/room-session.ts";
 import { Alarm, type Scheduler, systemScheduler } from "../session/scheduler.ts";
 import { FreshnessExchange } from "./freshness.ts";
+import { NAMED_PROOF_REACH, namesOneOf } from "./named-proof.ts";
 import { PassphraseAlarm } from "./passphrase-alarm.ts";
-import { ReplayWindow } from "./replay-window.ts";
+import { MAX_COUNTER_JUMP, ReplayWindow } from "./replay-window.ts";
 import type { Channel, Datagram, RoomSecurity, Transport } from "./transport.ts";
 
 /** Own sent frames kept to recognise their loopback copies (a window's worth and more). */
@@ -46,10 +49,12 @@ export const MAX_HELD_PER_RUN = 256;
 export const PROOF_TIMEOUT_MS = 3000;
 /**
  * A run dropped that way is not challenged again for this long (ms): its frames are dropped and
- * counted meanwhile, unless it still proves itself. Bounds what a replayed run, or a 0.3 member
+ * counted meanwhile, unless it still proves itself. Bounds what a replayed run, or a 0.2 member
  * that cannot answer, costs the room: one round of challenges per run per 30 s.
  */
 export const STALE_RUN_MS = 30_000;
+/** Our own instance ids remembered (one per run in practice; the latest are kept). */
+const MAX_OWN_IDS = 4;
 
 export interface SealOptions {
   /** From deriveRoomKey (32 bytes). */
@@ -123,6 +128,21 @@ export function sealTransport(
   let closed = false;
   /** Our last sealed frames by counter, to hand our own looped-back datagrams on unopened. */
   const ownSent = new Map<bigint, Uint8Array>();
+  /** The instance ids our frames carry (a frame naming one proves its run is live: named-proof). */
+  const ownIds = new Set<string>();
+  /** Notes the instance id of a v1 frame we seal (history answers carry others' ids: not those). */
+  const noteOwnId = (data: Uint8Array): void => {
+    if (data.length < HEADER_LENGTH || data[0] !== MAGIC_0 || data[1] !== MAGIC_1) return;
+    const type = data[3];
+    const history =
+      (type === TypeCode.message || type === TypeCode.record) &&
+      ((data[4] as number) & Flag.history) !== 0;
+    if (history) return;
+    const id = hex(data.subarray(5, 13));
+    if (ownIds.has(id)) return;
+    ownIds.add(id);
+    if (ownIds.size > MAX_OWN_IDS) ownIds.delete(ownIds.values().next().value as string);
+  };
 
   const senders = new Map<string, SenderKey>();
   const unproven = new Map<string, Unproven>();
@@ -150,6 +170,7 @@ export function sealTransport(
       return Promise.reject(e);
     }
     exchange.sealing(counter);
+    noteOwnId(data);
     if (ownSent.size >= OWN_SENT_KEPT) ownSent.delete(ownSent.keys().next().value as bigint);
     ownSent.set(counter, data);
     counter++; // never reused, even if this send fails
@@ -261,14 +282,24 @@ export function sealTransport(
     u.held.push({ counter: c, inner: opened, d });
   };
 
-  /** The run of `saltHex` echoed our nonce: it is live; show its held frames from its floor on. */
-  const proven = (saltHex: string, key: Uint8Array, c: bigint, floor: bigint): SenderKey => {
+  /**
+   * The run of `saltHex` proved it is live with the frame of counter `c` (it echoed our nonce,
+   * or named our instance id): show its held frames from `floor` on, then `proving` (a v1 frame
+   * that named us) if given.
+   */
+  const proven = (
+    saltHex: string,
+    key: Uint8Array,
+    c: bigint,
+    floor: bigint,
+    proving?: { inner: Uint8Array; d: Datagram },
+  ): void => {
     const known = senders.get(saltHex);
     const entry = known ?? { key, window: new ReplayWindow(), id: undefined };
-    // The floor (the run's own word for "sealed within the last seconds") never goes above the
-    // counter of the very frame that proved it.
+    // The floor (the run's own word for "sealed within the last seconds", or our reach below a
+    // frame that named us) never goes above the counter of the very frame that proved it.
     entry.window.raiseFloor(floor <= c ? floor : c);
-    entry.window.accept(c);
+    if (!proving) entry.window.accept(c);
     remember(saltHex, entry);
     stale.delete(saltHex);
     const u = unproven.get(saltHex);
@@ -277,11 +308,11 @@ export function sealTransport(
       for (const h of u.held) {
         // Below the floor: sealed too long ago (a capture). Far above the proof: not a counter
         // the run can have reached (a key holder's forgery): neither moves the window.
-        if (h.counter < entry.window.floor || entry.window.isFar(h.counter)) counts.replayed++;
+        if (h.counter < entry.window.floor || h.counter - c > MAX_COUNTER_JUMP) counts.replayed++;
         else deliver(saltHex, entry, h.counter, h.inner, h.d);
       }
     }
-    return entry;
+    if (proving) deliver(saltHex, entry, c, proving.inner, proving.d);
   };
 
   /** A FRESH frame (the sealed layer's own) opened under `saltHex`. Never reaches the session. */
@@ -364,6 +395,16 @@ export function sealTransport(
       return;
     }
     // Unknown run, or a counter far beyond the window: the run must prove it is live now.
+    // A frame naming our instance id does (mcchat 0.3 members' way: their reports about us),
+    // even for a run that did not prove itself in time before.
+    if (namesOneOf(opened, ownIds)) {
+      const c = head.counter;
+      proven(saltHex, k, c, c > NAMED_PROOF_REACH ? c - NAMED_PROOF_REACH : 0n, {
+        inner: opened,
+        d,
+      });
+      return;
+    }
     hold(saltHex, k, head.counter, opened, d);
   };
 

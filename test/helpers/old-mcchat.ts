@@ -42,6 +42,52 @@ export function isOldMcchat(file = OLD_BINARY): boolean {
   return versionLine(file) === `mcchat ${OLD_VERSION}`;
 }
 
+/**
+ * A released mcchat that scripts/test.ts builds from its commit for the tests that need it
+ * (0.2.0 above; 0.3.0 for the mixed encrypted room of test/net/sealed-legacy.test.ts).
+ */
+export interface Release {
+  commit: string;
+  version: string;
+  /** Where the runner builds it, relative to the repository. */
+  rel: string;
+  /** Set by scripts/test.ts when it could not build it: the skip reason. */
+  skipEnv: string;
+}
+
+export const RELEASE_0_2: Release = {
+  commit: OLD_COMMIT,
+  version: OLD_VERSION,
+  rel: OLD_BINARY_REL,
+  skipEnv: OLD_SKIP_ENV,
+};
+/** mcchat 0.3.0 (wire 1.1, sealed rooms without FRESH, PROTOCOL.md §10.7). */
+export const RELEASE_0_3: Release = {
+  commit: "844c2b5",
+  version: "0.3.0",
+  rel: "dist/test/mcchat-0.3.0",
+  skipEnv: "MCCHAT_TEST_03_SKIP",
+};
+
+/** Whether `r` is built and says `mcchat <version>` for --version. */
+export function isRelease(r: Release): boolean {
+  return versionLine(join(ROOT, r.rel)) === `mcchat ${r.version}`;
+}
+
+/** The binary of release `r` to run (argv prefix), or why it is not available. */
+export function release(r: Release): { argv: string[]; available: boolean; skipReason?: string } {
+  const file = join(ROOT, r.rel);
+  const line = versionLine(file);
+  if (line === `mcchat ${r.version}`) return { argv: [file], available: true };
+  const told = process.env[r.skipEnv]?.replace(/\s+/g, " ").replaceAll("]", ")").trim();
+  const skipReason = told
+    ? told
+    : line === undefined
+      ? `${r.rel} not built (bun scripts/test.ts builds it from commit ${r.commit})`
+      : `${r.rel} says "${line}", not mcchat ${r.version}`;
+  return { argv: [file], available: false, skipReason };
+}
+
 let cached: { argv: string[]; available: boolean; skipReason?: string } | undefined;
 
 /**

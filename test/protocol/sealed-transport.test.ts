@@ -9,6 +9,7 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { ECHO_GAP_MS, FRESH_AGE_MS } from "../../src/net/freshness.ts";
+import { NAMED_PROOF_REACH } from "../../src/net/named-proof.ts";
 import { SELF_WAIT_MS } from "../../src/net/passphrase-alarm.ts";
 import { MAX_COUNTER_JUMP } from "../../src/net/replay-window.ts";
 import { MAX_KEY_SALTS, PROOF_TIMEOUT_MS, sealTransport } from "../../src/net/sealed-transport.ts";
@@ -282,11 +283,11 @@ describe("sealTransport", () => {
     expect((shownAt as number) - t0).toBeLessThan(100);
   });
 
-  test("a run that never answers (a 0.3 member, a replay): not shown, and challenged one round per 30 s", async () => {
+  test("a run that never answers nor names us (a replay, a 0.2 member): not shown, and challenged one round per 30 s", async () => {
     const vc = new VirtualClock(1000);
     const wire = new Wire();
     const b = member(wire, "198.18.0.2", roomKey, false, vc);
-    const old = handRun(); // seals like 0.3: never echoes
+    const old = handRun(); // never echoes, and we never sent (no id of ours to name)
     for (let t = 0; t < 60_000; t += 500) {
       wire.inject(old.seal(encode(message(A, t / 500, `beat ${t}`))));
       await vc.run(500);
@@ -298,6 +299,141 @@ describe("sealTransport", () => {
     expect(challenges).toBeLessThanOrEqual(2 * perRound + 2); // rounds at 0 s and ~33 s
     expect(b.t.security.counters().replayed).toBe(120);
     expect(b.warnings).toEqual([]);
+  });
+
+  describe("a member without FRESH (mcchat 0.3) proves itself by naming our run", () => {
+    const C = "00112233445566aa";
+    const report = (id: string, target: string, next = 0): Frame => ({
+      type: "stream_report",
+      id,
+      seq: 0,
+      entries: [
+        { target: C, stream: 0, next: 9 },
+        { target, stream: 0, next },
+      ],
+    });
+    const nack = (id: string, target: string): Frame => ({
+      type: "stream_nack",
+      id,
+      seq: 0,
+      target,
+      stream: 0,
+      ranges: [{ start: 0, count: 1 }],
+    });
+    const fromOld = (b: ReturnType<typeof member>) => b.frames().filter((f) => f.id === A);
+
+    test("its report about our stream shows it, with the frames held before, in order", async () => {
+      const vc = new VirtualClock(1000);
+      const wire = new Wire();
+      const b = member(wire, "198.18.0.2", roomKey, false, vc);
+      await b.t.send(encode(hello(B)));
+      const old = handRun(); // seals like 0.3: never echoes a challenge
+      wire.inject(old.seal(encode(hello(A, "old"))));
+      wire.inject(old.seal(encode(message(A, 0, "from 0.3"))));
+      await vc.run(5);
+      expect(fromOld(b)).toEqual([]); // held: not proven yet
+      wire.inject(old.seal(encode(report(A, B)))); // what 0.3 sends 1 ms after our PRESENCE
+      expect(fromOld(b)).toEqual([hello(A, "old"), message(A, 0, "from 0.3"), report(A, B)]);
+      wire.inject(old.seal(encode(message(A, 1, "and on"))));
+      expect(fromOld(b).at(-1)).toEqual(message(A, 1, "and on"));
+      expect(b.t.security.counters()).toEqual({
+        undecryptable: 0,
+        replayed: 0,
+        plaintextDropped: 0,
+      });
+    });
+
+    test("a NACK asking us proves it too; naming someone else does not", async () => {
+      const vc = new VirtualClock(1000);
+      const wire = new Wire();
+      const b = member(wire, "198.18.0.2", roomKey, false, vc);
+      await b.t.send(encode(hello(B)));
+      const old = handRun();
+      wire.inject(old.seal(encode(message(A, 0, "held"))));
+      wire.inject(old.seal(encode(nack(A, C))));
+      wire.inject(
+        old.seal(encode({ type: "report", id: A, seq: 0, entries: [{ target: C, next: 1 }] })),
+      );
+      expect(fromOld(b)).toEqual([]);
+      wire.inject(old.seal(encode(nack(A, B))));
+      expect(fromOld(b).map((f) => f.type)).toEqual([
+        "message",
+        "stream_nack",
+        "report",
+        "stream_nack",
+      ]);
+    });
+
+    test("it is shown even after it was dropped for not answering challenges (backed off)", async () => {
+      const vc = new VirtualClock(1000);
+      const wire = new Wire();
+      const b = member(wire, "198.18.0.2", roomKey, false, vc);
+      await b.t.send(encode(hello(B)));
+      const old = handRun();
+      wire.inject(old.seal(encode(hello(A, "old"))));
+      await vc.run(PROOF_TIMEOUT_MS + 1000); // dropped, not challenged again for 30 s
+      expect(b.t.security.counters().replayed).toBe(1);
+      wire.inject(old.seal(encode(message(A, 0, "still unproven"))));
+      expect(fromOld(b)).toEqual([]);
+      wire.inject(old.seal(encode(report(A, B))));
+      wire.inject(old.seal(encode(message(A, 1, "shown"))));
+      expect(fromOld(b)).toEqual([report(A, B), message(A, 1, "shown")]);
+    });
+
+    test(`old frames of that run injected into the hold: refused more than ${NAMED_PROOF_REACH} below the naming frame`, async () => {
+      const vc = new VirtualClock(1000);
+      const wire = new Wire();
+      const old = handRun();
+      const captured = old.seal(encode(message(A, 0, "wire the money to mallory"))); // counter 0
+      for (let i = 1; i < 200; i++) old.seal(encode(hello(A, "old"))); // it lives on (heartbeats)
+      const b = member(wire, "198.18.0.2", roomKey, false, vc);
+      await b.t.send(encode(hello(B)));
+      const recent = old.seal(encode(message(A, 1, "just now")), 180n); // within reach
+      wire.inject(captured, "framed", "198.18.0.1");
+      wire.inject(recent);
+      wire.inject(old.seal(encode(report(A, B)), 200n));
+      expect(fromOld(b)).toEqual([message(A, 1, "just now"), report(A, B)]);
+      expect(b.t.security.counters().replayed).toBe(1);
+      // and later too: its window's floor stays there
+      wire.inject(captured, "framed", "198.18.0.1");
+      expect(fromOld(b)).toHaveLength(2);
+      expect(b.t.security.counters().replayed).toBe(2);
+    });
+
+    test("a capture of a 0.3 run replayed to a later joiner is refused: it cannot name the joiner", async () => {
+      const vc = new VirtualClock(1000);
+      const wire = new Wire();
+      const old = handRun();
+      // The captured run reported on the members of its time (C), as 0.3 does.
+      const captured = [
+        old.seal(encode(hello(A, "boss"))),
+        old.seal(encode(report(A, C))),
+        old.seal(encode(nack(A, C))),
+        old.seal(encode(message(A, 0, "wire the money to mallory"))),
+      ];
+      const late = member(wire, "198.18.0.2", roomKey, false, vc);
+      await late.t.send(encode(hello(B)));
+      for (const d of captured) wire.inject(d, "framed", "198.18.0.1");
+      await vc.run(PROOF_TIMEOUT_MS + 500);
+      for (const d of captured) wire.inject(d, "framed", "198.18.0.1");
+      await vc.run(PROOF_TIMEOUT_MS + 500);
+      expect(fromOld(late)).toEqual([]);
+      expect(late.t.security.counters().replayed).toBe(2 * captured.length);
+    });
+
+    test("ids we only relay (history answers) do not count as ours", async () => {
+      const vc = new VirtualClock(1000);
+      const wire = new Wire();
+      const b = member(wire, "198.18.0.2", roomKey, false, vc);
+      await b.t.send(encode(hello(B)));
+      const relayed = message(C, 3, "an old line of C");
+      if (relayed.type === "message") relayed.history = true;
+      await b.t.send(encode(relayed));
+      const old = handRun();
+      wire.inject(old.seal(encode(message(A, 0, "held"))));
+      wire.inject(old.seal(encode(report(A, C))));
+      expect(fromOld(b)).toEqual([]);
+    });
   });
 
   test("twenty joiners at once: each live run answers all their challenges in a few echoes", async () => {
