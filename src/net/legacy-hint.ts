@@ -43,8 +43,6 @@ export function speaksV1(inner: Uint8Array): boolean {
 export class LegacyHint {
   private readonly listeners: (() => void)[] = [];
   private last = Number.NEGATIVE_INFINITY;
-  /** Hints given so far. */
-  given = 0;
 
   constructor(private readonly scheduler: Scheduler) {}
 
@@ -59,7 +57,6 @@ export class LegacyHint {
     const now = this.scheduler.now();
     if (now - this.last < LEGACY_HINT_GAP_MS || !speaksV1(inner)) return;
     this.last = now;
-    this.given++;
     for (const cb of this.listeners) {
       try {
         cb();
