@@ -33,7 +33,14 @@ import {
   sharedLab,
   stopAll,
 } from "../helpers/netns.ts";
-import { RELEASE_0_2, RELEASE_0_3, release } from "../helpers/old-mcchat.ts";
+import {
+  OLD_NEWER_RE,
+  OLD_STATS_RE,
+  oldStatsOf,
+  RELEASE_0_2,
+  RELEASE_0_3,
+  release,
+} from "../helpers/old-mcchat.ts";
 import { type Datagram, fromHost, legacyReceiver } from "../helpers/room.ts";
 
 assertPrivateNetns();
@@ -218,6 +225,24 @@ describe("an encrypted room with a mcchat 0.3.0 member", () => {
   });
 });
 
+/**
+ * What a 0.2 member said on stderr besides its --stats line (lost 0): at most one "ignoring
+ * frames from … (a newer mcchat?)" line (our v1.1 frames), about the current member.
+ */
+function v02Said(p: Proc, current: Host): string[] {
+  const problems: string[] = [];
+  let newer = 0;
+  for (const line of p.lines("stderr").filter((l) => l !== "")) {
+    if (OLD_STATS_RE.test(line)) continue;
+    const m = OLD_NEWER_RE.exec(line);
+    if (m && fromHost(current).test(m[1] as string) && ++newer === 1) continue;
+    problems.push(line);
+  }
+  const lost = oldStatsOf(p)?.lost;
+  if (lost !== 0) problems.push(`--stats: lost ${lost}`);
+  return problems;
+}
+
 const skip02 = !V02.available
   ? ` [skipped: ${V02.skipReason}]`
   : !CURRENT?.available
@@ -242,13 +267,16 @@ describe("an encrypted room with a mcchat 0.2.0 member", () => {
         const [h0, h1, h2] = await lab();
         const port = 26_820;
         const cap = await legacyReceiver(h2, GROUP, port + 1, ["--count", "0", "--timeout", "60"]);
-        // The 0.2 member starts first (its HELLO is on the wire); then the current member joins,
-        // so it first hears the 0.2 member by a heartbeat (every 2 s).
+        // The 0.2 member starts first and is past its quick heartbeats (HELLO, then heartbeats
+        // 0.1-3.4 s after it: 9 datagrams); then the current member joins, so it first hears the
+        // 0.2 member by an ambient heartbeat (every 2 s).
         const o = h0.spawn([...v02, ...room(port), "-n", "old"], { env: withPass, stdin: "pipe" });
-        await waitFor(() => fromH(cap, h0).length > 0, 10_000, "the 0.2 member is on the wire", [
-          o,
-          cap,
-        ]);
+        await waitFor(
+          () => fromH(cap, h0).length >= 9,
+          10_000,
+          "the 0.2 member is past its quick heartbeats",
+          [o, cap],
+        );
         const n = h1.spawn([...mcchat, ...room(port), "-n", "new"], {
           env: withPass,
           stdin: "pipe",
@@ -319,6 +347,8 @@ describe("an encrypted room with a mcchat 0.2.0 member", () => {
         expect(messages(o).map((m) => m.text)).toContain("from 0.4");
         expect(messages(o).map((m) => m.text)).toContain("to both");
         expect(saidOnStderr(n)).toEqual([]);
+        expect(v02Said(o, h1)).toEqual([]);
+        expect(v02Said(later, h1)).toEqual([]);
         console.log(
           `mixed 0.2 encrypted room: the current member showed the 0.2 member ${Math.round(delay)} ms after it joined (0.2 first), the later 0.2 member ${Math.round(laterDelay)} ms after its start`,
         );
