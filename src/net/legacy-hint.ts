@@ -1,6 +1,6 @@
 /**
- * "A run not proven live yet speaks v1" (PROTOCOL.md §10.7, "Members without FRESH: mcchat
- * 0.2"): a hint the sealed layer gives the session, which shows nothing and delivers nothing.
+ * "A run not proven live yet speaks v1" (PROTOCOL.md §10.7, "mcchat 0.2 (wire 1.0)"): a hint
+ * the sealed layer gives the session; it shows nothing and delivers nothing.
  *
  * A mcchat 0.2 member reads only v1 frames and answers neither a FRESH challenge nor our
  * v1.1 frames; it names us (a REPORT about us, which proves its run: named-proof.ts) only
