@@ -212,7 +212,7 @@ if (
 // the release's commit (its own tree and build script, our node_modules). A clone without
 // that commit (shallow) or a failed build is not a failure: those tests skip, saying why.
 /** Test files that run mcchat 0.2.0 beside this build. */
-const NEEDS_OLD = ["/mixed-room.test.ts", "/streams.test.ts"];
+const NEEDS_OLD = ["/mixed-room.test.ts", "/streams.test.ts", "/sealed-legacy.test.ts"];
 if (selected.some((f) => NEEDS_OLD.some((n) => f.endsWith(n))) && !isRelease(RELEASE_0_2)) {
   const why = await buildOldMcchat(RELEASE_0_2);
   if (why) baseEnv[RELEASE_0_2.skipEnv] = why;

@@ -10,6 +10,8 @@
  * prove it: see named-proof.ts). Until then its verified frames are held (bounded) and shown
  * once the proof arrives, from the floor the run announces on (or NAMED_PROOF_REACH below the
  * naming frame). A run that never proves it (a capture replayed later) is dropped and counted.
+ * An unproven run whose frames are v1 presence (a mcchat 0.2 member, which names us only once
+ * it hears our v1 view) makes the session speak v1 for a while: legacy-hint.ts.
  *
  * Nothing a datagram holds can make the handler throw: every read of the wire is guarded.
  */
@@ -32,6 +34,7 @@ import {
 import { formatFrom } from "../session/room-session.ts";
 import { Alarm, type Scheduler, systemScheduler } from "../session/scheduler.ts";
 import { FreshnessExchange } from "./freshness.ts";
+import { LegacyHint } from "./legacy-hint.ts";
 import { NAMED_PROOF_REACH, namesOneOf } from "./named-proof.ts";
 import { PassphraseAlarm } from "./passphrase-alarm.ts";
 import { MAX_COUNTER_JUMP, ReplayWindow } from "./replay-window.ts";
@@ -153,6 +156,8 @@ export function sealTransport(
   const warned: ((text: string) => void)[] = [];
   let handler: (d: Datagram) => void = () => {};
 
+  /** "An unproven run speaks v1" (a 0.2 member, or a replay of one): the session may speak v1. */
+  const legacyHint = new LegacyHint(scheduler);
   const alarm = new PassphraseAlarm(scheduler, (text) => {
     warnings.push(text);
     for (const cb of warned) cb(text);
@@ -405,6 +410,9 @@ export function sealTransport(
       });
       return;
     }
+    // Not shown, not delivered: at most, the session speaks v1 for a while so that a real
+    // mcchat 0.2 member hears us and names us (legacy-hint.ts).
+    legacyHint.unproven(opened);
     hold(saltHex, k, head.counter, opened, d);
   };
 
@@ -451,6 +459,9 @@ export function sealTransport(
     onWarning(cb) {
       warned.push(cb);
       for (const w of warnings) cb(w);
+    },
+    onLegacyRun(cb) {
+      legacyHint.listen(cb);
     },
   };
 

@@ -48,6 +48,13 @@ export interface RoomSecurity {
    * source). A late listener gets the ones already given.
    */
   onWarning(cb: (text: string) => void): void;
+  /**
+   * Called when a run not proven live yet sends v1 presence (HELLO/HEARTBEAT without COMPAT):
+   * a mcchat 0.2 member, or a replay of one (src/net/legacy-hint.ts), at most once per
+   * LEGACY_HINT_GAP_MS. Nothing of that run is shown or delivered; the session may speak its
+   * v1 view for a while, so that a real 0.2 member names us and so proves its run.
+   */
+  onLegacyRun?(cb: () => void): void;
 }
 
 /**

@@ -9,6 +9,7 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { ECHO_GAP_MS, FRESH_AGE_MS } from "../../src/net/freshness.ts";
+import { LEGACY_HINT_GAP_MS } from "../../src/net/legacy-hint.ts";
 import { NAMED_PROOF_REACH } from "../../src/net/named-proof.ts";
 import { SELF_WAIT_MS } from "../../src/net/passphrase-alarm.ts";
 import { MAX_COUNTER_JUMP } from "../../src/net/replay-window.ts";
@@ -784,5 +785,131 @@ describe("sealTransport", () => {
     expect(a.heard[0]?.data).toEqual(inner);
     const opened = openFrame((s) => deriveSendKey(roomKey, s), wire.sent[0]?.data as Uint8Array);
     expect(opened.inner).toEqual(inner);
+  });
+});
+
+describe("sealTransport: a run that speaks only v1 (mcchat 0.2) is hinted, never shown, before it names us", () => {
+  const heartbeat = (id: string, compat = false): Frame => ({
+    type: "heartbeat",
+    id,
+    seq: 0xffffffff,
+    nick: "old",
+    age: 5000,
+    ...(compat ? { compat: true } : {}),
+  });
+  const v1Report = (id: string, target: string): Frame => ({
+    type: "report",
+    id,
+    seq: 0xffffffff,
+    entries: [{ target, next: 0 }],
+  });
+  /** A member, and the hints its session would get. */
+  function hinted(wire: Wire, vc: VirtualClock) {
+    const b = member(wire, "198.18.0.2", roomKey, false, vc);
+    let hints = 0;
+    b.t.security.onLegacyRun?.(() => hints++);
+    return { b, hints: () => hints };
+  }
+  const fromOld = (b: ReturnType<typeof member>) => b.frames().filter((f) => f.id === A);
+
+  test("its v1 HELLO hints the session; nothing is shown until its v1 REPORT names us", async () => {
+    const vc = new VirtualClock(1000);
+    const wire = new Wire();
+    const { b, hints } = hinted(wire, vc);
+    await b.t.send(encode(hello(B)));
+    const old = handRun(); // seals like 0.2: v1 frames only, never echoes a challenge
+    wire.inject(old.seal(encode(hello(A, "old"))));
+    wire.inject(old.seal(encode(message(A, 0, "from 0.2"))));
+    expect(hints()).toBe(1);
+    expect(fromOld(b)).toEqual([]);
+    await vc.run(2000);
+    wire.inject(old.seal(encode(heartbeat(A))));
+    expect(hints()).toBe(2);
+    expect(fromOld(b)).toEqual([]);
+    // what 0.2 sends 20 ms after it hears our v1 HELLO (a 1.0 REPORT about our stream)
+    wire.inject(old.seal(encode(v1Report(A, B))));
+    expect(fromOld(b)).toEqual([
+      hello(A, "old"),
+      message(A, 0, "from 0.2"),
+      heartbeat(A),
+      v1Report(A, B),
+    ]);
+    // proven: its later presence is delivered, no more hints
+    wire.inject(old.seal(encode(heartbeat(A))));
+    await vc.run(2000);
+    wire.inject(old.seal(encode(heartbeat(A))));
+    expect(hints()).toBe(2);
+    expect(fromOld(b)).toHaveLength(6);
+  });
+
+  test("v1.1 presence, the COMPAT-flagged v1 view, other v1 types and malformed frames give no hint", async () => {
+    const vc = new VirtualClock(1000);
+    const wire = new Wire();
+    const { b, hints } = hinted(wire, vc);
+    await b.t.send(encode(hello(B)));
+    const run = handRun();
+    wire.inject(run.seal(encode(heartbeat(A, true)))); // a 1.1 member's v1 view
+    wire.inject(run.seal(encode(message(A, 0, "text"))));
+    wire.inject(
+      run.seal(
+        encode({
+          type: "presence",
+          id: A,
+          seq: 1,
+          phase: "hello",
+          nick: "new",
+          age: 0,
+          streams: [],
+        }),
+      ),
+    );
+    const cut = encode(hello(A)).subarray(0, 20); // header + part of the body
+    expect(() => wire.inject(run.seal(cut))).not.toThrow();
+    const trailing = new Uint8Array([...encode(hello(A)), 0]);
+    wire.inject(run.seal(trailing));
+    expect(hints()).toBe(0);
+    expect(fromOld(b)).toEqual([]);
+  });
+
+  test("a replayed 0.2 run, as fast as it comes: at most one hint per LEGACY_HINT_GAP_MS, nothing shown", async () => {
+    const vc = new VirtualClock(1000);
+    const old = handRun();
+    const captured = [
+      old.seal(encode(hello(A, "boss"))),
+      old.seal(encode(message(A, 0, "wire the money to mallory"))),
+      old.seal(encode(v1Report(A, "00112233445566aa"))), // named the members of its time
+      ...Array.from({ length: 50 }, () => old.seal(encode(heartbeat(A)))),
+    ];
+    const wire = new Wire();
+    const { b, hints } = hinted(wire, vc);
+    await b.t.send(encode(hello(B)));
+    const seconds = 40;
+    for (let ms = 0; ms < seconds * 1000; ms += 10) {
+      for (const d of captured.slice(0, 5)) wire.inject(d, "framed", "198.18.0.1");
+      wire.inject(captured[(ms / 10) % captured.length] as Uint8Array, "framed", "198.18.0.1");
+      await vc.run(10);
+    }
+    expect(fromOld(b)).toEqual([]);
+    expect(hints()).toBeGreaterThanOrEqual(1);
+    expect(hints()).toBeLessThanOrEqual((seconds * 1000) / LEGACY_HINT_GAP_MS + 1);
+  });
+
+  test("a listener that throws is contained: the datagram is still held, the next hint still comes", async () => {
+    const vc = new VirtualClock(1000);
+    const wire = new Wire();
+    const b = member(wire, "198.18.0.2", roomKey, false, vc);
+    let calls = 0;
+    b.t.security.onLegacyRun?.(() => {
+      calls++;
+      throw new Error("listener bug");
+    });
+    await b.t.send(encode(hello(B)));
+    const old = handRun();
+    expect(() => wire.inject(old.seal(encode(hello(A, "old"))))).not.toThrow();
+    await vc.run(LEGACY_HINT_GAP_MS);
+    wire.inject(old.seal(encode(heartbeat(A))));
+    expect(calls).toBe(2);
+    wire.inject(old.seal(encode(v1Report(A, B))));
+    expect(fromOld(b).map((f) => f.type)).toEqual(["hello", "heartbeat", "report"]);
   });
 });

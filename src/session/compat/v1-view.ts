@@ -7,6 +7,12 @@
  * as something it could take for a loss: it never sees a seq of a record it cannot read.
  *
  * And we read 0.2 members: their v1 presence, MESSAGE (stream 0, text), GONE, NACK and REPORT.
+ *
+ * In an encrypted room a 0.2 member's frames are held until its run names us (PROTOCOL.md
+ * §10.7), which it does only once it hears our v1 presence: when the sealed layer says "a run
+ * not proven yet speaks v1" (RoomSecurity.onLegacyRun), we send our v1 presence, asking for
+ * reports, for V1_PROBE_HEARTBEATS heartbeat intervals (renewed by each hint). Only presence:
+ * no text, no stream, no member shown, until a 0.2 member is really heard.
  */
 import { RecordKind as Kind, MAX_FRAGMENT_PAYLOAD } from "../../protocol/constants.ts";
 import { fragmentText } from "../../protocol/fragment.ts";
@@ -53,6 +59,9 @@ function messageFragment(f: MessageFrame): Fragment {
   };
 }
 
+/** After a hint that a 0.2 member may be there, our v1 presence goes out for this many heartbeats. */
+export const V1_PROBE_HEARTBEATS = 3;
+
 export const compat: FeatureFactory = (ctx) => {
   /** Our v1 view's stream (made when the first 0.2 member is heard). */
   let out: OutboundStream<MessageFrame> | undefined;
@@ -60,6 +69,28 @@ export const compat: FeatureFactory = (ctx) => {
   const members = new Set<string>();
   const active = () => members.size > 0;
   const tail = () => out?.tail ?? 0xffffffff;
+  /** Until when our v1 presence goes out for a 0.2 member not proven live yet (monotonic ms). */
+  let probeUntil = Number.NEGATIVE_INFINITY;
+  const probing = () => !active() && ctx.now() < probeUntil;
+  /** Our v1 presence (the v1 view's tail; REPORT-WANTED when waiting, draining or probing). */
+  const v1Presence = (phase: "hello" | "heartbeat" | "bye") => {
+    const wanted = ctx.draining || out?.flow.waiting === true || probing();
+    ctx.fire({
+      type: phase,
+      id: ctx.id,
+      seq: tail(),
+      nick: ctx.nick,
+      age: Math.max(0, Math.floor(ctx.now() - ctx.startedAt)),
+      reportWanted: phase !== "bye" && wanted ? true : undefined,
+      compat: true,
+    });
+  };
+  ctx.transport.security?.onLegacyRun?.(() => {
+    if (ctx.closed || active()) return;
+    const first = !probing();
+    probeUntil = ctx.now() + V1_PROBE_HEARTBEATS * ctx.heartbeatMs;
+    if (first && ctx.started) v1Presence("hello");
+  });
 
   const view = () => {
     if (!out) {
@@ -87,17 +118,9 @@ export const compat: FeatureFactory = (ctx) => {
 
   ctx.hooks.forgotten.push((id) => members.delete(id));
   ctx.hooks.presenceSent.push((phase) => {
-    if (!active()) return;
-    const o = view();
-    ctx.fire({
-      type: phase,
-      id: ctx.id,
-      seq: o.tail,
-      nick: ctx.nick,
-      age: Math.max(0, Math.floor(ctx.now() - ctx.startedAt)),
-      reportWanted: phase !== "bye" && (ctx.draining || o.flow.waiting) ? true : undefined,
-      compat: true,
-    });
+    if (active()) view();
+    else if (!probing()) return;
+    v1Presence(phase);
   });
   ctx.hooks.beforeSend.push((o) => {
     if (o.kind.code !== Kind.text || !active()) return;
