@@ -257,7 +257,10 @@ async function pinnedTransportOptions(
   const t = roomTransportOptions(opts, interfaces);
   if (t.sendOn || opts.hostOnly) return t;
   const routed = await routeInterface(t.group, interfaces);
-  if (routed) t.sendOn = routed;
+  if (routed) {
+    t.sendOn = routed;
+    t.sendOnFromRoute = true;
+  }
   return t;
 }
 

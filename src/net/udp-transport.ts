@@ -80,6 +80,12 @@ export interface UdpTransportOptions {
   joinOn?: readonly TransportInterface[];
   /** Interface to send on (setMulticastInterface); undefined = the system's choice. */
   sendOn?: TransportInterface;
+  /**
+   * `sendOn` is the route's choice at join, not the user's: where the system cannot pin the
+   * sending interface (IP_MULTICAST_IF refused, as under qemu-user: ENOPROTOOPT), sending is
+   * left to the system's choice instead of failing the join.
+   */
+  sendOnFromRoute?: boolean;
   /** Multicast TTL / hop limit on the wire, 1..255. */
   ttl: number;
   loopback: boolean;
@@ -304,6 +310,8 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
   }
   /** The sending socket: replaced when the pinned interface comes back on a new IPv4 address. */
   let send = make(false);
+  /** Whether setUpSender could pin `sendOn` (see sendOnFromRoute). */
+  let sendPinned = false;
   let closed = false;
 
   const join = (sock: DgramSocketLike, iface: string | undefined) => {
@@ -343,15 +351,22 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
    * datagrams carry it as their source. IPv6: the wildcard (a link-local address would need its
    * scope); the kernel takes the source address from the outgoing interface.
    */
-  const setUpSender = async (sock: DgramSocketLike, iface: TransportInterface | undefined) => {
+  const setUpSender = async (
+    sock: DgramSocketLike,
+    iface: TransportInterface | undefined,
+  ): Promise<boolean> => {
     const sendBind = family === "IPv4" ? iface?.address : undefined;
     await bindSocket(sock, 0, sendBind).catch((e) => {
       throw explain(e, "open the sending socket");
     });
+    let isPinned = false;
     try {
       if (iface) sock.setMulticastInterface(interfaceArgument(iface, family, platform));
+      isPinned = iface !== undefined;
     } catch (e) {
-      throw explain(e, `send on ${iface ? describeInterface(iface) : "the interface"}`);
+      if (!opts.sendOnFromRoute) {
+        throw explain(e, `send on ${iface ? describeInterface(iface) : "the interface"}`);
+      }
     }
     try {
       sock.setMulticastTTL(opts.ttl);
@@ -359,6 +374,7 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
     } catch (e) {
       throw explain(e, "set multicast options");
     }
+    return isPinned;
   };
 
   const what =
@@ -393,7 +409,7 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
         }
       });
     }
-    await setUpSender(send, sendOn);
+    sendPinned = await setUpSender(send, sendOn);
   } catch (e) {
     closeAll();
     throw e;
@@ -442,8 +458,8 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
   // dropped them. The first send that works again re-joins once more and stops the poll.
   const interfacesNow = opts.networkInterfaces ?? os.networkInterfaces;
   const schedule = opts.schedule ?? defaultSchedule;
-  /** The pinned interface as last set up (its address may change). */
-  let pinned = sendOn;
+  /** The pinned interface as last set up (its address may change); none if it could not be pinned. */
+  let pinned = sendPinned ? sendOn : undefined;
   let failing = false;
   let cancelPoll: (() => void) | undefined;
   let rejoined = 0;

@@ -414,6 +414,25 @@ describe("failures and received datagrams", () => {
     expect(FakeSocket.made.every((s) => s.closed)).toBe(true);
   });
 
+  test("an interface the route chose (no --interface) the system cannot pin (qemu-user: ENOPROTOOPT): the system's choice, no error", async () => {
+    const t = await open(
+      "linux",
+      { group: "239.1.2.3", sendOn: ETH0_V4, sendOnFromRoute: true },
+      { method: "setMulticastInterface", code: "ENOPROTOOPT" },
+    );
+    expect(t.sendPort).toBeGreaterThan(0);
+    await t.close();
+    // The same refusal for an interface the user named is still an error.
+    const named = await open(
+      "linux",
+      { group: "239.1.2.3", sendOn: ETH0_V4 },
+      { method: "setMulticastInterface", code: "ENOPROTOOPT" },
+    ).catch((e) => e);
+    expect((named as UserError).message).toBe(
+      "cannot send on eth0 (198.18.0.1): not supported by this system (ENOPROTOOPT)",
+    );
+  });
+
   test("a join without an interface that the kernel cannot place (ENODEV) names the fix", async () => {
     const err = await open(
       "linux",
