@@ -12,9 +12,14 @@
  * "requester":…} per request answered, {"event":"bye"} at the end.
  */
 import dgram from "node:dgram";
-import { RecordKind, Stream } from "../../src/protocol/constants.ts";
-import { decode, encode, type Frame, isFramed } from "../../src/protocol/index.ts";
-import { encodeTextRecord } from "../../src/protocol/text-record.ts";
+import {
+  decode,
+  encode,
+  type Frame,
+  isFramed,
+  type PresenceFrame,
+} from "../../src/protocol/index.ts";
+import { forgerPresence, historyTextRecord } from "./frames.ts";
 import { labArgs } from "./lab-args.ts";
 import { type Die, labOnly } from "./lab-only.ts";
 
@@ -40,17 +45,7 @@ const send = (f: Frame) =>
   new Promise<void>((resolve) => sock.send(encode(f), port, group, () => resolve()));
 
 let counter = 0;
-const presence = (phase: "hello" | "heartbeat" | "bye") =>
-  send({
-    type: "presence",
-    id,
-    seq: counter++,
-    phase,
-    nick: "mallory",
-    age: 60_000,
-    streams: [{ stream: 0, tail: 0xffffffff, runs: [] }],
-    kinds: [RecordKind.text],
-  });
+const presence = (phase: PresenceFrame["phase"]) => send(forgerPresence(id, counter++, phase));
 
 sock.on("message", (data) => {
   if (!isFramed(data)) return;
@@ -63,19 +58,7 @@ sock.on("message", (data) => {
   if (f.type !== "history_req" || f.id === id) return;
   void (async () => {
     await presence("heartbeat");
-    await send({
-      type: "record",
-      id: victim,
-      seq: 1000,
-      stream: Stream.conversation,
-      kind: RecordKind.text,
-      fragIndex: 0,
-      fragCount: 1,
-      repair: false,
-      history: true,
-      runs: [],
-      payload: encodeTextRecord({ action: false, nick: victimNick, time: Date.now(), text }),
-    });
+    await send(historyTextRecord(victim, 1000, victimNick, text));
     say({ event: "answered", requester: f.id });
   })();
 });
