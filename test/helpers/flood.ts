@@ -112,6 +112,25 @@ export function floodNumber(tag: string, text: string): number | undefined {
   return text === floodLine(tag, i) ? i : undefined;
 }
 
+/**
+ * The numbers of `tag`'s flood lines in a --json output, in the order printed, and how many of
+ * its message lines were not JSON.
+ */
+export function floodShown(output: string, tag: string): { numbers: number[]; broken: number } {
+  const numbers: number[] = [];
+  let broken = 0;
+  for (const line of output.split("\n")) {
+    if (!line.includes('"type":"message"')) continue;
+    try {
+      const i = floodNumber(tag, (JSON.parse(line) as { text?: string }).text ?? "");
+      if (i !== undefined) numbers.push(i);
+    } catch {
+      broken++;
+    }
+  }
+  return { numbers, broken };
+}
+
 /** Counts what a receiver printed (its stdout as JSON lines). */
 export function analyse(
   tag: string,

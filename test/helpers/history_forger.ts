@@ -12,30 +12,20 @@
  * "requester":…} per request answered, {"event":"bye"} at the end.
  */
 import dgram from "node:dgram";
-import { RecordKind, Stream } from "../../src/protocol/constants.ts";
-import { decode, encode, type Frame, isFramed } from "../../src/protocol/index.ts";
-import { encodeTextRecord } from "../../src/protocol/text-record.ts";
+import {
+  decode,
+  encode,
+  type Frame,
+  isFramed,
+  type PresenceFrame,
+} from "../../src/protocol/index.ts";
+import { forgerPresence, historyTextRecord } from "./frames.ts";
+import { labArgs } from "./lab-args.ts";
 import { type Die, labOnly } from "./lab-only.ts";
 
 const die: Die = labOnly("history_forger");
 
-const args = process.argv.slice(2);
-const positional: string[] = [];
-const opts: Record<string, string> = {};
-for (let i = 0; i < args.length; i++) {
-  const a = args[i] as string;
-  if (a.startsWith("--")) {
-    const v = args[i + 1];
-    if (v === undefined) die(`${a} needs a value`);
-    opts[a.slice(2)] = v;
-    i++;
-  } else positional.push(a);
-}
-const [group, portText] = positional;
-if (!group || !/^239\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(group)) die("GROUP must be in 239.0.0.0/8");
-const roomPort = Number(portText);
-if (!Number.isInteger(roomPort) || roomPort < 1 || roomPort > 65534) die("bad ROOM_PORT");
-const port = roomPort + 1; // frames live on the companion port
+const { group, port, opts } = labArgs(die); // frames live on the companion port
 const victim = opts.victim ?? "";
 if (!/^[0-9a-f]{16}$/.test(victim)) die("--victim ID (16 hex) is required");
 const victimNick = opts["victim-nick"] ?? die("--victim-nick is required");
@@ -55,17 +45,7 @@ const send = (f: Frame) =>
   new Promise<void>((resolve) => sock.send(encode(f), port, group, () => resolve()));
 
 let counter = 0;
-const presence = (phase: "hello" | "heartbeat" | "bye") =>
-  send({
-    type: "presence",
-    id,
-    seq: counter++,
-    phase,
-    nick: "mallory",
-    age: 60_000,
-    streams: [{ stream: 0, tail: 0xffffffff, runs: [] }],
-    kinds: [RecordKind.text],
-  });
+const presence = (phase: PresenceFrame["phase"]) => send(forgerPresence(id, counter++, phase));
 
 sock.on("message", (data) => {
   if (!isFramed(data)) return;
@@ -78,19 +58,7 @@ sock.on("message", (data) => {
   if (f.type !== "history_req" || f.id === id) return;
   void (async () => {
     await presence("heartbeat");
-    await send({
-      type: "record",
-      id: victim,
-      seq: 1000,
-      stream: Stream.conversation,
-      kind: RecordKind.text,
-      fragIndex: 0,
-      fragCount: 1,
-      repair: false,
-      history: true,
-      runs: [],
-      payload: encodeTextRecord({ action: false, nick: victimNick, time: Date.now(), text }),
-    });
+    await send(historyTextRecord(victim, 1000, victimNick, text));
     say({ event: "answered", requester: f.id });
   })();
 });

@@ -30,6 +30,7 @@
  */
 import dgram from "node:dgram";
 import { encode, type Frame, MAX_RANGES, type SeqRange, seqAdd } from "../../src/protocol/index.ts";
+import { labArgs } from "./lab-args.ts";
 import { type Die, labOnly } from "./lab-only.ts";
 
 // Only inside a lab host (test/helpers/lab-only.ts).
@@ -63,23 +64,8 @@ const DEFAULT_COUNT: Record<Attack, number> = {
   inject: 1,
 };
 
-const args = process.argv.slice(2);
-const positional: string[] = [];
-const opts: Record<string, string> = {};
-for (let i = 0; i < args.length; i++) {
-  const a = args[i] as string;
-  if (a.startsWith("--")) {
-    const v = args[i + 1];
-    if (v === undefined) die(`${a} needs a value`);
-    opts[a.slice(2)] = v;
-    i++;
-  } else positional.push(a);
-}
-const [group, portText, attackName] = positional;
-if (!group || !/^239\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(group)) die("GROUP must be in 239.0.0.0/8");
-const roomPort = Number(portText);
-if (!Number.isInteger(roomPort) || roomPort < 1 || roomPort > 65534) die("bad ROOM_PORT");
-const port = roomPort + 1; // the companion port: frames live there
+const { group, port, rest, opts } = labArgs(die); // frames live on the companion port
+const [attackName] = rest;
 if (!ATTACKS.includes(attackName as Attack)) die(`ATTACK must be one of ${ATTACKS.join(", ")}`);
 const attack = attackName as Attack;
 

@@ -26,16 +26,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "../helpers/events.ts";
-import { floodInput, floodNumber } from "../helpers/flood.ts";
+import { floodShown } from "../helpers/flood.ts";
+import { floodIntoFrozenReader } from "../helpers/frozen-reader.ts";
 import {
   assertPrivateNetns,
-  BINARY,
   describeLab,
   type Host,
   implementations,
   type Proc,
   sharedLab,
-  spawnLocal,
   stopAll,
 } from "../helpers/netns.ts";
 
@@ -57,20 +56,7 @@ const LOST_LINE =
   /^mcchat: ([\d,]+) of ([\d,]+) output lines not written: stdout's reader went away$/;
 
 /** The flood numbers the reader printed, in order (and lines that are not JSON). */
-function shown(reader: Proc): { numbers: number[]; broken: number } {
-  const numbers: number[] = [];
-  let broken = 0;
-  for (const line of reader.stdout.split("\n")) {
-    if (!line.includes('"type":"message"')) continue;
-    try {
-      const i = floodNumber("x", (JSON.parse(line) as { text?: string }).text ?? "");
-      if (i !== undefined) numbers.push(i);
-    } catch {
-      broken++;
-    }
-  }
-  return { numbers, broken };
-}
+const shown = (reader: Proc) => floodShown(reader.stdout, "x");
 
 describeLab(
   `exit status: output received is never dropped${HAVE_BIN ? "" : " [skipped: dist/mcchat not built]"}`,
@@ -84,34 +70,14 @@ describeLab(
      */
     async function frozenAfterFlood(dir: string, n = N) {
       const [h0, h1] = (await hosts()) as [Host, Host];
-      const fifo = join(dir, "out");
-      Bun.spawnSync(["mkfifo", fifo]);
       port += 2;
-      const room = ["-y", "-g", GROUP, "-p", String(port)];
-      // The reader opens the FIFO first; the listener's shell then opens it for writing.
-      const reader = spawnLocal(["cat", fifo]);
-      const lis = h1.spawn([
-        "sh",
-        "-c",
-        `exec ${BINARY} ${room.join(" ")} --listen --json --count ${n} -n lis > ${fifo}`,
-      ]);
-      const tx = h0.spawn([BINARY, ...room, "--json", "-n", "tx"], { stdin: "pipe" });
-      await waitFor(
-        () => tx.lines().some((l) => l.includes('"type":"join"') && l.includes('"nick":"lis"')),
-        15_000,
-        "the sender sees the listener join",
-        [tx, lis, reader],
-      );
-      await waitFor(
-        () => reader.stdout.includes('"nick":"tx"'),
-        15_000,
-        "the reader has the listener's first line",
-        [lis, reader],
-      );
-      process.kill(reader.pid, "SIGSTOP");
-      const frozeAt = performance.now();
-      tx.write(floodInput("x", n));
-      tx.end();
+      const { reader, lis, tx, frozeAt } = await floodIntoFrozenReader(h0, h1, {
+        dir,
+        group: GROUP,
+        port,
+        n,
+        tag: "x",
+      });
       const txCode = await tx.waitForExit(240_000);
       const floodSeconds = (performance.now() - frozeAt) / 1000;
       // Exit 0: every member confirmed every line (the sender names one that did not, and

@@ -13,16 +13,14 @@ import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { waitFor } from "../helpers/events.ts";
-import { floodInput, floodNumber } from "../helpers/flood.ts";
+import { floodShown } from "../helpers/flood.ts";
+import { floodIntoFrozenReader } from "../helpers/frozen-reader.ts";
 import {
   assertPrivateNetns,
-  BINARY,
   describeLab,
   type Host,
   implementations,
   sharedLab,
-  spawnLocal,
   stopAll,
 } from "../helpers/netns.ts";
 
@@ -57,35 +55,14 @@ describeLab(
         const [h0, h1] = (await hosts()) as [Host, Host];
         const dir = mkdtempSync(join(tmpdir(), "mcchat-frozen-"));
         try {
-          const fifo = join(dir, "out");
-          Bun.spawnSync(["mkfifo", fifo]);
-          const room = ["-y", "-g", GROUP, "-p", "27301"];
-          // The reader opens the FIFO first; the listener's shell then opens it for writing.
-          const reader = spawnLocal(["cat", fifo]);
-          const lis = h1.spawn([
-            "sh",
-            "-c",
-            `exec ${BINARY} ${room.join(" ")} --listen --json --count ${N} -n lis > ${fifo}`,
-          ]);
-          const tx = h0.spawn([BINARY, ...room, "--json", "-n", "tx", "--stats"], {
-            stdin: "pipe",
+          const { reader, lis, tx, frozeAt } = await floodIntoFrozenReader(h0, h1, {
+            dir,
+            group: GROUP,
+            port: 27301,
+            n: N,
+            tag: "z",
+            senderArgs: ["--stats"],
           });
-          await waitFor(
-            () => tx.lines().some((l) => l.includes('"type":"join"') && l.includes('"nick":"lis"')),
-            15_000,
-            "the sender sees the listener join",
-            [tx, lis, reader],
-          );
-          await waitFor(
-            () => reader.stdout.includes('"nick":"tx"'),
-            15_000,
-            "the reader has the listener's first line",
-            [lis, reader],
-          );
-          process.kill(reader.pid, "SIGSTOP");
-          const frozeAt = performance.now();
-          tx.write(floodInput("z", N));
-          tx.end();
 
           let peak = 0;
           const sample = () => {
@@ -105,20 +82,7 @@ describeLab(
           const txCode = await tx.waitForExit(60_000);
           const seconds = (performance.now() - frozeAt) / 1000;
 
-          const numbers: number[] = [];
-          let broken = 0;
-          for (const line of reader.stdout.split("\n")) {
-            if (!line.includes('"type":"message"')) continue;
-            let e: { text?: string };
-            try {
-              e = JSON.parse(line);
-            } catch {
-              broken++;
-              continue;
-            }
-            const i = floodNumber("z", e.text ?? "");
-            if (i !== undefined) numbers.push(i);
-          }
+          const { numbers, broken } = floodShown(reader.stdout, "z");
           const inOrder = numbers.every((n, k) => k === 0 || n === (numbers[k - 1] as number) + 1);
           const lost = reader.stdout.split("\n").filter((l) => l.includes('"type":"lost"')).length;
           console.log(

@@ -27,6 +27,7 @@ import {
   assertPrivateNetns,
   describeLab,
   type Host,
+  type Hosts,
   implementations,
   legacyPeerCommand,
   type Proc,
@@ -53,6 +54,7 @@ const withPass = { MCCHAT_PASSPHRASE: PASS };
 const OLD = release(RELEASE_0_3);
 const V02 = release(RELEASE_0_2);
 const CURRENT = implementations().find((i) => i.label !== "source");
+const MCCHAT = CURRENT?.argv ?? [];
 
 /** The --stats counters of an encrypted room (both versions print this tail). */
 function sealedStatsOf(p: Proc) {
@@ -67,22 +69,167 @@ function sealedStatsOf(p: Proc) {
 }
 
 const saidOnStderr = (p: Proc) => p.lines("stderr").filter((l) => !l.startsWith("mcchat: stats:"));
+const room = (port: number) => ["-y", "-g", GROUP, "-p", String(port), "--json", "--stats"];
+const fromH = (cap: Proc, host: Host) =>
+  cap.json<Datagram>().filter((d) => fromHost(host).test(d.from));
+const joinOf = (p: Proc, nick: string) =>
+  events(p).some((e) => e.type === "join" && e.nick === nick);
 
-const skip = !OLD.available
-  ? ` [skipped: ${OLD.skipReason}]`
-  : !CURRENT?.available
-    ? " [skipped: dist/mcchat not built]"
-    : "";
+/** Why the tests with `old` skip ("" when they run): `old` or dist/mcchat is not built. */
+function skipWith(old: ReturnType<typeof release>): string {
+  if (!old.available) return ` [skipped: ${old.skipReason}]`;
+  return CURRENT?.available ? "" : " [skipped: dist/mcchat not built]";
+}
+
+/** The old implementation a scenario runs: "0.3" or "0.2" (in titles), and its argv. */
+interface Old {
+  label: string;
+  argv: string[];
+}
+
+/** Waits (waitFor) until `cond` and `also` hold; returns when `cond` first held. */
+async function timedWaitFor(
+  cond: () => boolean,
+  also: () => boolean,
+  what: string,
+  procs: Proc[],
+): Promise<number> {
+  let at: number | undefined;
+  await waitFor(
+    () => {
+      if (at === undefined && cond()) at = performance.now();
+      return at !== undefined && also();
+    },
+    10_000,
+    what,
+    procs,
+  );
+  return at as number;
+}
+
+/**
+ * The old member `o` says "from <label>" and the current member `n` shows it; `n` says
+ * "from 0.4" and `o` shows it. Returns when `n` showed `o`'s line.
+ */
+async function exchangeLines(o: Proc, n: Proc, old: Old, all: Proc[]): Promise<number> {
+  o.write(`from ${old.label}\n`);
+  const shownAt = await timedWaitFor(
+    () => messages(n).some((m) => m.text === `from ${old.label}`),
+    () => true,
+    `the current member shows the ${old.label} member's line`,
+    all,
+  );
+  n.write("from 0.4\n");
+  await waitFor(
+    () => messages(o).some((m) => m.text === "from 0.4"),
+    10_000,
+    `the ${old.label} member shows the current member's line`,
+    all,
+  );
+  return shownAt;
+}
+
+/** Ends each member's input; each exits 0. */
+async function endAll(procs: Proc[]): Promise<void> {
+  for (const p of procs) p.end();
+  for (const p of procs) expect(await p.waitForExit(10_000)).toBe(0);
+}
+
+/**
+ * (2) and (4): two `old` members (a boss and a colleague, so the boss's run reports on someone,
+ * as a real room's would) speak while an outsider on h2 captures it all; both leave. Later a
+ * current member joins (--listen) and the outsider replays the capture `rounds` times; then a
+ * live `old` member starts and speaks. The late joiner shows only the live member's line.
+ */
+async function capturedRunReplayed(
+  [h0, h1, h2]: Hosts<3>,
+  old: Old,
+  { port, rounds, captureSeconds }: { port: number; rounds: number; captureSeconds: number },
+): Promise<void> {
+  const cap = await legacyReceiver(h2, GROUP, port + 1, [
+    "--count",
+    "0",
+    "--timeout",
+    String(captureSeconds),
+  ]);
+  const secret = "wire the money to mallory";
+  const mate = h0.spawn([...old.argv, ...room(port), "--listen", "-n", "mate"], { env: withPass });
+  const boss = h0.spawn([...old.argv, ...room(port), "-n", "boss"], {
+    env: withPass,
+    stdin: "pipe",
+  });
+  await waitFor(() => joinOf(mate, "boss"), 10_000, `the ${old.label} members see each other`, [
+    mate,
+    boss,
+  ]);
+  boss.write(`${secret}\n`);
+  await waitFor(() => messages(mate).length > 0, 10_000, "the line went out", [mate, boss]);
+  boss.end();
+  expect(await boss.waitForExit(10_000)).toBe(0);
+  await mate.stop(3000);
+  await waitFor(() => fromH(cap, h0).length >= 4, 5000, "the capture holds the runs", [cap]);
+  const captured = fromH(cap, h0).map((d) => d.hex);
+
+  // Later, a current member joins (--listen); then the outsider replays it all.
+  const lis = h1.spawn([...MCCHAT, ...room(port), "--listen", "-n", "late"], { env: withPass });
+  await waitFor(() => fromH(cap, h1).length > 0, 10_000, "the late joiner is on the wire", [lis]);
+  for (let round = 0; round < rounds; round++) {
+    await h2.exec([
+      ...LEGACY,
+      "send",
+      GROUP,
+      String(port + 1),
+      ...captured.flatMap((x) => ["--hex", x]),
+    ]);
+  }
+  await waitFor(
+    () => fromH(cap, h2).length >= rounds * captured.length,
+    5000,
+    "the capture holds the replay",
+    [lis, cap],
+  );
+
+  // A real old member starts right after the replay and speaks.
+  const live = h0.spawn([...old.argv, ...room(port), "-n", "live"], {
+    env: withPass,
+    stdin: "pipe",
+  });
+  await waitFor(
+    () => joinOf(live, "late"),
+    10_000,
+    `the live ${old.label} member hears the late joiner`,
+    [lis, live],
+  );
+  live.write("live and well\n");
+  await waitFor(
+    () => messages(lis).some((m) => m.text === "live and well"),
+    10_000,
+    `the live ${old.label} member's line at the late joiner`,
+    [lis, live, cap],
+  );
+  live.end();
+  expect(await live.waitForExit(10_000)).toBe(0);
+  await lis.stop(3000);
+
+  expect(messages(lis).map((m) => m.text)).toEqual(["live and well"]);
+  expect(events(lis).filter((e) => e.nick === "boss" || e.nick === "mate")).toEqual([]);
+  expect(lis.stdout.includes(secret)).toBe(false);
+  expect(saidOnStderr(lis)).toEqual([]);
+  const stats = sealedStatsOf(lis);
+  expect(stats.replayed).toBeGreaterThanOrEqual(captured.length);
+  console.log(
+    `mixed ${old.label} encrypted room: replayed ${captured.length} captured datagrams of two ${old.label} runs ${rounds} time(s), the late joiner refused ${stats.replayed}; the live ${old.label} member was shown`,
+  );
+}
+
+const skip = skipWith(OLD);
 const when = skip ? test.skip : test;
+const V03_MEMBER: Old = { label: "0.3", argv: OLD.argv };
 
 describe("an encrypted room with a mcchat 0.3.0 member", () => {
   describeLab(`0.3.0 and this build on three lab hosts${skip}`, () => {
     const lab = sharedLab(3);
-    const mcchat = CURRENT?.argv ?? [];
-    const old = OLD.argv;
-    const room = (port: number) => ["-y", "-g", GROUP, "-p", String(port), "--json", "--stats"];
-    const fromH = (cap: Proc, host: Host) =>
-      cap.json<Datagram>().filter((d) => fromHost(host).test(d.from));
+    const old = V03_MEMBER.argv;
 
     when(
       "(1) each shows the other's lines; the current member shows the 0.3 member's line within a few seconds of joining",
@@ -91,45 +238,20 @@ describe("an encrypted room with a mcchat 0.3.0 member", () => {
         const port = 26_800;
         const o = h0.spawn([...old, ...room(port), "-n", "old"], { env: withPass, stdin: "pipe" });
         // The 0.3 member starts first; then the current member joins.
-        const n = h1.spawn([...mcchat, ...room(port), "-n", "new"], {
+        const n = h1.spawn([...MCCHAT, ...room(port), "-n", "new"], {
           env: withPass,
           stdin: "pipe",
         });
         const joined = performance.now();
         const all = [o, n];
-        await waitFor(
-          () => events(o).some((e) => e.type === "join" && e.nick === "new"),
-          10_000,
-          "the 0.3 member sees the new one",
-          all,
-        );
-        o.write("from 0.3\n");
-        let shownAt: number | undefined;
-        await waitFor(
-          () => {
-            if (messages(n).some((m) => m.text === "from 0.3")) shownAt = performance.now();
-            return shownAt !== undefined;
-          },
-          10_000,
-          "the current member shows the 0.3 member's line",
-          all,
-        );
-        n.write("from 0.4\n");
-        await waitFor(
-          () => messages(o).some((m) => m.text === "from 0.4"),
-          10_000,
-          "the 0.3 member shows the current member's line",
-          all,
-        );
-        o.end();
-        n.end();
-        expect(await o.waitForExit(10_000)).toBe(0);
-        expect(await n.waitForExit(10_000)).toBe(0);
-        const delay = (shownAt as number) - joined;
+        await waitFor(() => joinOf(o, "new"), 10_000, "the 0.3 member sees the new one", all);
+        const shownAt = await exchangeLines(o, n, V03_MEMBER, all);
+        await endAll([o, n]);
+        const delay = shownAt - joined;
         expect(delay).toBeLessThan(3000);
         expect(messages(n).map((m) => [m.nick, m.text])).toEqual([["old", "from 0.3"]]);
         expect(messages(o).map((m) => [m.nick, m.text])).toEqual([["new", "from 0.4"]]);
-        expect(events(n).some((e) => e.type === "join" && e.nick === "old")).toBe(true);
+        expect(joinOf(n, "old")).toBe(true);
         expect(saidOnStderr(n)).toEqual([]);
         expect(sealedStatsOf(n).replayed).toBe(0);
         console.log(
@@ -141,85 +263,12 @@ describe("an encrypted room with a mcchat 0.3.0 member", () => {
 
     when(
       "(2) a captured 0.3 run replayed to a later joiner shows nothing; a live 0.3 member right after it is shown",
-      async () => {
-        const [h0, h1, h2] = await lab();
-        const port = 26_810;
-        const cap = await legacyReceiver(h2, GROUP, port + 1, ["--count", "0", "--timeout", "60"]);
-        const secret = "wire the money to mallory";
-        // A 0.3 boss speaks beside a 0.3 colleague (so its run reports on someone, as a real
-        // room's would); an outsider on h2 captures it all; both leave.
-        const mate = h0.spawn([...old, ...room(port), "--listen", "-n", "mate"], { env: withPass });
-        const boss = h0.spawn([...old, ...room(port), "-n", "boss"], {
-          env: withPass,
-          stdin: "pipe",
-        });
-        await waitFor(
-          () => events(mate).some((e) => e.type === "join" && e.nick === "boss"),
-          10_000,
-          "the 0.3 members see each other",
-          [mate, boss],
-        );
-        boss.write(`${secret}\n`);
-        await waitFor(() => messages(mate).length > 0, 10_000, "the line went out", [mate, boss]);
-        boss.end();
-        expect(await boss.waitForExit(10_000)).toBe(0);
-        await mate.stop(3000);
-        await waitFor(() => fromH(cap, h0).length >= 4, 5000, "the capture holds the runs", [cap]);
-        const captured = fromH(cap, h0).map((d) => d.hex);
-
-        // Later, a current member joins (--listen); then the outsider replays it all.
-        const lis = h1.spawn([...mcchat, ...room(port), "--listen", "-n", "late"], {
-          env: withPass,
-        });
-        await waitFor(() => fromH(cap, h1).length > 0, 10_000, "the late joiner is on the wire", [
-          lis,
-        ]);
-        await h2.exec([
-          ...LEGACY,
-          "send",
-          GROUP,
-          String(port + 1),
-          ...captured.flatMap((x) => ["--hex", x]),
-        ]);
-        await waitFor(
-          () => fromH(cap, h2).length >= captured.length,
-          5000,
-          "the capture holds the replay",
-          [lis, cap],
-        );
-
-        // A real 0.3 member starts right after the replay and speaks.
-        const live = h0.spawn([...old, ...room(port), "-n", "live"], {
-          env: withPass,
-          stdin: "pipe",
-        });
-        await waitFor(
-          () => events(live).some((e) => e.type === "join" && e.nick === "late"),
-          10_000,
-          "the live 0.3 member hears the late joiner",
-          [lis, live],
-        );
-        live.write("live and well\n");
-        await waitFor(
-          () => messages(lis).some((m) => m.text === "live and well"),
-          10_000,
-          "the live 0.3 member's line at the late joiner",
-          [lis, live, cap],
-        );
-        live.end();
-        expect(await live.waitForExit(10_000)).toBe(0);
-        await lis.stop(3000);
-
-        expect(messages(lis).map((m) => m.text)).toEqual(["live and well"]);
-        expect(events(lis).filter((e) => e.nick === "boss" || e.nick === "mate")).toEqual([]);
-        expect(lis.stdout.includes(secret)).toBe(false);
-        expect(saidOnStderr(lis)).toEqual([]);
-        const stats = sealedStatsOf(lis);
-        expect(stats.replayed).toBeGreaterThanOrEqual(captured.length);
-        console.log(
-          `mixed encrypted room: replayed ${captured.length} captured datagrams of two 0.3 runs, the late joiner refused ${stats.replayed}; the live 0.3 member was shown`,
-        );
-      },
+      async () =>
+        capturedRunReplayed(await lab(), V03_MEMBER, {
+          port: 26_810,
+          rounds: 1,
+          captureSeconds: 60,
+        }),
       60_000,
     );
   });
@@ -243,23 +292,14 @@ function v02Said(p: Proc, current: Host): string[] {
   return problems;
 }
 
-const skip02 = !V02.available
-  ? ` [skipped: ${V02.skipReason}]`
-  : !CURRENT?.available
-    ? " [skipped: dist/mcchat not built]"
-    : "";
+const skip02 = skipWith(V02);
 const when02 = skip02 ? test.skip : test;
+const V02_MEMBER: Old = { label: "0.2", argv: V02.argv };
 
 describe("an encrypted room with a mcchat 0.2.0 member", () => {
   describeLab(`0.2.0 and this build on three lab hosts${skip02}`, () => {
     const lab = sharedLab(3);
-    const mcchat = CURRENT?.argv ?? [];
-    const v02 = V02.argv;
-    const room = (port: number) => ["-y", "-g", GROUP, "-p", String(port), "--json", "--stats"];
-    const fromH = (cap: Proc, host: Host) =>
-      cap.json<Datagram>().filter((d) => fromHost(host).test(d.from));
-    const joinOf = (p: Proc, nick: string) =>
-      events(p).some((e) => e.type === "join" && e.nick === nick);
+    const v02 = V02_MEMBER.argv;
 
     when02(
       "(3) each shows the other's lines, whoever starts first; the 0.2 member is shown within a few seconds",
@@ -277,49 +317,28 @@ describe("an encrypted room with a mcchat 0.2.0 member", () => {
           "the 0.2 member is past its quick heartbeats",
           [o, cap],
         );
-        const n = h1.spawn([...mcchat, ...room(port), "-n", "new"], {
+        const n = h1.spawn([...MCCHAT, ...room(port), "-n", "new"], {
           env: withPass,
           stdin: "pipe",
         });
         const joined = performance.now();
         const all = [o, n];
-        let shownAt: number | undefined;
-        await waitFor(
-          () => {
-            if (shownAt === undefined && joinOf(n, "old")) shownAt = performance.now();
-            return shownAt !== undefined && joinOf(o, "new");
-          },
-          10_000,
+        const shownAt = await timedWaitFor(
+          () => joinOf(n, "old"),
+          () => joinOf(o, "new"),
           "the 0.2 and the current member show each other's join",
           all,
         );
-        o.write("from 0.2\n");
-        await waitFor(
-          () => messages(n).some((m) => m.text === "from 0.2"),
-          10_000,
-          "the current member shows the 0.2 member's line",
-          all,
-        );
-        n.write("from 0.4\n");
-        await waitFor(
-          () => messages(o).some((m) => m.text === "from 0.4"),
-          10_000,
-          "the 0.2 member shows the current member's line",
-          all,
-        );
+        await exchangeLines(o, n, V02_MEMBER, all);
         // A second 0.2 member starts after the current one.
         const later = h0.spawn([...v02, ...room(port), "-n", "later"], {
           env: withPass,
           stdin: "pipe",
         });
         const laterStarted = performance.now();
-        let laterShownAt: number | undefined;
-        await waitFor(
-          () => {
-            if (laterShownAt === undefined && joinOf(n, "later")) laterShownAt = performance.now();
-            return laterShownAt !== undefined && joinOf(later, "new");
-          },
-          10_000,
+        const laterShownAt = await timedWaitFor(
+          () => joinOf(n, "later"),
+          () => joinOf(later, "new"),
           "the later 0.2 member and the current member show each other's join",
           [...all, later],
         );
@@ -334,10 +353,9 @@ describe("an encrypted room with a mcchat 0.2.0 member", () => {
           "the lines after the later 0.2 member joined",
           [...all, later],
         );
-        for (const p of [o, n, later]) p.end();
-        for (const p of [o, n, later]) expect(await p.waitForExit(10_000)).toBe(0);
-        const delay = (shownAt as number) - joined;
-        const laterDelay = (laterShownAt as number) - laterStarted;
+        await endAll([o, n, later]);
+        const delay = shownAt - joined;
+        const laterDelay = laterShownAt - laterStarted;
         expect(delay).toBeLessThan(4000);
         expect(laterDelay).toBeLessThan(4000);
         expect(messages(n).map((m) => [m.nick, m.text])).toEqual([
@@ -358,85 +376,12 @@ describe("an encrypted room with a mcchat 0.2.0 member", () => {
 
     when02(
       "(4) a captured 0.2 run replayed to a later joiner shows nothing; a live 0.2 member right after it is shown",
-      async () => {
-        const [h0, h1, h2] = await lab();
-        const port = 26_830;
-        const cap = await legacyReceiver(h2, GROUP, port + 1, ["--count", "0", "--timeout", "90"]);
-        const secret = "wire the money to mallory";
-        // Two 0.2 members (a boss and a colleague, so the boss's run reports on someone as a
-        // real room's would); an outsider on h2 captures it all; both leave.
-        const mate = h0.spawn([...v02, ...room(port), "--listen", "-n", "mate"], { env: withPass });
-        const boss = h0.spawn([...v02, ...room(port), "-n", "boss"], {
-          env: withPass,
-          stdin: "pipe",
-        });
-        await waitFor(() => joinOf(mate, "boss"), 10_000, "the 0.2 members see each other", [
-          mate,
-          boss,
-        ]);
-        boss.write(`${secret}\n`);
-        await waitFor(() => messages(mate).length > 0, 10_000, "the line went out", [mate, boss]);
-        boss.end();
-        expect(await boss.waitForExit(10_000)).toBe(0);
-        await mate.stop(3000);
-        await waitFor(() => fromH(cap, h0).length >= 4, 5000, "the capture holds the runs", [cap]);
-        const captured = fromH(cap, h0).map((d) => d.hex);
-
-        // Later, a current member joins (--listen); the outsider replays it all, three times.
-        const lis = h1.spawn([...mcchat, ...room(port), "--listen", "-n", "late"], {
-          env: withPass,
-        });
-        await waitFor(() => fromH(cap, h1).length > 0, 10_000, "the late joiner is on the wire", [
-          lis,
-        ]);
-        for (let round = 0; round < 3; round++) {
-          await h2.exec([
-            ...LEGACY,
-            "send",
-            GROUP,
-            String(port + 1),
-            ...captured.flatMap((x) => ["--hex", x]),
-          ]);
-        }
-        await waitFor(
-          () => fromH(cap, h2).length >= 3 * captured.length,
-          5000,
-          "the capture holds the replay",
-          [lis, cap],
-        );
-
-        // A real 0.2 member starts right after the replay and speaks.
-        const live = h0.spawn([...v02, ...room(port), "-n", "live"], {
-          env: withPass,
-          stdin: "pipe",
-        });
-        await waitFor(
-          () => joinOf(live, "late"),
-          10_000,
-          "the live 0.2 member hears the late joiner",
-          [lis, live],
-        );
-        live.write("live and well\n");
-        await waitFor(
-          () => messages(lis).some((m) => m.text === "live and well"),
-          10_000,
-          "the live 0.2 member's line at the late joiner",
-          [lis, live, cap],
-        );
-        live.end();
-        expect(await live.waitForExit(10_000)).toBe(0);
-        await lis.stop(3000);
-
-        expect(messages(lis).map((m) => m.text)).toEqual(["live and well"]);
-        expect(events(lis).filter((e) => e.nick === "boss" || e.nick === "mate")).toEqual([]);
-        expect(lis.stdout.includes(secret)).toBe(false);
-        expect(saidOnStderr(lis)).toEqual([]);
-        const stats = sealedStatsOf(lis);
-        expect(stats.replayed).toBeGreaterThanOrEqual(captured.length);
-        console.log(
-          `mixed 0.2 encrypted room: replayed ${captured.length} captured datagrams of two 0.2 runs 3 times, the late joiner refused ${stats.replayed}; the live 0.2 member was shown`,
-        );
-      },
+      async () =>
+        capturedRunReplayed(await lab(), V02_MEMBER, {
+          port: 26_830,
+          rounds: 3,
+          captureSeconds: 90,
+        }),
       90_000,
     );
   });

@@ -28,6 +28,7 @@ import {
   SEALED_OVERHEAD,
   sealFrame,
 } from "../../src/protocol/index.ts";
+import { messageFrame } from "../helpers/frames.ts";
 import { VirtualClock } from "../helpers/virtual-clock.ts";
 
 /** A wire every attached stub hears synchronously (its own datagrams too, flagged self). */
@@ -76,19 +77,13 @@ const hello = (id: string, nick = "alice"): Frame => ({
   nick,
   age: 0,
 });
-const message = (id: string, seq: number, text: string): Frame => ({
-  type: "message",
-  id,
-  seq,
-  nick: "alice",
-  time: 1_700_000_000_000,
-  fragIndex: 0,
-  fragCount: 1,
-  payload: new TextEncoder().encode(text),
-  action: false,
-  repair: false,
-  history: false,
-});
+const message = (id: string, seq: number, text: string): Frame =>
+  messageFrame(seq, {
+    id,
+    nick: "alice",
+    time: 1_700_000_000_000,
+    payload: new TextEncoder().encode(text),
+  });
 
 /** A member: the sealed transport over a stub, and what its session would have heard. */
 function member(
@@ -109,6 +104,23 @@ function member(
 
 const A = "0123456789abcdef";
 const B = "fedcba9876543210";
+
+/** A wire on a virtual clock; `join` attaches a member to both. */
+function room() {
+  const vc = new VirtualClock(1000);
+  const wire = new Wire();
+  const join = (address: string, key = roomKey, allowPlaintext = false) =>
+    member(wire, address, key, allowPlaintext, vc);
+  return { vc, wire, join };
+}
+
+/** A room where b (198.18.0.2) has said HELLO as B: it has sent, so a run can name it. */
+async function roomWithB() {
+  const r = room();
+  const b = r.join("198.18.0.2");
+  await b.t.send(encode(hello(B)));
+  return { ...r, b };
+}
 
 /** The FRESH frames on `wire` (opened with the room key): who sent them, and what. */
 function freshOn(wire: Wire, key = roomKey) {
@@ -147,10 +159,9 @@ function handRun(key = roomKey) {
 
 describe("sealTransport", () => {
   test("two members with the room key hear each other's frames once each proved it is live", async () => {
-    const vc = new VirtualClock(1000);
-    const wire = new Wire();
-    const a = member(wire, "198.18.0.1", roomKey, false, vc);
-    const b = member(wire, "198.18.0.2", roomKey, false, vc);
+    const { vc, join } = room();
+    const a = join("198.18.0.1");
+    const b = join("198.18.0.2");
     await a.t.send(encode(hello(A)));
     await b.t.send(encode(message(B, 0, "hi alice")), "framed");
     // Held until the runs answered each other's challenges (one round, ~10 ms): b has only its own.
@@ -221,9 +232,8 @@ describe("sealTransport", () => {
   });
 
   test("a capture replayed to a member that joined after it shows nothing, and is counted", async () => {
-    const vc = new VirtualClock(1000);
-    const wire = new Wire();
-    const boss = member(wire, "198.18.0.1", roomKey, false, vc);
+    const { vc, wire, join } = room();
+    const boss = join("198.18.0.1");
     await boss.t.send(encode(hello(A, "boss")));
     await boss.t.send(encode(message(A, 0, "wire the money to mallory")));
     const captured = wire.sent.map((s) => s.data);
@@ -247,13 +257,12 @@ describe("sealTransport", () => {
   });
 
   test("old frames of a run that is still live are refused below its floor; its new ones are shown", async () => {
-    const vc = new VirtualClock(1000);
-    const wire = new Wire();
-    const boss = member(wire, "198.18.0.1", roomKey, false, vc);
+    const { vc, wire, join } = room();
+    const boss = join("198.18.0.1");
     await boss.t.send(encode(message(A, 0, "wire the money to mallory")));
     const captured = wire.sent[0]?.data as Uint8Array;
     await vc.run(FRESH_AGE_MS + 5000);
-    const late = member(wire, "198.18.0.2", roomKey, false, vc);
+    const late = join("198.18.0.2");
     wire.inject(captured, "framed", "198.18.0.1"); // replayed to the newcomer, boss still here
     await vc.run(200);
     await boss.t.send(encode(message(A, 1, "live")));
@@ -265,14 +274,13 @@ describe("sealTransport", () => {
   });
 
   test("a member that restarted is shown within a few ms (virtual), well under 1 s", async () => {
-    const vc = new VirtualClock(1000);
-    const wire = new Wire();
-    const lis = member(wire, "198.18.0.2", roomKey, false, vc);
-    const first = member(wire, "198.18.0.1", roomKey, false, vc);
+    const { vc, join } = room();
+    const lis = join("198.18.0.2");
+    const first = join("198.18.0.1");
     await first.t.send(encode(hello(A)));
     await vc.run(100);
     await first.t.close();
-    const again = member(wire, "198.18.0.1", roomKey, false, vc);
+    const again = join("198.18.0.1");
     const t0 = vc.now();
     await again.t.send(encode(message(B, 0, "back")));
     let shownAt: number | undefined;
@@ -285,9 +293,8 @@ describe("sealTransport", () => {
   });
 
   test("a run that never answers nor names us (a replay, a 0.2 member): not shown, and challenged one round per 30 s", async () => {
-    const vc = new VirtualClock(1000);
-    const wire = new Wire();
-    const b = member(wire, "198.18.0.2", roomKey, false, vc);
+    const { vc, wire, join } = room();
+    const b = join("198.18.0.2");
     const old = handRun(); // never echoes, and we never sent (no id of ours to name)
     for (let t = 0; t < 60_000; t += 500) {
       wire.inject(old.seal(encode(message(A, t / 500, `beat ${t}`))));
@@ -324,10 +331,7 @@ describe("sealTransport", () => {
     const fromOld = (b: ReturnType<typeof member>) => b.frames().filter((f) => f.id === A);
 
     test("its report about our stream shows it, with the frames held before, in order", async () => {
-      const vc = new VirtualClock(1000);
-      const wire = new Wire();
-      const b = member(wire, "198.18.0.2", roomKey, false, vc);
-      await b.t.send(encode(hello(B)));
+      const { vc, wire, b } = await roomWithB();
       const old = handRun(); // seals like 0.3: never echoes a challenge
       wire.inject(old.seal(encode(hello(A, "old"))));
       wire.inject(old.seal(encode(message(A, 0, "from 0.3"))));
@@ -345,10 +349,7 @@ describe("sealTransport", () => {
     });
 
     test("a NACK asking us proves it too; naming someone else does not", async () => {
-      const vc = new VirtualClock(1000);
-      const wire = new Wire();
-      const b = member(wire, "198.18.0.2", roomKey, false, vc);
-      await b.t.send(encode(hello(B)));
+      const { wire, b } = await roomWithB();
       const old = handRun();
       wire.inject(old.seal(encode(message(A, 0, "held"))));
       wire.inject(old.seal(encode(nack(A, C))));
@@ -366,10 +367,7 @@ describe("sealTransport", () => {
     });
 
     test("it is shown even after it was dropped for not answering challenges (backed off)", async () => {
-      const vc = new VirtualClock(1000);
-      const wire = new Wire();
-      const b = member(wire, "198.18.0.2", roomKey, false, vc);
-      await b.t.send(encode(hello(B)));
+      const { vc, wire, b } = await roomWithB();
       const old = handRun();
       wire.inject(old.seal(encode(hello(A, "old"))));
       await vc.run(PROOF_TIMEOUT_MS + 1000); // dropped, not challenged again for 30 s
@@ -382,12 +380,11 @@ describe("sealTransport", () => {
     });
 
     test(`old frames of that run injected into the hold: refused more than ${NAMED_PROOF_REACH} below the naming frame`, async () => {
-      const vc = new VirtualClock(1000);
-      const wire = new Wire();
+      const { wire, join } = room();
       const old = handRun();
       const captured = old.seal(encode(message(A, 0, "wire the money to mallory"))); // counter 0
       for (let i = 1; i < 200; i++) old.seal(encode(hello(A, "old"))); // it lives on (heartbeats)
-      const b = member(wire, "198.18.0.2", roomKey, false, vc);
+      const b = join("198.18.0.2");
       await b.t.send(encode(hello(B)));
       const recent = old.seal(encode(message(A, 1, "just now")), 180n); // within reach
       wire.inject(captured, "framed", "198.18.0.1");
@@ -402,8 +399,7 @@ describe("sealTransport", () => {
     });
 
     test("a capture of a 0.3 run replayed to a later joiner is refused: it cannot name the joiner", async () => {
-      const vc = new VirtualClock(1000);
-      const wire = new Wire();
+      const { vc, wire, join } = room();
       const old = handRun();
       // The captured run reported on the members of its time (C), as 0.3 does.
       const captured = [
@@ -412,7 +408,7 @@ describe("sealTransport", () => {
         old.seal(encode(nack(A, C))),
         old.seal(encode(message(A, 0, "wire the money to mallory"))),
       ];
-      const late = member(wire, "198.18.0.2", roomKey, false, vc);
+      const late = join("198.18.0.2");
       await late.t.send(encode(hello(B)));
       for (const d of captured) wire.inject(d, "framed", "198.18.0.1");
       await vc.run(PROOF_TIMEOUT_MS + 500);
@@ -423,10 +419,7 @@ describe("sealTransport", () => {
     });
 
     test("ids we only relay (history answers) do not count as ours", async () => {
-      const vc = new VirtualClock(1000);
-      const wire = new Wire();
-      const b = member(wire, "198.18.0.2", roomKey, false, vc);
-      await b.t.send(encode(hello(B)));
+      const { wire, b } = await roomWithB();
       const relayed = message(C, 3, "an old line of C");
       if (relayed.type === "message") relayed.history = true;
       await b.t.send(encode(relayed));
@@ -438,12 +431,9 @@ describe("sealTransport", () => {
   });
 
   test("twenty joiners at once: each live run answers all their challenges in a few echoes", async () => {
-    const vc = new VirtualClock(1000);
-    const wire = new Wire();
-    const a = member(wire, "198.18.0.1", roomKey, false, vc);
-    const joiners = Array.from({ length: 20 }, (_, i) =>
-      member(wire, `198.18.1.${i + 1}`, roomKey, false, vc),
-    );
+    const { vc, wire, join } = room();
+    const a = join("198.18.0.1");
+    const joiners = Array.from({ length: 20 }, (_, i) => join(`198.18.1.${i + 1}`));
     await a.t.send(encode(hello(A)));
     await vc.run(1000);
     for (const j of joiners) expect(j.frames()).toEqual([hello(A)]);
@@ -457,10 +447,7 @@ describe("sealTransport", () => {
   });
 
   test("challenges replayed at it as fast as they come: a member echoes at most once per ECHO_GAP_MS", async () => {
-    const vc = new VirtualClock(1000);
-    const wire = new Wire();
-    const b = member(wire, "198.18.0.2", roomKey, false, vc);
-    await b.t.send(encode(hello(B)));
+    const { vc, wire, b } = await roomWithB();
     const bSalt = Buffer.from(wire.sent[0]?.data.subarray(4, 20) as Uint8Array).toString("hex");
     const runs = Array.from({ length: 50 }, () => handRun());
     for (let i = 0; i < 1000; i++) {
@@ -477,14 +464,13 @@ describe("sealTransport", () => {
   });
 
   test("a wrong passphrase: its owner is told within 1 s; members that verify others name it; nothing shown", async () => {
-    const vc = new VirtualClock(1000);
-    const wire = new Wire();
-    const a = member(wire, "198.18.0.1", roomKey, false, vc);
-    const b = member(wire, "198.18.0.2", roomKey, false, vc);
+    const { vc, join } = room();
+    const a = join("198.18.0.1");
+    const b = join("198.18.0.2");
     await a.t.send(encode(hello(A)));
     await b.t.send(encode(hello(B)));
     await vc.run(200);
-    const outsider = member(wire, "198.18.0.3", Uint8Array.from(randomBytes(32)), false, vc);
+    const outsider = join("198.18.0.3", Uint8Array.from(randomBytes(32)));
     await outsider.t.send(encode(hello(B, "mallory"))); // its hello, sealed under another key
     const t0 = vc.now();
     let toldAt: number | undefined;
@@ -511,10 +497,9 @@ describe("sealTransport", () => {
   });
 
   test("plaintext junk (doctor-like frames, text, short sealed-looking bytes) never raises an alarm", async () => {
-    const vc = new VirtualClock(1000);
-    const wire = new Wire();
-    const a = member(wire, "198.18.0.1", roomKey, false, vc);
-    const b = member(wire, "198.18.0.2", roomKey, false, vc);
+    const { vc, wire, join } = room();
+    const a = join("198.18.0.1");
+    const b = join("198.18.0.2");
     await a.t.send(encode(hello(A)));
     await vc.run(100);
     for (let i = 0; i < 3; i++) wire.inject(encode(hello(B, "doctor")));
@@ -525,7 +510,7 @@ describe("sealTransport", () => {
     for (const m of [a, b]) expect(m.warnings).toEqual([]);
     expect(b.t.security.counters().plaintextDropped).toBe(6);
     // and the real warning is still there to give
-    const outsider = member(wire, "198.18.0.3", Uint8Array.from(randomBytes(32)), false, vc);
+    const outsider = join("198.18.0.3", Uint8Array.from(randomBytes(32)));
     await outsider.t.send(encode(hello(B, "eve")));
     await vc.run(2000);
     expect(b.warnings).toHaveLength(1);
@@ -533,10 +518,9 @@ describe("sealTransport", () => {
   });
 
   test("datagrams from our own address and port that we did not send: nothing thrown, nothing said", async () => {
-    const vc = new VirtualClock(1000);
-    const wire = new Wire();
-    const a = member(wire, "198.18.0.1", roomKey, false, vc);
-    const b = member(wire, "198.18.0.2", roomKey, false, vc);
+    const { vc, wire, join } = room();
+    const a = join("198.18.0.1");
+    const b = join("198.18.0.2");
     await a.t.send(encode(hello(A)));
     await vc.run(100);
     const stub = wire.stubs[1] as Stub;
@@ -561,10 +545,9 @@ describe("sealTransport", () => {
   });
 
   test("a replayed datagram is dropped: same run, and after the sender restarted", async () => {
-    const vc = new VirtualClock(1000);
-    const wire = new Wire();
-    const a = member(wire, "198.18.0.1", roomKey, false, vc);
-    const b = member(wire, "198.18.0.2", roomKey, false, vc);
+    const { vc, wire, join } = room();
+    const a = join("198.18.0.1");
+    const b = join("198.18.0.2");
     await a.t.send(encode(message(A, 0, "pay bob 10")));
     await vc.run(100);
     const captured = wire.sent[0]?.data as Uint8Array;
@@ -574,7 +557,7 @@ describe("sealTransport", () => {
     expect(b.t.security.counters().replayed).toBe(2);
     // a restarts (new run, new key salt); b keeps its state; the capture is still refused
     await a.t.close();
-    const a2 = member(wire, "198.18.0.1", roomKey, false, vc);
+    const a2 = join("198.18.0.1");
     await a2.t.send(encode(hello(A)));
     await vc.run(100);
     wire.inject(captured);
@@ -584,16 +567,15 @@ describe("sealTransport", () => {
   });
 
   test("reordered datagrams within the window are all delivered once", async () => {
-    const vc = new VirtualClock(1000);
+    const { vc, wire, join } = room();
     const run = handRun();
-    const listenerWire = new Wire();
-    const b = member(listenerWire, "198.18.0.2", roomKey, false, vc);
+    const b = join("198.18.0.2");
     const sent = Array.from({ length: 20 }, (_, i) => run.seal(encode(message(A, i, `m${i}`))));
     const order = [...sent.keys()].reverse();
-    for (const i of order) listenerWire.inject(sent[i] as Uint8Array);
+    for (const i of order) wire.inject(sent[i] as Uint8Array);
     await vc.run(50);
-    listenerWire.inject(run.echo(listenerWire)); // the run proves it is live
-    for (const i of order) listenerWire.inject(sent[i] as Uint8Array);
+    wire.inject(run.echo(wire)); // the run proves it is live
+    for (const i of order) wire.inject(sent[i] as Uint8Array);
     expect(b.frames().map((f) => f.seq)).toEqual(order);
     expect(b.t.security.counters()).toEqual({
       undecryptable: 0,
@@ -603,87 +585,83 @@ describe("sealTransport", () => {
   });
 
   test("a flipped bit anywhere: not delivered, counted undecryptable", async () => {
-    const vc = new VirtualClock(1000);
+    const { vc, wire, join } = room();
     const run = handRun();
     const good = run.seal(encode(message(A, 0, "x")));
-    const listenerWire = new Wire();
-    const b = member(listenerWire, "198.18.0.2", roomKey, false, vc);
+    const b = join("198.18.0.2");
     for (let bit = 0; bit < good.length * 8; bit++) {
       const bad = Uint8Array.from(good);
       bad[bit >> 3] = (bad[bit >> 3] ?? 0) ^ (1 << (bit & 7));
-      listenerWire.inject(bad);
+      wire.inject(bad);
     }
     expect(b.heard).toEqual([]);
     const c = b.t.security.counters();
     // bits of the magic or type make it plaintext; all others fail to open
     expect(c.undecryptable + c.plaintextDropped).toBe(good.length * 8);
     expect(c.replayed).toBe(0);
-    listenerWire.inject(good); // the original still opens: failures did not move the window
+    wire.inject(good); // the original still opens: failures did not move the window
     await vc.run(50);
-    listenerWire.inject(run.echo(listenerWire));
+    wire.inject(run.echo(wire));
     expect(b.frames()).toEqual([message(A, 0, "x")]);
   });
 
   test("a key salt is bound to the first inner instance id it carried", async () => {
-    const vc = new VirtualClock(1000);
-    const listenerWire = new Wire();
-    const b = member(listenerWire, "198.18.0.2", roomKey, false, vc);
+    const { vc, wire, join } = room();
+    const b = join("198.18.0.2");
     const run = handRun();
-    listenerWire.inject(run.seal(encode(hello(A))));
+    wire.inject(run.seal(encode(hello(A))));
     await vc.run(50);
-    listenerWire.inject(run.echo(listenerWire)); // counter 1
-    listenerWire.inject(run.seal(encode(hello(B, "bob")), 2n)); // a key holder lying
-    listenerWire.inject(run.seal(encode(message(A, 0, "ok")), 3n));
+    wire.inject(run.echo(wire)); // counter 1
+    wire.inject(run.seal(encode(hello(B, "bob")), 2n)); // a key holder lying
+    wire.inject(run.seal(encode(message(A, 0, "ok")), 3n));
     expect(b.frames().map((f) => f.id)).toEqual([A, A]);
     expect(b.t.security.counters().undecryptable).toBe(1);
     // the refused datagram did not use up its counter either
-    listenerWire.inject(run.seal(encode(message(A, 1, "late")), 2n));
+    wire.inject(run.seal(encode(message(A, 1, "late")), 2n));
     expect(b.frames().map((f) => f.id)).toEqual([A, A, A]);
   });
 
   test("a counter far beyond the window cannot move it: the run must prove itself again", async () => {
-    const vc = new VirtualClock(1000);
-    const listenerWire = new Wire();
-    const b = member(listenerWire, "198.18.0.2", roomKey, false, vc);
+    const { vc, wire, join } = room();
+    const b = join("198.18.0.2");
     const run = handRun();
-    listenerWire.inject(run.seal(encode(hello(A)), 0n));
+    wire.inject(run.seal(encode(hello(A)), 0n));
     await vc.run(50);
-    listenerWire.inject(run.echo(listenerWire)); // counter 1
+    wire.inject(run.echo(wire)); // counter 1
     expect(b.frames()).toEqual([hello(A)]);
     const far = 2n ** 64n - 2n;
-    listenerWire.inject(run.seal(encode(message(A, 0, "from the far future")), far));
+    wire.inject(run.seal(encode(message(A, 0, "from the far future")), far));
     expect(b.frames()).toHaveLength(1); // held, not delivered
     await vc.run(50);
     // the real run answers from where it really is (counter ~2); the far frame is dropped
     const honest = handRun();
     void honest;
-    listenerWire.inject(
+    wire.inject(
       sealFrame(
         deriveSendKey(roomKey, run.salt),
         run.salt,
         2n,
         encodeFresh({
           floor: 0n,
-          echoes: freshOn(listenerWire)
+          echoes: freshOn(wire)
             .flatMap((f) => (f.challenge ? [f.challenge] : []))
             .slice(-32),
         }),
       ),
     );
-    listenerWire.inject(run.seal(encode(message(A, 1, "real")), 3n));
+    wire.inject(run.seal(encode(message(A, 1, "real")), 3n));
     expect(
       b.frames().map((f) => (f.type === "message" ? new TextDecoder().decode(f.payload) : f.type)),
     ).toEqual(["hello", "real"]);
     expect(b.t.security.counters().replayed).toBe(1);
     // jumps within MAX_COUNTER_JUMP are taken as they come
-    listenerWire.inject(run.seal(encode(message(A, 2, "jump")), 3n + MAX_COUNTER_JUMP));
+    wire.inject(run.seal(encode(message(A, 2, "jump")), 3n + MAX_COUNTER_JUMP));
     expect(b.frames()).toHaveLength(3);
   });
 
   test(`the key salt table is bounded (${MAX_KEY_SALTS}), least recently verified out first`, async () => {
-    const vc = new VirtualClock(1000);
-    const listenerWire = new Wire();
-    const b = member(listenerWire, "198.18.0.2", roomKey, false, vc);
+    const { vc, wire, join } = room();
+    const b = join("198.18.0.2");
     const sender = (i: number) => {
       const run = handRun();
       const id = i.toString(16).padStart(16, "0");
@@ -691,23 +669,23 @@ describe("sealTransport", () => {
     };
     const prove = async (runs: ReturnType<typeof sender>[]) => {
       await vc.run(20);
-      for (const r of runs) listenerWire.inject(r.run.echo(listenerWire));
+      for (const r of runs) wire.inject(r.run.echo(wire));
     };
     const first = sender(0xaaaa);
     const busy = sender(0xbbbb);
-    listenerWire.inject(first.hello(0n));
-    listenerWire.inject(busy.hello(0n));
+    wire.inject(first.hello(0n));
+    wire.inject(busy.hello(0n));
     await prove([first, busy]);
     for (let i = 1; i <= MAX_KEY_SALTS; i++) {
       const s = sender(i);
-      listenerWire.inject(s.hello(0n));
+      wire.inject(s.hello(0n));
       await prove([s]);
-      if (i % 100 === 0) listenerWire.inject(busy.hello(BigInt(i * 2))); // busy stays recent
+      if (i % 100 === 0) wire.inject(busy.hello(BigInt(i * 2))); // busy stays recent
     }
     expect(b.heard).toHaveLength(2 + MAX_KEY_SALTS + 10);
-    listenerWire.inject(busy.hello(0n));
+    wire.inject(busy.hello(0n));
     expect(b.t.security.counters().replayed).toBe(1); // still known: replay refused
-    listenerWire.inject(first.hello(0n));
+    wire.inject(first.hello(0n));
     await vc.run(PROOF_TIMEOUT_MS + 100);
     // forgotten, but a replay no longer gets through: the run would have to prove itself again
     expect(b.heard).toHaveLength(2 + MAX_KEY_SALTS + 10);
@@ -724,10 +702,9 @@ describe("sealTransport", () => {
   });
 
   test("plaintext frames on the companion port: dropped and counted, no warning", async () => {
-    const vc = new VirtualClock(1000);
-    const listenerWire = new Wire();
-    const b = member(listenerWire, "198.18.0.2", roomKey, false, vc);
-    for (let i = 0; i < 4; i++) listenerWire.inject(encode(message(B, i, "open room")));
+    const { vc, wire, join } = room();
+    const b = join("198.18.0.2");
+    for (let i = 0; i < 4; i++) wire.inject(encode(message(B, i, "open room")));
     await vc.run(5000);
     expect(b.heard).toEqual([]);
     expect(b.t.security.counters().plaintextDropped).toBe(4);
@@ -753,10 +730,9 @@ describe("sealTransport", () => {
   });
 
   test("a transport that cannot tell the channel: the content decides", async () => {
-    const vc = new VirtualClock(1000);
+    const { vc, wire: plainWire, join } = room();
     const run = handRun();
-    const plainWire = new Wire();
-    const b = member(plainWire, "198.18.0.2", roomKey, true, vc);
+    const b = join("198.18.0.2", roomKey, true);
     const deliver = (data: Uint8Array) =>
       plainWire.stubs[0]?.handler({ data, address: "198.18.0.9", port: 3 });
     deliver(run.seal(encode(hello(A))));
@@ -803,19 +779,18 @@ describe("sealTransport: a run that speaks only v1 (mcchat 0.2) is hinted, never
     seq: 0xffffffff,
     entries: [{ target, next: 0 }],
   });
-  /** A member, and the hints its session would get. */
-  function hinted(wire: Wire, vc: VirtualClock) {
-    const b = member(wire, "198.18.0.2", roomKey, false, vc);
+  /** A room with member b, and the hints its session would get. */
+  function hinted() {
+    const r = room();
+    const b = r.join("198.18.0.2");
     let hints = 0;
     b.t.security.onLegacyRun?.(() => hints++);
-    return { b, hints: () => hints };
+    return { ...r, b, hints: () => hints };
   }
   const fromOld = (b: ReturnType<typeof member>) => b.frames().filter((f) => f.id === A);
 
   test("its v1 HELLO hints the session; nothing is shown until its v1 REPORT names us", async () => {
-    const vc = new VirtualClock(1000);
-    const wire = new Wire();
-    const { b, hints } = hinted(wire, vc);
+    const { vc, wire, b, hints } = hinted();
     await b.t.send(encode(hello(B)));
     const old = handRun(); // seals like 0.2: v1 frames only, never echoes a challenge
     wire.inject(old.seal(encode(hello(A, "old"))));
@@ -843,9 +818,7 @@ describe("sealTransport: a run that speaks only v1 (mcchat 0.2) is hinted, never
   });
 
   test("v1.1 presence, the COMPAT-flagged v1 view, other v1 types and malformed frames give no hint", async () => {
-    const vc = new VirtualClock(1000);
-    const wire = new Wire();
-    const { b, hints } = hinted(wire, vc);
+    const { wire, b, hints } = hinted();
     await b.t.send(encode(hello(B)));
     const run = handRun();
     wire.inject(run.seal(encode(heartbeat(A, true)))); // a 1.1 member's v1 view
@@ -872,7 +845,6 @@ describe("sealTransport: a run that speaks only v1 (mcchat 0.2) is hinted, never
   });
 
   test("a replayed 0.2 run, as fast as it comes: at most one hint per LEGACY_HINT_GAP_MS, nothing shown", async () => {
-    const vc = new VirtualClock(1000);
     const old = handRun();
     const captured = [
       old.seal(encode(hello(A, "boss"))),
@@ -880,8 +852,7 @@ describe("sealTransport: a run that speaks only v1 (mcchat 0.2) is hinted, never
       old.seal(encode(v1Report(A, "00112233445566aa"))), // named the members of its time
       ...Array.from({ length: 50 }, () => old.seal(encode(heartbeat(A)))),
     ];
-    const wire = new Wire();
-    const { b, hints } = hinted(wire, vc);
+    const { vc, wire, b, hints } = hinted();
     await b.t.send(encode(hello(B)));
     const seconds = 40;
     for (let ms = 0; ms < seconds * 1000; ms += 10) {
@@ -895,9 +866,8 @@ describe("sealTransport: a run that speaks only v1 (mcchat 0.2) is hinted, never
   });
 
   test("a listener that throws is contained: the datagram is still held, the next hint still comes", async () => {
-    const vc = new VirtualClock(1000);
-    const wire = new Wire();
-    const b = member(wire, "198.18.0.2", roomKey, false, vc);
+    const { vc, wire, join } = room();
+    const b = join("198.18.0.2");
     let calls = 0;
     b.t.security.onLegacyRun?.(() => {
       calls++;

@@ -23,6 +23,7 @@ import {
 import { V1_PROBE_HEARTBEATS } from "../../src/session/compat/v1-view.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
 import { createSession, type RoomSession } from "../../src/session/session.ts";
+import { messageFrame } from "../helpers/frames.ts";
 import { MemoryHub, type MemoryTransport } from "../helpers/memory-net.ts";
 import { mulberry32, VirtualClock } from "../helpers/virtual-clock.ts";
 
@@ -114,19 +115,14 @@ function room(seed = 1) {
       heard,
       say(text: string) {
         seq = (seq + 1) >>> 0;
-        send({
-          type: "message",
-          id,
-          seq,
-          nick,
-          time: Date.now(),
-          fragIndex: 0,
-          fragCount: 1,
-          payload: new TextEncoder().encode(text),
-          action: false,
-          repair: false,
-          history: false,
-        });
+        send(
+          messageFrame(seq, {
+            id,
+            nick,
+            time: Date.now(),
+            payload: new TextEncoder().encode(text),
+          }),
+        );
       },
       /** The texts of the v1 MESSAGE frames it heard (what 0.2 shows). */
       texts: () =>

@@ -7,15 +7,14 @@
  * as alice's to the next joiner, after mallory left.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { RecordKind, Stream } from "../../../src/protocol/constants.ts";
 import { decode, encode, type Frame, isFramed } from "../../../src/protocol/index.ts";
-import { encodeTextRecord } from "../../../src/protocol/text-record.ts";
 import type { SessionEvent } from "../../../src/session/events.ts";
 import {
   createSession,
   type RoomSession,
   type SessionOptions,
 } from "../../../src/session/session.ts";
+import { forgerPresence, historyTextRecord } from "../../helpers/frames.ts";
 import { MemoryHub } from "../../helpers/memory-net.ts";
 import { mulberry32, VirtualClock } from "../../helpers/virtual-clock.ts";
 
@@ -62,16 +61,7 @@ function mallory(r: Room, victim: () => { id: string; nick: string }) {
   let present = true;
   const presence = (phase: "hello" | "heartbeat" | "bye") => {
     present = phase !== "bye";
-    return send({
-      type: "presence",
-      id: MALLORY,
-      seq: counter++,
-      phase,
-      nick: "mallory",
-      age: 60_000,
-      streams: [{ stream: 0, tail: 0xffffffff, runs: [] }],
-      kinds: [RecordKind.text],
-    });
+    return send(forgerPresence(MALLORY, counter++, phase));
   };
   // A heartbeat every 200 ms while present, as a member would (it must not time out).
   const beat = () => {
@@ -86,19 +76,7 @@ function mallory(r: Room, victim: () => { id: string; nick: string }) {
     if (f.type !== "history_req") return;
     const v = victim();
     void presence("heartbeat");
-    void send({
-      type: "record",
-      id: v.id,
-      seq: 1000,
-      stream: Stream.conversation,
-      kind: RecordKind.text,
-      fragIndex: 0,
-      fragCount: 1,
-      repair: false,
-      history: true,
-      runs: [],
-      payload: encodeTextRecord({ action: false, nick: v.nick, time: Date.now(), text: FORGED }),
-    });
+    void send(historyTextRecord(v.id, 1000, v.nick, FORGED));
   });
   return { t, presence };
 }

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { RecordKind, Stream } from "../../../src/protocol/constants.ts";
 import { encodeTextRecord } from "../../../src/protocol/text-record.ts";
 import type { RecordFrame } from "../../../src/protocol/types.ts";
 import { type Answerer, HistoryCollector } from "../../../src/session/history/history-collector.ts";
+import { historyTextRecord } from "../../helpers/frames.ts";
 
 const ALICE = "00000000000000a1";
 const BOB = "00000000000000b2";
@@ -15,21 +15,8 @@ const members: Record<string, Answerer> = {
 const memberAt = (from: string) => members[from];
 
 /** A one-fragment TEXT record answer frame. */
-function line(id: string, seq: number, text: string, nick = "alice"): RecordFrame {
-  return {
-    type: "record",
-    id,
-    seq,
-    stream: Stream.conversation,
-    kind: RecordKind.text,
-    fragIndex: 0,
-    fragCount: 1,
-    repair: false,
-    history: true,
-    runs: [],
-    payload: encodeTextRecord({ action: false, nick, time: 1, text }),
-  };
-}
+const line = (id: string, seq: number, text: string, nick = "alice"): RecordFrame =>
+  historyTextRecord(id, seq, nick, text, 1);
 
 const shown = (c: HistoryCollector) =>
   c.result(memberAt).map((r) => `${r.record.value.text}${r.via ? ` via ${r.via.nick}` : ""}`);
