@@ -121,3 +121,24 @@ export function statsOf(p: Proc): Stats {
     malformed,
   } as Stats;
 }
+
+const SEALED_STATS_RE =
+  /encrypted room: undecryptable (\d+), replayed (\d+), plaintext dropped (\d+)$/;
+
+/** The --stats counters of an encrypted room (src/join.ts formatStats; 0.2 and 0.3 print this tail too). */
+export function sealedStatsOf(p: Proc) {
+  const line = p
+    .lines("stderr")
+    .find((l) => l.startsWith("mcchat: stats:") && SEALED_STATS_RE.test(l));
+  if (!line) throw new Error(`no encrypted-room --stats line\n${p.describe()}`);
+  const [undecryptable, replayed, plaintextDropped] = (
+    SEALED_STATS_RE.exec(line) as RegExpExecArray
+  )
+    .slice(1)
+    .map(Number) as [number, number, number];
+  return { undecryptable, replayed, plaintextDropped };
+}
+
+/** stderr lines of `p` other than the --stats line. */
+export const saidOnStderr = (p: Proc) =>
+  p.lines("stderr").filter((l) => !l.startsWith("mcchat: stats:"));

@@ -31,7 +31,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decode, decodeTextRecord, type Frame, RecordKind } from "../../src/protocol/index.ts";
 import { deriveRoomKey, deriveSendKey, isSealed, openFrame } from "../../src/protocol/sealed.ts";
-import { events, joinedId, messages, statsOf, waitEvent, waitFor } from "../helpers/events.ts";
+import {
+  events,
+  joinedId,
+  messages,
+  sealedStatsOf,
+  statsOf,
+  waitEvent,
+  waitFor,
+} from "../helpers/events.ts";
 import {
   assertPrivateNetns,
   describeLab,
@@ -61,17 +69,6 @@ const noPass = { MCCHAT_PASSPHRASE: undefined };
 const SEALED_PREFIX = "ff4d0140";
 const bytesOf = (hex: string) => Buffer.from(hex, "hex");
 const utf8 = (s: string) => Buffer.from(s, "utf8");
-
-/** The --stats counters of an encrypted room (src/cli.ts formatStats). */
-function sealedStatsOf(p: Proc) {
-  const re = /encrypted room: undecryptable (\d+), replayed (\d+), plaintext dropped (\d+)$/;
-  const line = p.lines("stderr").find((l) => l.startsWith("mcchat: stats:") && re.test(l));
-  if (!line) throw new Error(`no encrypted-room --stats line\n${p.describe()}`);
-  const [undecryptable, replayed, plaintextDropped] = (re.exec(line) as RegExpExecArray)
-    .slice(1)
-    .map(Number) as [number, number, number];
-  return { undecryptable, replayed, plaintextDropped };
-}
 
 /** stderr lines of `p` that contain `text`. */
 const stderrWith = (p: Proc, text: string) => p.lines("stderr").filter((l) => l.includes(text));

@@ -20,7 +20,15 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encode, randomInstanceId } from "../../src/protocol/index.ts";
-import { events, joinedId, messages, waitEvent, waitFor } from "../helpers/events.ts";
+import {
+  events,
+  joinedId,
+  messages,
+  saidOnStderr,
+  sealedStatsOf,
+  waitEvent,
+  waitFor,
+} from "../helpers/events.ts";
 import {
   assertPrivateNetns,
   describeLab,
@@ -44,20 +52,6 @@ const FORGE = [Bun.which("python3") ?? "python3", join(ROOT, "test/helpers/forge
 const PASS = "freshness 新鲜 staple 91c2";
 const WRONG = "freshness 新鲜 staple 91c3";
 const withPass = { MCCHAT_PASSPHRASE: PASS };
-
-/** The --stats counters of an encrypted room (src/join.ts formatStats). */
-function sealedStatsOf(p: Proc) {
-  const re = /encrypted room: undecryptable (\d+), replayed (\d+), plaintext dropped (\d+)$/;
-  const line = p.lines("stderr").find((l) => l.startsWith("mcchat: stats:") && re.test(l));
-  if (!line) throw new Error(`no encrypted-room --stats line\n${p.describe()}`);
-  const [undecryptable, replayed, plaintextDropped] = (re.exec(line) as RegExpExecArray)
-    .slice(1)
-    .map(Number) as [number, number, number];
-  return { undecryptable, replayed, plaintextDropped };
-}
-
-/** stderr lines of `p` other than the --stats line. */
-const saidOnStderr = (p: Proc) => p.lines("stderr").filter((l) => !l.startsWith("mcchat: stats:"));
 
 describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, available }) => {
   const when = available ? test : test.skip;

@@ -22,7 +22,7 @@
  *   h2 198.18.0.3  captures (legacy_peer.py recv on P+1) and replays
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { events, messages, waitFor } from "../helpers/events.ts";
+import { events, messages, saidOnStderr, sealedStatsOf, waitFor } from "../helpers/events.ts";
 import {
   assertPrivateNetns,
   describeLab,
@@ -56,19 +56,6 @@ const V02 = release(RELEASE_0_2);
 const CURRENT = implementations().find((i) => i.label !== "source");
 const MCCHAT = CURRENT?.argv ?? [];
 
-/** The --stats counters of an encrypted room (both versions print this tail). */
-function sealedStatsOf(p: Proc) {
-  const re = /encrypted room: undecryptable (\d+), replayed (\d+), plaintext dropped (\d+)$/;
-  const line = p.lines("stderr").find((l) => l.startsWith("mcchat: stats:") && re.test(l));
-  if (!line) throw new Error(`no encrypted-room --stats line\n${p.describe()}`);
-  const [undecryptable, replayed] = (re.exec(line) as RegExpExecArray).slice(1).map(Number) as [
-    number,
-    number,
-  ];
-  return { undecryptable, replayed };
-}
-
-const saidOnStderr = (p: Proc) => p.lines("stderr").filter((l) => !l.startsWith("mcchat: stats:"));
 const room = (port: number) => ["-y", "-g", GROUP, "-p", String(port), "--json", "--stats"];
 const fromH = (cap: Proc, host: Host) =>
   cap.json<Datagram>().filter((d) => fromHost(host).test(d.from));
