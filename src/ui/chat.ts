@@ -314,7 +314,7 @@ export function runChat(o: ChatOptions): Promise<number> {
       "SIGINT",
       ctrlCHandler(rl, {
         leave: () => void finish(0),
-        hint: () => info("line cleared: Ctrl-C on an empty line (or /quit, Ctrl-D) leaves"),
+        hint: () => info("line cleared (Ctrl-C again to leave)"),
       }),
     );
     rl.on("close", () => void finish(0));
