@@ -25,7 +25,7 @@ export function stopStatus(why: StopReason): number {
 }
 
 export interface ExitGuard {
-  /** Aborted on the first stop request: every part of the program leaves in order. */
+  /** Aborted on the first stop request (its reason: the StopReason): every part leaves in order. */
   readonly signal: AbortSignal;
   /** The first stop request, if any. */
   readonly reason: StopReason | undefined;
@@ -59,7 +59,7 @@ export function exitGuard(exit: (code: number) => void, graceMs = EXIT_GRACE_MS)
       if (reason !== undefined) return;
       reason = why;
       setTimeout(() => exit(settled ?? stopStatus(why)), graceMs);
-      controller.abort();
+      controller.abort(why); // signal.reason: the StopReason (a transcript's close marker says it)
     },
     settle(code) {
       settled = code;

@@ -187,7 +187,7 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
     return session;
   });
   // The log attaches before the room opens: it logs everything from the first event on.
-  log?.attach(room);
+  log?.attach(room, { room: roomAddress(opts), nick: opts.nick });
   await room.open();
   const colors = makeColors({ env: io.env, isTTY: io.stdout.isTTY === true });
   // The interface pinned by the route (no --interface) is not named: the system's choice, as before.
@@ -236,7 +236,7 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
   if (flags.stats) {
     io.stderr.write(`${formatStats(session.stats, { encrypted: roomKey !== undefined })}\n`);
   }
-  log?.close();
+  log?.close(signal, code);
   return code;
 }
 
@@ -273,14 +273,17 @@ export function joinedWhere(
   opts: { group: string; port: number; hostOnly?: boolean; source?: string },
   transport: { joinedOn?: readonly string[]; sendInterface?: string },
 ): string {
-  const room = opts.group.includes(":")
-    ? `[${opts.group}]:${opts.port}`
-    : `${opts.group}:${opts.port}`;
+  const room = roomAddress(opts);
   const on = transport.joinedOn?.length ? ` on ${transport.joinedOn.join(", ")}` : "";
   const scope = opts.hostOnly ? ", this host only" : "";
   const sending = transport.sendInterface ? `, sending on ${transport.sendInterface}` : "";
   const source = opts.source ? `, hearing only ${opts.source}` : "";
   return `${room}${on}${scope}${sending}${source}`;
+}
+
+/** The room's address as shown: group:port, an IPv6 group in brackets. */
+function roomAddress(opts: { group: string; port: number }): string {
+  return opts.group.includes(":") ? `[${opts.group}]:${opts.port}` : `${opts.group}:${opts.port}`;
 }
 
 /**
@@ -297,11 +300,28 @@ async function openLog(flags: RawOptions, io: Io) {
   };
   const transcript = openTranscript(path, { warn: (text) => warn(text) });
   return {
-    attach(room: Room): void {
+    /** The open marker (the log's first line of this session), then every event of the room. */
+    attach(room: Room, opened: { room: string; nick: string }): void {
+      transcript.mark({
+        type: "session",
+        event: "open",
+        time: new Date(),
+        ...opened,
+        version: pkg.version,
+      });
       const client = attachTranscript(room, transcript);
       warn = (text) => client.warn(text);
     },
-    close: () => transcript.close(),
+    /** The close marker: "left", or the stop request's reason (SIGTERM, hangup…); the status. */
+    close(signal: AbortSignal, status: number): void {
+      const reason = !signal.aborted
+        ? "left"
+        : typeof signal.reason === "string"
+          ? signal.reason
+          : "stopped";
+      transcript.mark({ type: "session", event: "close", time: new Date(), reason, status });
+      transcript.close();
+    },
   };
 }
 

@@ -25,6 +25,7 @@ import {
   whoLines,
 } from "./commands.ts";
 import { makeCompleter } from "./completer.ts";
+import { ctrlCHandler } from "./ctrl-c.ts";
 import { quietly } from "./deadline.ts";
 import { displayName, formatPlain } from "./format.ts";
 import { sanitizeNick } from "./sanitize.ts";
@@ -87,7 +88,10 @@ export function displayPos(
 /** Words for a failed room command. */
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-/** Run the room until /quit, Ctrl-C, Ctrl-D or the signal; resolves with the exit status. */
+/**
+ * Run the room until /quit, Ctrl-C on an empty line, Ctrl-D or the signal; resolves with the
+ * exit status.
+ */
 export function runChat(o: ChatOptions): Promise<number> {
   const room = o.room;
   const input = o.input ?? process.stdin;
@@ -305,7 +309,14 @@ export function runChat(o: ChatOptions): Promise<number> {
         void finish(70);
       },
     });
-    rl.on("SIGINT", () => void finish(0));
+    // Ctrl-C: a draft is cleared first; on an empty line it leaves (ctrl-c.ts).
+    rl.on(
+      "SIGINT",
+      ctrlCHandler(rl, {
+        leave: () => void finish(0),
+        hint: () => info("line cleared (Ctrl-C again to leave)"),
+      }),
+    );
     rl.on("close", () => void finish(0));
     output.on("error", () => void finish(0));
     // A hung-up terminal closes stdin without an EOF, and readline then never closes.

@@ -13,6 +13,7 @@ import type { Io } from "../io.ts";
 import type { SessionEvent } from "../session/events.ts";
 import { makeColors } from "./colors.ts";
 import { formatPlain, type Member } from "./format.ts";
+import { DayLines, formatMarker, parseMarker, type SessionMarker } from "./session-marker.ts";
 import { wrapLines } from "./wrap.ts";
 
 type Json = Record<string, unknown>;
@@ -52,8 +53,10 @@ const SHAPES: Record<SessionEvent["type"], Record<string, (v: unknown) => boolea
   warning: { text: isStr },
 };
 
-/** One transcript line → the event, or why it is not one. */
-export function parseTranscriptLine(line: string): SessionEvent | { error: string } {
+/** One transcript line → the event (or session marker), or why it is not one. */
+export function parseTranscriptLine(
+  line: string,
+): SessionEvent | SessionMarker | { error: string } {
   let v: unknown;
   try {
     v = JSON.parse(line);
@@ -65,11 +68,13 @@ export function parseTranscriptLine(line: string): SessionEvent | { error: strin
   }
   const o = v as Json;
   const type = o.type;
-  if (!isStr(type) || !Object.hasOwn(SHAPES, type)) {
+  const marker = type === "session";
+  if (!isStr(type) || (!marker && !Object.hasOwn(SHAPES, type))) {
     return { error: `unknown event type ${JSON.stringify(type ?? null)}` };
   }
   const time = isStr(o.time) ? new Date(o.time) : undefined;
   if (time === undefined || Number.isNaN(time.getTime())) return { error: "no valid time" };
+  if (marker) return parseMarker(o, time);
   for (const [field, check] of Object.entries(SHAPES[type as SessionEvent["type"]])) {
     if (!check(o[field])) {
       return { error: `${type} event with ${o[field] === undefined ? "no" : "a bad"} ${field}` };
@@ -114,7 +119,8 @@ export async function runReplay(file: string, flags: RawOptions, io: Io): Promis
   const json = flags.json === true;
   const colors = makeColors({ env: io.env, isTTY: io.stdout.isTTY === true });
   const columns = io.stdout.isTTY ? (io.stdout as { columns?: number }).columns : undefined;
-  const presence = new Presence();
+  let presence = new Presence();
+  const days = new DayLines();
   let out = "";
   // The reader went away (`mcchat replay FILE | head`): stop reading, exit 0.
   let gone = false;
@@ -151,7 +157,14 @@ export async function runReplay(file: string, flags: RawOptions, io: Io): Promis
         continue;
       }
       if (json) out += `${line}\n`;
-      else {
+      else if (e.type === "session") {
+        // A marker states its date; a new session starts with nobody known present.
+        days.shown(e.time);
+        if (e.event === "open") presence = new Presence();
+        out += `${formatMarker(e, colors)}\n`;
+      } else {
+        const dayLine = days.next(e.time, colors);
+        if (dayLine !== undefined) out += `${dayLine}\n`;
         const lines = formatPlain(e, colors, { members: presence.see(e) });
         // On a terminal, rows cut at its width, continuation rows indented (wrap.ts).
         for (const l of columns === undefined ? lines : wrapLines(lines, columns)) out += `${l}\n`;

@@ -1,6 +1,7 @@
 /**
  * `--log FILE`: every session event appended to FILE as one JSON line, in the shape
- * `--json` prints (formatJson), so `mcchat replay FILE` can show the room again.
+ * `--json` prints (formatJson), so `mcchat replay FILE` can show the room again; a session
+ * marker line where the session opens and closes (session-marker.ts), with its date.
  *
  * Each line is written with one synchronous write as the event is handed on: a process
  * killed with SIGKILL loses nothing it has already shown. A failed write is one warning,
@@ -29,6 +30,7 @@ import { fileErrorText, UserError } from "../errors.ts";
 import type { Room, RoomClient } from "../room/room.ts";
 import type { SessionEvent } from "../session/events.ts";
 import { formatJson } from "./format.ts";
+import { markerJson, type SessionMarker } from "./session-marker.ts";
 
 /** What the transcript needs from the file system; injected in tests. */
 export interface TranscriptFs {
@@ -59,6 +61,8 @@ export interface Transcript {
   readonly path: string;
   /** Append one event (a no-op after a failed write or close). */
   write(e: SessionEvent): void;
+  /** Append a session open/close marker (session-marker.ts), as write does. */
+  mark(m: SessionMarker): void;
   /** True until a write failed. */
   readonly ok: boolean;
   close(): void;
@@ -144,21 +148,27 @@ export function openTranscript(path: string, o: TranscriptOptions): Transcript {
   const encoder = new TextEncoder();
   let open = true;
   let ok = true;
+  const append = (line: string) => {
+    if (!open || !ok) return;
+    const bytes = encoder.encode(`${line}\n`);
+    try {
+      let done = 0;
+      while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+    } catch (err) {
+      ok = false;
+      o.warn(`cannot write the log ${path}: ${fileErrorText(err)}; logging stopped`);
+    }
+  };
   return {
     path,
     get ok() {
       return ok;
     },
     write(e) {
-      if (!open || !ok) return;
-      const bytes = encoder.encode(`${formatJson(e)}\n`);
-      try {
-        let done = 0;
-        while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
-      } catch (err) {
-        ok = false;
-        o.warn(`cannot write the log ${path}: ${fileErrorText(err)}; logging stopped`);
-      }
+      append(formatJson(e));
+    },
+    mark(m) {
+      append(markerJson(m));
     },
     close() {
       if (!open) return;

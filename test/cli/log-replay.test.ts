@@ -81,7 +81,7 @@ describe.each(implementations())("mcchat from $label", ({ argv: mcchat, availabl
       const r = await mc(["replay", file]);
       expect(r.code).toBe(1);
       expect(r.stdout).toMatch(
-        /^\d\d:\d\d:\d\d -- bob joined \(10\.0\.0\.2\)\n\d\d:\d\d:\d\d -- bob joined \(10\.0\.0\.2\)\n$/,
+        /^-- \d{4}-\d\d-\d\d --\n\d\d:\d\d:\d\d -- bob joined \(10\.0\.0\.2\)\n\d\d:\d\d:\d\d -- bob joined \(10\.0\.0\.2\)\n$/,
       );
       expect(r.stderr).toBe(
         `mcchat: warning: ${file}:2: not JSON, skipped\nmcchat: warning: ${file}:4: not JSON, skipped\n`,

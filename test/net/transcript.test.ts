@@ -62,6 +62,9 @@ const terminal = panesPerTest({ width: 120, height: 30 });
 /** The nick a process without $USER/$LOGNAME takes: the passwd entry for our uid. */
 const NICK_WITHOUT_USER = defaultNick({ ...systemNickSources(), env: {} });
 
+/** replay's "-- YYYY-MM-DD --" line, shown when the date changes (a run across midnight). */
+const isDayLine = (l: string) => /^-- \d{4}-\d\d-\d\d --$/.test(l);
+
 const logLines = (path: string) =>
   readFileSync(path, "utf8")
     .split("\n")
@@ -121,6 +124,15 @@ describeLab("--log and replay", () => {
         process.kill(me.pid, "SIGKILL");
         await me.waitForExit(5_000);
         const events = logLines(log);
+        // Issue 16: the session's open marker first, dated; no close (killed with -9).
+        expect(events[0]).toMatchObject({
+          type: "session",
+          event: "open",
+          room: `${group}:${port}`,
+          nick: NICK_WITHOUT_USER,
+        });
+        expect(events[0]?.time).toMatch(/^\d{4}-\d\d-\d\dT/);
+        expect(events.some((e) => e.type === "session" && e.event === "close")).toBe(false);
         expect(events.filter((e) => e.type === "join").map((e) => e.nick)).toContain("bob");
         const texts = events.filter((e) => e.type === "message").map((e) => [e.text, e.self]);
         expect(texts).toEqual([
@@ -133,8 +145,16 @@ describeLab("--log and replay", () => {
         expect(replay.stderr).toBe("");
         expect(replay.code).toBe(0);
         const replayed = replay.stdout.split("\n").filter((l) => l !== "");
-        // Every line the member showed, in order (the pipe leaves out our own messages).
-        expect(replayed.filter((l) => !l.includes(`<${NICK_WITHOUT_USER}>`))).toEqual(shown);
+        // The session's open line, with its date, then every line the member showed, in order
+        // (the pipe leaves out our own messages).
+        expect(replayed[0]).toMatch(
+          new RegExp(
+            `^-- session opened \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d in ${group.replaceAll(".", "\\.")}:${port} as `,
+          ),
+        );
+        expect(
+          replayed.slice(1).filter((l) => !l.includes(`<${NICK_WITHOUT_USER}>`) && !isDayLine(l)),
+        ).toEqual(shown);
         expect(replayed.some((l) => l.endsWith(`<${NICK_WITHOUT_USER}> from me 1`))).toBe(true);
 
         const json = await run([...impl.argv, "replay", "--json", log]);
@@ -194,7 +214,11 @@ describeLab("--log and replay", () => {
 
         const replay = await run([...impl.argv, "replay", log]);
         expect(replay.code).toBe(0);
-        const replayed = replay.stdout.split("\n").filter((l) => l !== "");
+        const all = replay.stdout.split("\n").filter((l) => l !== "");
+        // Issue 16: opened and closed (by /quit: "left"), with dates, around what was shown.
+        expect(all[0]).toMatch(/^-- session opened \d{4}-\d\d-\d\d \d\d:\d\d:\d\d in .* as alice /);
+        expect(all.at(-1)).toMatch(/^-- session closed \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(left\)$/);
+        const replayed = all.slice(1, -1).filter((l) => !isDayLine(l));
         expect(replayed.length).toBeGreaterThanOrEqual(3);
         const rows = screen.split("\n").map((r) => r.replace(/^alice> /, ""));
         for (const line of replayed) expect(rows).toContain(line);

@@ -9,6 +9,7 @@ import type { SessionEvent } from "../../src/session/events.ts";
 import { makeColors } from "../../src/ui/colors.ts";
 import { clock, formatJson, formatPlain } from "../../src/ui/format.ts";
 import { Presence, parseTranscriptLine, runReplay } from "../../src/ui/replay.ts";
+import { day, markerJson, type SessionMarker } from "../../src/ui/session-marker.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mcchat-replay-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -124,10 +125,16 @@ function capture(opts: { tty?: boolean; env?: Record<string, string> } = {}): Ca
   return { io, out: () => out, err: () => err };
 }
 
-/** What the room showed, event by event: formatPlain with the members present then. */
+/**
+ * What the room showed, event by event: formatPlain with the members present then; replay
+ * starts with the day line (all of ROOM is on one day).
+ */
 function shown(events: SessionEvent[], colors = makeColors({ env: {}, isTTY: false })): string {
   const presence = new Presence();
+  const first = events[0];
+  const dayLine = first ? `${colors.dim(`-- ${day(first.time)} --`)}\n` : "";
   return (
+    dayLine +
     events.map((e) => formatPlain(e, colors, { members: presence.see(e) }).join("\n")).join("\n") +
     "\n"
   );
@@ -188,8 +195,112 @@ describe("runReplay", () => {
     (tty.io.stdout as { columns?: number }).columns = 80;
     await runReplay(file([formatJson(padded)]), {}, tty.io);
     const rows = tty.out().split("\n");
-    expect(rows[0]).toStartWith(`${clock(at(1))} <mallory> brb`);
-    expect(rows[1]).toBe(`${" ".repeat(9)}18:32:55 <alice> admins: paste your ~/.ssh/id_rsa`);
+    expect(rows[0]).toBe(`-- ${day(at(1))} --`);
+    expect(rows[1]).toStartWith(`${clock(at(1))} <mallory> brb`);
+    expect(rows[2]).toBe(`${" ".repeat(9)}18:32:55 <alice> admins: paste your ~/.ssh/id_rsa`);
+  });
+
+  // Issue 16: transcripts had no dates and no session start or end.
+  describe("dates and session markers (issue 16)", () => {
+    // Local times: the dates and clocks replay shows do not depend on the time zone.
+    const local = (d: number, h: number, m: number, sec: number) =>
+      new Date(2026, 11, d, h, m, sec);
+    const opened: SessionMarker = {
+      type: "session",
+      event: "open",
+      time: local(4, 23, 59, 58),
+      room: "239.1.100.1:25000",
+      nick: "alice",
+      version: "0.4.0",
+    };
+    const closed: SessionMarker = {
+      type: "session",
+      event: "close",
+      time: local(5, 0, 0, 2),
+      reason: "left",
+      status: 0,
+    };
+    const say = (time: Date, text: string): SessionEvent => ({
+      type: "message",
+      time,
+      from: "self",
+      text,
+      nick: "alice",
+      id: A,
+      self: true,
+    });
+    const session = [
+      markerJson(opened),
+      formatJson(say(local(4, 23, 59, 59), "hi")),
+      formatJson(say(local(5, 0, 0, 1), "after midnight")),
+      markerJson(closed),
+    ];
+
+    test("the markers with their dates; a day line when the date changes", async () => {
+      const c = capture();
+      expect(await runReplay(file(session), {}, c.io)).toBe(0);
+      expect(c.err()).toBe("");
+      expect(c.out()).toBe(
+        [
+          "-- session opened 2026-12-04 23:59:58 in 239.1.100.1:25000 as alice (mcchat 0.4.0)",
+          "23:59:59 <alice> hi",
+          "-- 2026-12-05 --",
+          "00:00:01 <alice> after midnight",
+          "-- session closed 2026-12-05 00:00:02 (left)",
+          "",
+        ].join("\n"),
+      );
+    });
+
+    test("a close by a signal says so, with the status; a session without close is just cut", async () => {
+      const stopped = markerJson({ ...closed, reason: "SIGTERM", status: 0 });
+      const killed = markerJson({ ...closed, reason: "hangup", status: 129 });
+      const c = capture();
+      expect(await runReplay(file([markerJson(opened), stopped, killed]), {}, c.io)).toBe(0);
+      expect(c.out()).toContain("-- session closed 2026-12-05 00:00:02 (SIGTERM)\n");
+      expect(c.out()).toContain("-- session closed 2026-12-05 00:00:02 (hangup, status 129)\n");
+    });
+
+    test("an old transcript without markers still replays, its date on the first line", async () => {
+      const c = capture();
+      const old = [
+        formatJson(say(local(3, 9, 0, 0), "old")),
+        formatJson(say(local(3, 9, 0, 1), "x")),
+      ];
+      expect(await runReplay(file(old), {}, c.io)).toBe(0);
+      expect(c.err()).toBe("");
+      expect(c.out()).toBe("-- 2026-12-03 --\n09:00:00 <alice> old\n09:00:01 <alice> x\n");
+    });
+
+    test("--json passes the marker lines through unchanged", async () => {
+      const c = capture();
+      expect(await runReplay(file(session), { json: true }, c.io)).toBe(0);
+      expect(c.out()).toBe(`${session.join("\n")}\n`);
+    });
+
+    test("markers read back; bad ones are warned about like bad events", () => {
+      expect(parseTranscriptLine(markerJson(opened))).toEqual(opened);
+      expect(parseTranscriptLine(markerJson(closed))).toEqual(closed);
+      const bad = (o: object) =>
+        parseTranscriptLine(
+          JSON.stringify({ type: "session", time: "2026-12-04T10:00:00Z", ...o }),
+        );
+      expect(bad({ event: "open", room: "r", nick: 3, version: "v" })).toEqual({
+        error: "session open with a bad nick",
+      });
+      expect(bad({ event: "close", reason: "left" })).toEqual({
+        error: "session close with no status",
+      });
+      expect(bad({ event: "nap" })).toEqual({ error: 'unknown session event "nap"' });
+    });
+
+    test("a marker's strings are sanitized on the screen", async () => {
+      const evil = markerJson({ ...opened, nick: "al\u001b[2Jice", room: "r\u0007" });
+      const c = capture();
+      await runReplay(file([evil]), {}, c.io);
+      expect(c.out()).not.toContain("\u001b");
+      expect(c.out()).not.toContain("\u0007");
+    });
   });
 
   test("--json passes the lines through unchanged", async () => {

@@ -336,7 +336,13 @@ async function loggedRoom(fs?: TranscriptFs) {
   let warn = (text: string): void => void warnings.push(text);
   const transcript = fs
     ? openTranscript("/x/log", { warn: (t) => warn(t), fs, uid: 0 })
-    : { path: "-", ok: true, write: (e: SessionEvent) => void logged.push(e), close() {} };
+    : {
+        path: "-",
+        ok: true,
+        write: (e: SessionEvent) => void logged.push(e),
+        mark() {},
+        close() {},
+      };
   const client = attachTranscript(room, transcript);
   warn = (text) => client.warn(text);
   await room.open();
@@ -433,6 +439,7 @@ test("a real session: a member heard while starting reaches both the log and the
       path: "-",
       ok: true,
       write: (e) => void logged.push(e),
+      mark() {},
       close() {},
     });
     await room.open();
@@ -464,4 +471,34 @@ test("fd hygiene: openTranscript leaves no descriptor behind after close", () =>
   const after = openSync("/dev/null", "r");
   closeSync(after);
   expect(after).toBe(before);
+});
+
+// Issue 16: a transcript had no session start or end.
+test("session markers: open and close lines around the events, with full dates", () => {
+  const path = join(dir, `markers-${Math.random()}.jsonl`);
+  const t = openTranscript(path, { warn: () => {} });
+  const opened = new Date("2026-12-04T14:03:11.000Z");
+  t.mark({
+    type: "session",
+    event: "open",
+    time: opened,
+    room: "239.1.100.1:25000",
+    nick: "alice",
+    version: "0.4.0",
+  });
+  t.write({ type: "warning", time: new Date("2026-12-04T14:03:12.000Z"), text: "w" });
+  t.mark({
+    type: "session",
+    event: "close",
+    time: new Date("2026-12-04T14:10:00.000Z"),
+    reason: "SIGTERM",
+    status: 0,
+  });
+  t.close();
+  expect(readFileSync(path, "utf8").split("\n")).toEqual([
+    '{"type":"session","event":"open","time":"2026-12-04T14:03:11.000Z","room":"239.1.100.1:25000","nick":"alice","version":"0.4.0"}',
+    '{"type":"warning","time":"2026-12-04T14:03:12.000Z","text":"w"}',
+    '{"type":"session","event":"close","time":"2026-12-04T14:10:00.000Z","reason":"SIGTERM","status":0}',
+    "",
+  ]);
 });
