@@ -88,6 +88,7 @@ export function buildCli() {
     .option("--count <n>", "Exit 0 after n messages have been received and stdout has taken them")
     .option("--timeout <seconds>", "Exit after that long (status 1 if --count was not reached)")
     .option("-n, --nick <name>", "Nickname (default: login name)")
+    .option("--no-bell", "No terminal bell when a line mentions my nick")
     .option("-y, --yes", "Never prompt: use flags, then saved config, then defaults")
     .option("--history <n>", "Ask the room for the last n messages on joining (chat room: 20)")
     .option(
@@ -158,6 +159,8 @@ export function parseCommand(argv: readonly string[]): Command {
   if (parsed.options.version) return { name: "version" };
   const args = argv.slice(2);
   const raw: RawOptions = { ...parsed.options };
+  // cac sets bell: true unless --no-bell: only the flag given may override a saved "bell".
+  if (!args.includes("--no-bell")) delete raw.bell;
   for (const [key, names] of Object.entries(STRING_OPTIONS)) {
     const v = rawOptionValue(args, names);
     if (v !== undefined) (raw as Record<string, unknown>)[key] = v;

@@ -208,6 +208,7 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
       output: io.stdout as unknown as Writable,
       colors,
       signal,
+      bell: opts.bell,
       header: [colors.dim(`mcchat ${pkg.version}: ${joined} as ${opts.nick}. /help for commands.`)],
     });
   } else {

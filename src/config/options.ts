@@ -50,6 +50,8 @@ export interface RawOptions {
   passphraseFile?: unknown;
   /** --allow-plaintext: an encrypted room also shows legacy text, marked unauthenticated. */
   allowPlaintext?: unknown;
+  /** --no-bell (or `"bell": false` in the config): no BEL when a line mentions our nick. */
+  bell?: unknown;
   /** The passphrase chosen for this run (passphrase.ts), with where it came from. */
   roomPassphrase?: Passphrase;
 }
@@ -88,6 +90,8 @@ export interface Options {
   passphrase?: Passphrase;
   /** Encrypted room: also show legacy text, marked unauthenticated. */
   allowPlaintext: boolean;
+  /** Ring the terminal bell when a line mentions our nick. */
+  bell: boolean;
 }
 
 export const DEFAULTS = {
@@ -227,11 +231,18 @@ export function validateEncoding(v: unknown): string {
   return n;
 }
 
+/**
+ * The nick limit in words a user can count: bytes of UTF-8, so 32 Latin letters but only 10
+ * CJK characters (3 bytes each) or 8 emoji (4 bytes).
+ */
+export const NICK_LIMIT_TEXT = `${MAX_NICK_BYTES} bytes of UTF-8 (${MAX_NICK_BYTES} Latin letters, ${Math.floor(MAX_NICK_BYTES / 3)} CJK characters)`;
+
 /** Problem with a nickname, or undefined if it is fine. */
 export function nickProblem(nick: string): string | undefined {
   if (nick.length === 0) return "nickname must not be empty";
-  if (new TextEncoder().encode(nick).length > MAX_NICK_BYTES) {
-    return `nickname must be at most ${MAX_NICK_BYTES} bytes of UTF-8`;
+  const bytes = new TextEncoder().encode(nick).length;
+  if (bytes > MAX_NICK_BYTES) {
+    return `nickname must be at most ${NICK_LIMIT_TEXT}; this one is ${bytes} bytes`;
   }
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
   if (/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s]/u.test(nick)) {
@@ -437,6 +448,7 @@ export function validateOptions(
     json: raw.json === true,
     nick: validateNick(raw.nick ?? ctx.defaultNick),
     allowPlaintext: validateFlag(raw.allowPlaintext, "allow-plaintext"),
+    bell: raw.bell !== false,
   };
   if (source !== undefined) opts.source = source;
   if (ifaces[0]) opts.sendIface = ifaces[0];

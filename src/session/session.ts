@@ -101,6 +101,8 @@ export class Session implements RoomSession {
   private waiters: (() => void)[] = [];
   private sendsSinceYield = 0;
   private myNick: string;
+  /** When we took our nick (monotonic ms): at start, then at each change. */
+  private myNickSince: number;
   /** The options, with the transport watched for sends failing while the link is down. */
   private readonly opts: SessionOptions & { transport: WatchedTransport };
 
@@ -121,6 +123,7 @@ export class Session implements RoomSession {
     const random = opts.random ?? Math.random;
     const heartbeatMs = opts.heartbeatMs ?? 2000;
     const startedAt = this.scheduler.now();
+    this.myNickSince = startedAt;
     /** A member silent this long has timed out; one whose report stalls this long stops holding us. */
     const timeoutMs = heartbeatMs * 3;
     const now = () => this.scheduler.now();
@@ -259,7 +262,14 @@ export class Session implements RoomSession {
   members(): MemberInfo[] {
     const now = this.scheduler.now();
     const wall = this.ctx.time().getTime();
-    const self = { id: this.id, nick: this.myNick, from: "self", lastSeen: wall, self: true };
+    const self = {
+      id: this.id,
+      nick: this.myNick,
+      from: "self",
+      lastSeen: wall,
+      self: true,
+      nickSince: this.myNickSince,
+    };
     return [
       self,
       ...this.ctx.peers.present().map((m) => ({ ...m, lastSeen: wall - (now - m.lastSeen) })),
@@ -278,6 +288,7 @@ export class Session implements RoomSession {
   async setNick(nick: string): Promise<void> {
     const old = this.myNick;
     this.myNick = nick;
+    if (old !== nick) this.myNickSince = this.scheduler.now();
     if (old !== nick && this.started) {
       this.ctx.services.heartbeatSoon?.(0);
       this.rearm();

@@ -15,6 +15,7 @@ import type { Readable, Writable } from "node:stream";
 import { stripVTControlCharacters } from "node:util";
 import type { Room, RoomClient } from "../room/room.ts";
 import { RoomError } from "../room/room-error.ts";
+import type { SessionEvent } from "../session/events.ts";
 import { type Colors, nickColor } from "./colors.ts";
 import {
   helpLines,
@@ -28,6 +29,7 @@ import { makeCompleter } from "./completer.ts";
 import { ctrlCHandler } from "./ctrl-c.ts";
 import { quietly } from "./deadline.ts";
 import { displayName, formatPlain } from "./format.ts";
+import { mentions } from "./mention.ts";
 import { sanitizeNick } from "./sanitize.ts";
 import { wrapLines } from "./wrap.ts";
 
@@ -48,7 +50,12 @@ export interface ChatOptions {
   header?: string[];
   /** Clock for /who's idle times (tests). */
   now?: () => number;
+  /** Ring the terminal bell (BEL) when a line mentions our nick (default true; --no-bell). */
+  bell?: boolean;
 }
+
+/** The terminal bell. */
+const BEL = "\x07";
 
 /**
  * Where the end of `text` lands when written from column 0 of a `columns`-wide
@@ -243,7 +250,44 @@ export function runChat(o: ChatOptions): Promise<number> {
       }
       if (result.old === result.nick) return info(`you are already ${wanted}`);
       rl.setPrompt(promptText());
+      const taken = takenLine();
+      if (taken) return info(taken);
       return info(`you are now known as ${c.bold(nickColor(result.nick, c)(result.nick))}`);
+    };
+
+    /** Our suffixed name we last told about: said once, not on every join. */
+    let toldShown: string | undefined;
+    /**
+     * "anna is taken; others see you as anna#11d3" when an earlier holder of a look-alike nick
+     * is present (displayName: the first holder keeps it plain), once per name; else undefined.
+     */
+    const takenLine = (): string | undefined => {
+      const members = room.members();
+      const me = members.find((m) => m.self);
+      if (!me) return undefined;
+      const plain = sanitizeNick(me.nick);
+      const shown = displayName(me.nick, me.id, members);
+      if (shown === plain || shown === toldShown) return undefined;
+      toldShown = shown;
+      return `${plain} is taken; others see you as ${c.bold(nickColor(shown, c)(shown))}`;
+    };
+
+    /** Lines for a room event: a line naming us highlighted (and the bell), "is taken" said. */
+    const show = (e: SessionEvent, position: number) => {
+      const lines = formatPlain(e, c, { members: room.members() });
+      if (e.type === "message" && !e.self && !e.history && mentions(e.text, room.nick)) {
+        print(
+          lines.map((l) => c.inverse(l)),
+          position,
+        );
+        if (o.bell !== false) quietly(() => output.write(BEL));
+        return;
+      }
+      print(lines, position);
+      if (e.type === "join" || e.type === "nick") {
+        const taken = takenLine();
+        if (taken) info(taken);
+      }
     };
 
     rl.on("line", (line) => {
@@ -302,7 +346,7 @@ export function runChat(o: ChatOptions): Promise<number> {
       name: "the terminal",
       owner: true,
       paced: true,
-      onEvent: (e, position) => print(formatPlain(e, c, { members: room.members() }), position),
+      onEvent: show,
       // Showing an event threw (a bug): say so and leave, as a crash would (status 70).
       onFailure: (err) => {
         error(`internal error: cannot show the room's events: ${errorText(err)}`);

@@ -11,6 +11,21 @@ import { type SanitizeOptions, sanitizeForTerminal, sanitizeNick } from "./sanit
 export interface Member {
   nick: string;
   id: string;
+  /**
+   * When it took this nick, on one clock for all members given together (MemberInfo
+   * nickSince). Known for every look-alike, it decides who keeps the nick plain.
+   */
+  nickSince?: number;
+}
+
+/**
+ * `a` held its nick before `b`: it took it earlier, or at the same moment with the lower
+ * instance id (a tie every member breaks alike). Unknown when either time is unknown.
+ */
+function heldBefore(a: Member, b: Member): boolean | undefined {
+  if (a.nickSince === undefined || b.nickSince === undefined) return undefined;
+  if (a.nickSince !== b.nickSince) return a.nickSince < b.nickSince;
+  return a.id < b.id;
 }
 
 export interface FormatOptions extends SanitizeOptions {
@@ -52,6 +67,9 @@ function skeletonOf(nick: string): string {
  * different id (ourselves included) shows a nick that could pass for it: the same skeleton
  * (invisible characters removed, NFKD, confusables and case folded: nick-skeleton.ts), so
  * `alice`, `Alice`, `alic\u0435` (Cyrillic e) and `alice` + ZWJ tell themselves apart.
+ *
+ * The member who held the nick first (heldBefore: every look-alike's nickSince known) keeps
+ * it plain; only later holders get the suffix. Without those times, all of them get it.
  */
 export function displayName(
   nick: string,
@@ -63,6 +81,8 @@ export function displayName(
   const key = skeletonOf(nick);
   const rivals = present.filter((m) => m.id !== id && skeletonOf(m.nick) === key);
   if (rivals.length === 0) return shown;
+  const me = present.find((m) => m.id === id);
+  if (me && rivals.every((r) => heldBefore(me, r) === true)) return shown;
   let len = 4;
   while (len < id.length && rivals.some((r) => r.id.startsWith(id.slice(0, len)))) len++;
   return `${shown}#${id.slice(0, len)}`;

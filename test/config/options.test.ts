@@ -461,3 +461,10 @@ describe("--ttl 0: this host only", () => {
     ).toThrow(/needs a network interface with an IPv6 address/);
   });
 });
+
+test("the nick limit is said in characters too, with the size of the nick given", () => {
+  const problem = nickProblem("张".repeat(11)) ?? "";
+  expect(problem).toContain("10 CJK characters");
+  expect(problem).toContain("32 Latin letters");
+  expect(problem).toContain("this one is 33 bytes");
+});

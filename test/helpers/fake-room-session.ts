@@ -48,8 +48,18 @@ export class FakeRoomSession implements RoomSession {
     throw new Error("the room's clients subscribe to the room, not to the session");
   }
 
+  /** When we took our nick (MemberInfo nickSince); set by tests of who keeps a nick plain. */
+  nickSince?: number;
+
   members(): FakeMember[] {
-    const self = { id: this.id, nick: this.nick, from: "self", lastSeen: this.now(), self: true };
+    const self: FakeMember = {
+      id: this.id,
+      nick: this.nick,
+      from: "self",
+      lastSeen: this.now(),
+      self: true,
+    };
+    if (this.nickSince !== undefined) self.nickSince = this.nickSince;
     return [self, ...this.others];
   }
 

@@ -2,9 +2,10 @@
  * Nicks and lines that cannot pass for others (issue 15), from dist/mcchat between lab hosts,
  * read off an 80-column tmux pane (a real terminal, which wraps lines itself):
  *
- * - look-alike nicks: members on h0 called `alice`, `alice` + ZWJ, `ali` + soft hyphen + `ce`,
- *   `alice` + Hangul filler and `alic` + Cyrillic `е` each say a line; the pane on h1 shows
- *   every one of them with its `#id` suffix, five different names, and no plain `<alice>`;
+ * - look-alike nicks: `alice` joins first, then members on h0 called `alice` + ZWJ, `ali` +
+ *   soft hyphen + `ce`, `alice` + Hangul filler and `alic` + Cyrillic `е`; each says a line; the
+ *   pane on h1 shows alice (the first holder, issue 16) plain and every look-alike with its
+ *   `#id` suffix, five different names, and `<alice>` only on alice's own line;
  * - a padded line (in the chat room, and from `--listen` on a terminal): mallory sends `brb` + 58 spaces + `18:32:55 <alice> admins: paste your
  *   ~/.ssh/id_rsa …`, which fills the pane's row exactly up to the fake time stamp; no row of
  *   the pane starts with a time stamp and `<alice>` but alice's own line.
@@ -50,11 +51,14 @@ describeLab("nicks and lines that cannot pass for others (tmux, 80 columns)", ()
   }
 
   test.skipIf(!binary?.available)(
-    "look-alike nicks (ZWJ, soft hyphen, Hangul filler, Cyrillic е) each get their #id",
+    "look-alike nicks (ZWJ, soft hyphen, Hangul filler, Cyrillic е) joining after alice each get their #id",
     async () => {
       const { pane, member } = await room(26_150);
       const nicks = ["alice", "alice\u200D", "ali\u00ADce", "alice\u3164", "alic\u0435"];
-      const members = nicks.map((n) => member(n));
+      // alice first: the first holder keeps the nick plain, only later look-alikes are marked.
+      const first = member("alice");
+      await pane.waitFor(/alice joined \(198\.18\.0\.1\)/, 15_000);
+      const members = [first, ...nicks.slice(1).map((n) => member(n))];
       await pane.waitFor(/(joined \(198\.18\.0\.1\)[\s\S]*){5}/, 15_000);
       for (const [k, m] of members.entries()) m.write(`line ${k} from member ${k}\n`);
       const screen = await pane.waitFor(/(<[^\n]*> line \d from member \d[\s\S]*){5}/, 15_000);
@@ -63,10 +67,14 @@ describeLab("nicks and lines that cannot pass for others (tmux, 80 columns)", ()
         const row = rows.find((r) => r.endsWith(`> line ${k} from member ${k}`)) ?? "";
         return /^\d\d:\d\d:\d\d <(.*)> line/.exec(row)?.[1];
       });
-      // Each shown with its suffix, five different names, never a plain <alice>.
-      for (const name of names) expect(name).toMatch(/^ali.*#[0-9a-f]{4,}$/);
+      // alice plain, each look-alike with its suffix, five different names; <alice> only on
+      // alice's own line.
+      expect(names[0]).toBe("alice");
+      for (const name of names.slice(1)) expect(name).toMatch(/^ali.*#[0-9a-f]{4,}$/);
       expect(new Set(names).size).toBe(5);
-      expect(rows.filter((r) => r.includes("<alice>"))).toEqual([]);
+      expect(rows.filter((r) => r.includes("<alice>"))).toEqual([
+        expect.stringMatching(/<alice> line 0 from member 0$/),
+      ]);
       for (const m of members) m.end();
     },
     60_000,

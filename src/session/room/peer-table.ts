@@ -14,6 +14,9 @@ export const MAX_PEERS = 1024;
 /** After a full table had nothing to evict, new instances are refused without a search this long. */
 const EVICT_RETRY_MS = 100;
 
+/** A member's stated age is taken up to this (ms, about 10 years): it only orders nicks. */
+const MAX_AGE_MS = 3.2e11;
+
 /** Why a frame's instance was not taken: it claims an id first heard elsewhere, or no room. */
 export type Refusal = "spoofed" | "full";
 
@@ -117,15 +120,23 @@ export class PeerTable {
   /** Called with the id of every instance forgotten (to drop its other state). */
   onForget?: (id: string) => void;
 
-  /** A frame with a nick: the member is present (join) or renamed (nick). */
-  announce(p: Peer, nick: string): void {
+  /**
+   * A frame with a nick: the member is present (join) or renamed (nick). `age` (ms since it
+   * started, as it says; bounded here) places a joining member's nick before ours when it was
+   * in the room first; a rename is dated when heard.
+   */
+  announce(p: Peer, nick: string, age = 0): void {
+    const now = this.clock.now();
     if (!p.present) {
       p.present = true;
       p.nick = nick;
+      const a = Number.isFinite(age) && age > 0 ? Math.min(age, MAX_AGE_MS) : 0;
+      p.nickSince = now - a;
       this.emit({ type: "join", time: this.time(), from: p.from, nick, id: p.id });
     } else if (p.nick !== nick) {
       const old = p.nick;
       p.nick = nick;
+      p.nickSince = now;
       this.emit({ type: "nick", time: this.time(), from: p.from, nick, id: p.id, old });
     }
   }
@@ -176,6 +187,7 @@ export class PeerTable {
           from: p.from,
           lastSeen: p.lastSeen,
           self: false,
+          nickSince: p.nickSince,
         };
         if (p.wire) m.wire = p.wire;
         out.push(m);

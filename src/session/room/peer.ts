@@ -35,6 +35,8 @@ export interface StreamWork {
  */
 export class Peer {
   nick = "";
+  /** When it took `nick` on our monotonic clock (member-info.ts nickSince). */
+  nickSince = 0;
   present = false;
   gone = false;
   /** Why it left, while `gone`: a timed-out member that speaks again is back. */

@@ -67,3 +67,33 @@ describe("PeerTable on a hostile LAN", () => {
     expect(p.missing).toBe(UNPROVEN_TAIL_SPAN);
   });
 });
+
+describe("PeerTable: when each member took its nick (nickSince)", () => {
+  test("a joining member dates its nick from its start (its age); a rename from when heard", () => {
+    const { peers, advance } = table();
+    advance(60_000);
+    const anna = peers.heard(id(1), "198.18.0.1:4000") as Peer;
+    peers.announce(anna, "anna", 50_000); // in the room 50 s already
+    const andy = peers.heard(id(2), "198.18.0.2:4000") as Peer;
+    peers.announce(andy, "andy", 10);
+    advance(5000);
+    peers.announce(andy, "anna", 5010);
+    const since = Object.fromEntries(peers.present().map((m) => [m.id, m.nickSince]));
+    expect(since).toEqual({ [id(1)]: 10_000, [id(2)]: 65_000 });
+  });
+
+  test("a stated age is bounded: negative or absurd ages cannot date a nick in the future", () => {
+    const { peers, advance } = table();
+    advance(1000);
+    const p = peers.heard(id(1), "198.18.0.1:4000") as Peer;
+    peers.announce(p, "x", -5);
+    expect(p.nickSince).toBe(1000);
+    const q = peers.heard(id(2), "198.18.0.2:4000") as Peer;
+    peers.announce(q, "y", Number.NaN);
+    expect(q.nickSince).toBe(1000);
+    const r = peers.heard(id(3), "198.18.0.3:4000") as Peer;
+    peers.announce(r, "z", 2 ** 53);
+    expect(Number.isFinite(r.nickSince)).toBe(true);
+    expect(r.nickSince).toBeLessThan(1000);
+  });
+});
