@@ -123,7 +123,9 @@ export class Session implements RoomSession {
     const random = opts.random ?? Math.random;
     const heartbeatMs = opts.heartbeatMs ?? 2000;
     const startedAt = this.scheduler.now();
-    this.myNickSince = startedAt;
+    // After every member already there (peer-table.ts: just before our join), before anyone
+    // who comes later.
+    this.myNickSince = opts.joinedAt ?? startedAt;
     /** A member silent this long has timed out; one whose report stalls this long stops holding us. */
     const timeoutMs = heartbeatMs * 3;
     const now = () => this.scheduler.now();

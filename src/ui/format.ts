@@ -19,13 +19,14 @@ export interface Member {
 }
 
 /**
- * `a` held its nick before `b`: it took it earlier, or at the same moment with the lower
- * instance id (a tie every member breaks alike). Unknown when either time is unknown.
+ * `a` held its nick before `b`: it took it earlier. Unknown when either time is unknown or they
+ * are the same (two members already there when we joined: we cannot tell, and an instance id is
+ * the sender's own choice), so both keep their suffix.
  */
 function heldBefore(a: Member, b: Member): boolean | undefined {
   if (a.nickSince === undefined || b.nickSince === undefined) return undefined;
-  if (a.nickSince !== b.nickSince) return a.nickSince < b.nickSince;
-  return a.id < b.id;
+  if (a.nickSince === b.nickSince) return undefined;
+  return a.nickSince < b.nickSince;
 }
 
 export interface FormatOptions extends SanitizeOptions {

@@ -31,12 +31,13 @@ describe("displayName: the first holder keeps the nick plain", () => {
     expect(displayName("ANNA", THIRD, members)).toBe("ANNA#11d3");
   });
 
-  test("taken at the same moment: the lower instance id keeps it, on every screen", () => {
+  test("taken at the same moment (both there before we joined): neither can be told first, both keep the suffix", () => {
     const members: Member[] = [
       { id: ANDY, nick: "anna", nickSince: 7 },
       { id: ANNA, nick: "anna", nickSince: 7 },
     ];
-    expect(displayName("anna", ANNA, members)).toBe("anna");
+    // The lower id does not win: an instance id is its sender's own choice.
+    expect(displayName("anna", ANNA, members)).toBe("anna#2272");
     expect(displayName("anna", ANDY, members)).toBe("anna#9a65");
   });
 

@@ -14,8 +14,14 @@ export const MAX_PEERS = 1024;
 /** After a full table had nothing to evict, new instances are refused without a search this long. */
 const EVICT_RETRY_MS = 100;
 
-/** A member's stated age is taken up to this (ms, about 10 years): it only orders nicks. */
-const MAX_AGE_MS = 3.2e11;
+/**
+ * Members first heard this soon after we joined, not saying HELLO, were in the room before us
+ * (present members answer our HELLO within 200 ms): their nicks date from just before our
+ * join. Anyone heard later, or joining (HELLO), took its nick when we heard it. A member's own
+ * word for how long it has been here (its age) is not used: a made-up age would let a newcomer
+ * take a present member's plain nick.
+ */
+export const PRESENT_AT_JOIN_MS = 1000;
 
 /** Why a frame's instance was not taken: it claims an id first heard elsewhere, or no room. */
 export type Refusal = "spoofed" | "full";
@@ -121,17 +127,21 @@ export class PeerTable {
   onForget?: (id: string) => void;
 
   /**
-   * A frame with a nick: the member is present (join) or renamed (nick). `age` (ms since it
-   * started, as it says; bounded here) places a joining member's nick before ours when it was
-   * in the room first; a rename is dated when heard.
+   * A frame with a nick: the member is present (join) or renamed (nick). When it took the nick,
+   * as we saw it: just before our join for members already there (heard soon after it, not
+   * `joining`: PRESENT_AT_JOIN_MS), else when heard; a member back after a timeout under the
+   * same nick keeps its date (a frozen laptop does not lose its nick to whoever took it then).
+   * Our own nick dates from our join (Session.members), between the two.
    */
-  announce(p: Peer, nick: string, age = 0): void {
+  announce(p: Peer, nick: string, joining = false): void {
     const now = this.clock.now();
     if (!p.present) {
       p.present = true;
+      const joined = this.clock.joinedAt;
+      if (p.nickSince === undefined || p.nick !== nick) {
+        p.nickSince = !joining && now - joined <= PRESENT_AT_JOIN_MS ? joined - 1 : now;
+      }
       p.nick = nick;
-      const a = Number.isFinite(age) && age > 0 ? Math.min(age, MAX_AGE_MS) : 0;
-      p.nickSince = now - a;
       this.emit({ type: "join", time: this.time(), from: p.from, nick, id: p.id });
     } else if (p.nick !== nick) {
       const old = p.nick;

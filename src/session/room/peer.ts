@@ -36,7 +36,7 @@ export interface StreamWork {
 export class Peer {
   nick = "";
   /** When it took `nick` on our monotonic clock (member-info.ts nickSince). */
-  nickSince = 0;
+  nickSince: number | undefined = undefined;
   present = false;
   gone = false;
   /** Why it left, while `gone`: a timed-out member that speaks again is back. */

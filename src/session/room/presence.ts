@@ -30,7 +30,7 @@ export function presenceHeard(ctx: SessionContext, p: Peer, f: PresenceHeard): v
   if (p.gone && p.leftBy === "timeout" && f.phase !== "bye") p.gone = false; // back again
   if (!p.gone) {
     const was = p.present;
-    ctx.peers.announce(p, f.nick, f.age);
+    ctx.peers.announce(p, f.nick, f.phase === "hello");
     if (!was) for (const h of ctx.hooks.announced) h(p);
   }
   for (const w of p.onPresence(f.age, f.streams)) ctx.deliver(p, w.stream, w.items);

@@ -69,31 +69,49 @@ describe("PeerTable on a hostile LAN", () => {
 });
 
 describe("PeerTable: when each member took its nick (nickSince)", () => {
-  test("a joining member dates its nick from its start (its age); a rename from when heard", () => {
+  test("members there when we joined date from our join; later ones and renames from when heard", () => {
     const { peers, advance } = table();
-    advance(60_000);
+    advance(300); // answers to our HELLO
     const anna = peers.heard(id(1), "198.18.0.1:4000") as Peer;
-    peers.announce(anna, "anna", 50_000); // in the room 50 s already
+    peers.announce(anna, "anna");
+    advance(60_000);
     const andy = peers.heard(id(2), "198.18.0.2:4000") as Peer;
-    peers.announce(andy, "andy", 10);
+    peers.announce(andy, "andy");
     advance(5000);
-    peers.announce(andy, "anna", 5010);
+    peers.announce(andy, "anna");
     const since = Object.fromEntries(peers.present().map((m) => [m.id, m.nickSince]));
-    expect(since).toEqual({ [id(1)]: 10_000, [id(2)]: 65_000 });
+    expect(since).toEqual({ [id(1)]: -1, [id(2)]: 65_300 });
   });
 
-  test("a stated age is bounded: negative or absurd ages cannot date a nick in the future", () => {
+  test("a newcomer cannot date its nick before a present member's (no stated age is believed)", () => {
     const { peers, advance } = table();
-    advance(1000);
-    const p = peers.heard(id(1), "198.18.0.1:4000") as Peer;
-    peers.announce(p, "x", -5);
-    expect(p.nickSince).toBe(1000);
-    const q = peers.heard(id(2), "198.18.0.2:4000") as Peer;
-    peers.announce(q, "y", Number.NaN);
-    expect(q.nickSince).toBe(1000);
-    const r = peers.heard(id(3), "198.18.0.3:4000") as Peer;
-    peers.announce(r, "z", 2 ** 53);
-    expect(Number.isFinite(r.nickSince)).toBe(true);
-    expect(r.nickSince).toBeLessThan(1000);
+    advance(300);
+    const anna = peers.heard(id(1), "198.18.0.1:4000") as Peer;
+    peers.announce(anna, "anna");
+    advance(30_000);
+    // A made-up member that says it has been here for years: heard now, so dated now.
+    const mallory = peers.heard(id(2), "198.18.0.9:4000") as Peer;
+    peers.announce(mallory, "anna");
+    expect(mallory.nickSince).toBe(30_300);
+    expect(mallory.nickSince as number).toBeGreaterThan(anna.nickSince as number);
+  });
+
+  test("a member back after a timeout under the same nick keeps its date", () => {
+    const { peers, advance } = table();
+    advance(300);
+    const anna = peers.heard(id(1), "198.18.0.1:4000") as Peer;
+    peers.announce(anna, "anna");
+    anna.present = false; // timed out (a frozen laptop)
+    advance(20_000);
+    peers.announce(anna, "anna");
+    expect(anna.nickSince).toBe(-1);
+  });
+
+  test("a member saying HELLO soon after our join is joining, not there before us", () => {
+    const { peers, advance } = table();
+    advance(300);
+    const andy = peers.heard(id(2), "198.18.0.2:4000") as Peer;
+    peers.announce(andy, "anna", true);
+    expect(andy.nickSince).toBe(300);
   });
 });
