@@ -63,8 +63,12 @@ export class KeyFeed extends Readable {
     this.source.off("data", this.onData);
     const rest = this.pending + this.decoder.end();
     this.pending = "";
-    if (this.isTTY) this.source.setRawMode?.(false);
-    if (rest !== "") this.source.unshift(Buffer.from(rest));
+    try {
+      if (this.isTTY) this.source.setRawMode?.(false);
+      if (rest !== "") this.source.unshift(Buffer.from(rest));
+    } catch {
+      // The terminal is gone (EIO): nothing left to give back to.
+    }
     if (resume) this.source.resume();
     else this.source.pause();
   }
