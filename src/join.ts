@@ -13,6 +13,12 @@ import type { Room } from "./room/room.ts";
 import type { RoomSession, SessionStats } from "./session/session.ts";
 
 /**
+ * When the setup wizard runs: never (-y, --group, not a terminal), on the first run only
+ * (no saved config yet: plain `mcchat` on a terminal), or always (`mcchat setup`).
+ */
+type WizardWhen = "never" | "first-run" | "always";
+
+/**
  * Flags, then saved config, then defaults; the wizard (on a terminal) can change them.
  * The passphrase (passphrase.ts): --passphrase-file, else MCCHAT_PASSPHRASE, else the
  * wizard's answer, else the saved one.
@@ -20,7 +26,7 @@ import type { RoomSession, SessionStats } from "./session/session.ts";
 async function settle(
   flags: RawOptions,
   io: Io,
-  wizard: boolean,
+  when: WizardWhen,
   signal: AbortSignal | undefined,
 ): Promise<{ raw: RawOptions; interfaces: NetInterface[] }> {
   const [
@@ -54,6 +60,9 @@ async function settle(
   // refused when another user could have replaced it (they would choose the room).
   const exposure = stored ? await configExposure(path) : {};
   const raw = withSaved(saved, flags);
+  // A saved config means setup was done: the room is joined without a question.
+  const firstRun = Object.keys(saved).length === 0 && stored === undefined;
+  const wizard = when === "always" || (when === "first-run" && firstRun);
   if (!wizard) {
     const chosen = choosePassphrase({ explicit, saved: stored });
     if (chosen?.source === "config") {
@@ -83,6 +92,7 @@ async function settle(
     },
     interfaces,
     source: raw.source === undefined ? undefined : String(raw.source),
+    raw: raw.raw === true,
     input: io.stdin as unknown as Readable,
     output: io.stdout as unknown as Writable,
     signal,
@@ -112,18 +122,18 @@ async function settle(
 }
 
 export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): Promise<number> {
-  const [{ parseIntIn, validateOptions }, { defaultNick }] = await Promise.all([
-    import("./config/options.ts"),
-    import("./config/default-nick.ts"),
-  ]);
+  const [{ parseIntIn, reservedGroupWarning, validateOptions }, { defaultNick }] =
+    await Promise.all([import("./config/options.ts"), import("./config/default-nick.ts")]);
   const interactive = io.stdin.isTTY === true && io.stdout.isTTY === true;
   const { raw, interfaces } = await settle(
     flags,
     io,
-    interactive && !flags.yes && flags.group === undefined,
+    interactive && !flags.yes && flags.group === undefined ? "first-run" : "never",
     signal,
   );
   const opts = validateOptions(raw, { interfaces, defaultNick: defaultNick() });
+  const reserved = reservedGroupWarning(opts.group);
+  if (reserved) io.stderr.write(`mcchat: warning: ${reserved}\n`);
   const chat = interactive && !opts.listen;
   const history =
     flags.history !== undefined ? parseIntIn(flags.history, "history", 0, 1000) : chat ? 20 : 0;
@@ -345,7 +355,7 @@ export async function runSetup(flags: RawOptions, io: Io, signal: AbortSignal): 
   if (io.stdin.isTTY !== true || io.stdout.isTTY !== true) {
     throw new UserError("setup needs a terminal (stdin and stdout)");
   }
-  await settle(flags, io, true, signal);
+  await settle(flags, io, "always", signal);
   const { configPath } = await import("./config/store.ts");
   io.stdout.write(`saved ${configPath(io.env)}\n`);
   return 0;

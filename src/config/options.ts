@@ -133,6 +133,61 @@ export function parseIntIn(v: unknown, name: string, min: number, max: number): 
   return n;
 }
 
+/** Highest UDP port; a framed room needs port + 1 as its companion (PROTOCOL.md "Ports"). */
+export const MAX_PORT = 65535;
+
+/**
+ * Why `port` cannot carry a room, or undefined: the one rule the command line, the
+ * transport and the setup wizard share. A framed (non --raw) room also binds port + 1.
+ */
+export function roomPortProblem(port: number, raw: boolean): string | undefined {
+  if (!raw && port >= MAX_PORT) {
+    return `port ${port}: a framed room also uses port ${port + 1}, which does not exist; use --raw or a lower port`;
+  }
+  return undefined;
+}
+
+/** The port (1..65535) for a room, framed unless `raw`, or a UserError. */
+export function validatePort(v: unknown, raw: boolean): number {
+  const port = parseIntIn(v, "port", 1, MAX_PORT);
+  const problem = roomPortProblem(port, raw);
+  if (problem) throw new UserError(problem);
+  return port;
+}
+
+/**
+ * What is wrong with using `group` (canonical text) as a chat room, or undefined: groups
+ * with a fixed meaning that every host (or router) of the link already listens to.
+ * A warning, not a refusal: the room works, but it talks over traffic it was not made for.
+ */
+export function reservedGroupWarning(group: string): string | undefined {
+  if (isIPv4(group)) {
+    const [a, b, c] = group.split(".").map(Number);
+    if (a !== 224 || b !== 0 || (c !== 0 && c !== 1)) return undefined;
+    const what =
+      group === "224.0.0.1"
+        ? "the all-hosts group: every host on the link receives it"
+        : c === 0
+          ? "in 224.0.0.0/24, the link-local control block (routing protocols, mDNS…)"
+          : "in 224.0.1.0/24, the internetwork control block (NTP, SLP…)";
+    return `group ${group} is reserved (${what}); use a 239.x.y.z group for a room`;
+  }
+  const c = canonicalIPv6(group);
+  if (!c) return undefined;
+  const h = hextets(c);
+  // Permanent (flag 0) groups: ff0X::/16 with a small group ID (all-nodes, all-routers,
+  // mDNS, DHCP…) and the solicited-node groups ff02::1:ffXX:XXXX.
+  if (((h[0] ?? 0) & 0xfff0) !== 0xff00) return undefined;
+  const zero = (from: number, to: number) => h.slice(from, to).every((x) => x === 0);
+  const wellKnown = zero(1, 7); // group ID below 0x10000: ff02::1, ff02::2, ff02::fb…
+  const dhcp = zero(1, 6) && h[6] === 1 && (h[7] === 2 || h[7] === 3);
+  const solicitedNode = zero(1, 5) && h[5] === 1 && ((h[6] ?? 0) & 0xff00) === 0xff00;
+  if (!wellKnown && !dhcp && !solicitedNode) return undefined;
+  const what =
+    wellKnown && h[7] === 1 ? "all nodes: every host receives it" : "a well-known IANA group";
+  return `group ${group} is reserved (${what}); use an ff15:: group (site) or ff18:: for a room`;
+}
+
 /** True for an IPv4 multicast address (224.0.0.0/4). */
 export function isIPv4Multicast(addr: string): boolean {
   if (!isIPv4(addr)) return false;
@@ -436,7 +491,7 @@ export function validateOptions(
   const opts: Options = {
     group,
     family,
-    port: parseIntIn(raw.port ?? DEFAULTS.port, "port", 1, 65535),
+    port: validatePort(raw.port ?? DEFAULTS.port, raw.raw === true),
     encoding: validateEncoding(raw.encoding ?? DEFAULTS.encoding),
     ifaces,
     ttl,

@@ -1,7 +1,7 @@
 import dgram from "node:dgram";
 import { isIPv4, isIPv6 } from "node:net";
 import os from "node:os";
-import type { NetInterface } from "../config/options.ts";
+import { type NetInterface, roomPortProblem } from "../config/options.ts";
 import { UserError } from "../errors.ts";
 import {
   type Channel,
@@ -11,8 +11,8 @@ import {
   type Transport,
 } from "./transport.ts";
 
-/** Highest UDP port; a framed room needs port + 1 as its companion, so its port is below it. */
-export const MAX_PORT = 65535;
+/** Highest UDP port (options.ts, where the room port is checked); re-exported for callers here. */
+export { MAX_PORT } from "../config/options.ts";
 
 /** The companion port that carries a framed room's frames (PROTOCOL.md "Ports"). */
 export const framedPort = (roomPort: number) => roomPort + 1;
@@ -255,12 +255,8 @@ const nodeCreateSocket: CreateSocket = (o) => dgram.createSocket(o);
  */
 export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTransport> {
   const raw = opts.raw === true;
-  if (!raw && opts.port >= MAX_PORT) {
-    throw new UserError(
-      `port ${opts.port}: a framed room also uses port ${framedPort(opts.port)}, which does not exist; use --raw or a lower port`,
-      2,
-    );
-  }
+  const portProblem = roomPortProblem(opts.port, raw);
+  if (portProblem) throw new UserError(portProblem, 2);
   const family: "IPv4" | "IPv6" = isIPv6(opts.group) ? "IPv6" : "IPv4";
   if (family === "IPv4" && !isIPv4(opts.group)) {
     throw new UserError(`group must be an IP multicast address, not "${opts.group}"`, 2);

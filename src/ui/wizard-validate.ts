@@ -8,7 +8,11 @@ import {
   isIPv4Multicast,
   isIPv6Multicast,
   isSourceSpecificGroup,
+  MAX_PORT,
   nickProblem,
+  parseGroup,
+  reservedGroupWarning,
+  roomPortProblem,
 } from "../config/options.ts";
 import { normalizeEncoding } from "../protocol/text-codec.ts";
 
@@ -52,14 +56,27 @@ function intProblem(value: string | undefined, what: string, min: number, max: n
   return undefined;
 }
 
-export const portProblem = (value: string | undefined): Problem =>
-  intProblem(value, "Port", 1, 65535);
+/** The room port: 1..65535, and below 65535 unless the room is --raw (options.ts's rule). */
+export function portProblem(value: string | undefined, raw = false): Problem {
+  const range = intProblem(value, "Port", 1, MAX_PORT);
+  if (range) return range;
+  return capitalised(roomPortProblem(Number((value ?? "").trim()), raw));
+}
+
+/** A warning for a reserved group (224.0.0.1, ff02::1 …): options.ts's, as the command line says it. */
+export function groupWarning(value: string | undefined): Problem {
+  const v = (value ?? "").trim();
+  if (groupProblem(v, "-")) return undefined;
+  return capitalised(reservedGroupWarning(parseGroup(v).group));
+}
+
+const capitalised = (text: string | undefined): Problem =>
+  text && text.charAt(0).toUpperCase() + text.slice(1);
 
 export const ttlProblem = (value: string | undefined): Problem => intProblem(value, "TTL", 0, 255);
 
 export function nickInputProblem(value: string | undefined): Problem {
-  const problem = nickProblem(value ?? "");
-  return problem && problem.charAt(0).toUpperCase() + problem.slice(1);
+  return capitalised(nickProblem(value ?? ""));
 }
 
 export function encodingProblem(value: string | undefined): Problem {

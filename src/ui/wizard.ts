@@ -19,9 +19,11 @@ import { isInterfaceLocalGroup, validateGroup } from "../config/options.ts";
 import { CancelledError } from "../errors.ts";
 import { MAX_NICK_BYTES } from "../protocol/constants.ts";
 import { normalizeEncoding } from "../protocol/text-codec.ts";
+import { KeyFeed } from "./key-feed.ts";
 import {
   encodingProblem,
   groupProblem,
+  groupWarning,
   nickInputProblem,
   portProblem,
   ttlForGroupProblem,
@@ -57,6 +59,8 @@ export interface WizardOptions {
   interfaces: readonly WizardInterface[];
   /** --source given on the command line: a source-specific group may be entered. */
   source?: string;
+  /** --raw given on the command line: the room port may be 65535 (no framed companion). */
+  raw?: boolean;
   input?: Readable;
   output?: Writable;
   /**
@@ -89,6 +93,8 @@ export interface WizardInterface {
 }
 
 const OTHER = "\0other";
+/** The running wizard's input (one wizard at a time: it owns the terminal). */
+let currentFeed: KeyFeed | undefined;
 const DEFAULT_IFACE = "";
 const ALL_IFACES = "all";
 
@@ -105,8 +111,13 @@ function answered<T>(value: T, io: { output?: Writable }): Exclude<T, symbol> {
   return value as Exclude<T, symbol>;
 }
 
-/** The prompt's answer, or CancelledError as soon as `signal` is aborted. */
+/**
+ * The prompt's answer, or CancelledError as soon as `signal` is aborted. The prompt listens
+ * from its creation on: the keys typed ahead go to it now.
+ */
 function ask<T>(prompt: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  const input = currentFeed;
+  if (input) input.pump();
   if (!signal) return prompt;
   if (signal.aborted) return Promise.reject(new CancelledError());
   return new Promise<T>((resolve, reject) => {
@@ -176,8 +187,13 @@ export function interfaceChoices(
 }
 
 export async function runWizard(opts: WizardOptions): Promise<WizardAnswers> {
+  const feed = new KeyFeed(opts.input ?? process.stdin);
+  currentFeed = feed;
+  let ok = false;
   try {
-    return await wizard(opts);
+    const answers = await wizard({ ...opts, input: feed });
+    ok = true;
+    return answers;
   } catch (err) {
     // Stopped from outside (SIGTERM…): say so, if the terminal is still there.
     if (err instanceof CancelledError && opts.signal?.aborted) {
@@ -188,6 +204,9 @@ export async function runWizard(opts: WizardOptions): Promise<WizardAnswers> {
       }
     }
     throw err;
+  } finally {
+    currentFeed = undefined;
+    feed.close(ok && opts.resumeInput !== false);
   }
 }
 
@@ -203,16 +222,26 @@ async function wizard(opts: WizardOptions): Promise<WizardAnswers> {
       text({
         ...io,
         message: "Multicast group address (239.x.y.z = organisation-local)",
-        initialValue: d.group,
-        validate: (v) => groupProblem(v, opts.source),
+        // Placeholders: typing replaces the default, Enter (nothing typed) accepts it.
+        placeholder: d.group,
+        defaultValue: d.group,
+        validate: (v) => groupProblem(v || d.group, opts.source),
       }),
       signal,
     ),
     io,
   );
+  const reserved = groupWarning(group);
+  if (reserved) log.warn(reserved, io);
   const port = answered(
     await ask(
-      text({ ...io, message: "UDP port", initialValue: String(d.port), validate: portProblem }),
+      text({
+        ...io,
+        message: "UDP port",
+        placeholder: String(d.port),
+        defaultValue: String(d.port),
+        validate: (v) => portProblem(v || String(d.port), opts.raw === true),
+      }),
       signal,
     ),
     io,
@@ -240,8 +269,9 @@ async function wizard(opts: WizardOptions): Promise<WizardAnswers> {
         text({
           ...io,
           message: "Encoding name (e.g. windows-1252, koi8-r, euc-jp)",
-          initialValue: listed ? "" : d.encoding,
-          validate: encodingProblem,
+          placeholder: listed ? undefined : d.encoding,
+          defaultValue: listed ? undefined : d.encoding,
+          validate: (v) => encodingProblem(v || (listed ? "" : d.encoding)),
         }),
         signal,
       ),
@@ -270,8 +300,9 @@ async function wizard(opts: WizardOptions): Promise<WizardAnswers> {
       text({
         ...io,
         message: `Nickname (up to ${MAX_NICK_BYTES} bytes)`,
-        initialValue: d.nick,
-        validate: nickInputProblem,
+        placeholder: d.nick,
+        defaultValue: d.nick,
+        validate: (v) => nickInputProblem(v || d.nick),
       }),
       signal,
     ),
@@ -295,14 +326,16 @@ async function wizard(opts: WizardOptions): Promise<WizardAnswers> {
     );
   }
 
+  const ttlDefault = isInterfaceLocalGroup(group.trim()) ? "0" : String(d.ttl);
   const ttl = answered(
     await ask(
       text({
         ...io,
         message: "TTL (1 = this subnet only, 0 = this host only)",
         // An ff01:: group stays on this host whatever the TTL: only 0 says so.
-        initialValue: isInterfaceLocalGroup(group.trim()) ? "0" : String(d.ttl),
-        validate: (v) => ttlForGroupProblem(v, group),
+        placeholder: ttlDefault,
+        defaultValue: ttlDefault,
+        validate: (v) => ttlForGroupProblem(v || ttlDefault, group),
       }),
       signal,
     ),
@@ -317,7 +350,6 @@ async function wizard(opts: WizardOptions): Promise<WizardAnswers> {
     );
   }
   outro("Setup done.", io);
-  if (opts.resumeInput !== false) (opts.input ?? process.stdin).resume();
   const answers: WizardAnswers = {
     // Canonical (IPv6 lowercase and compressed), as options.ts makes it: the saved text is the room's.
     group: validateGroup(group),

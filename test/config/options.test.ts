@@ -9,6 +9,7 @@ import {
   nickProblem,
   MAX_NICK_BYTES as OPTIONS_MAX_NICK_BYTES,
   parseIntIn,
+  reservedGroupWarning,
   resolveInterface,
   validateGroup,
   validateOptions,
@@ -57,6 +58,26 @@ describe("the nick limit is the wire's", () => {
     expect(nickProblem("x".repeat(MAX_NICK_BYTES + 1))).toContain(`${MAX_NICK_BYTES} bytes`);
     expect(nickProblem("张".repeat(10))).toBeUndefined(); // 30 bytes
     expect(nickProblem("张".repeat(11))).toBeDefined(); // 33 bytes, 11 characters
+  });
+});
+
+describe("the room port and reserved groups (shared with the setup wizard)", () => {
+  test("port 65535 is refused up front for a framed room (it needs port + 1), allowed with --raw", () => {
+    expect(usageError(() => validateOptions({ port: 65535 }, ctx)).message).toBe(
+      "port 65535: a framed room also uses port 65536, which does not exist; use --raw or a lower port",
+    );
+    expect(validateOptions({ port: 65535, raw: true }, ctx).port).toBe(65535);
+    expect(validateOptions({ port: "65534" }, ctx).port).toBe(65534);
+  });
+  test("reserved groups are named; room groups are not", () => {
+    expect(reservedGroupWarning("224.0.0.1")).toContain("all-hosts");
+    expect(reservedGroupWarning("224.0.0.5")).toContain("224.0.0.0/24");
+    expect(reservedGroupWarning("224.0.1.129")).toContain("224.0.1.0/24");
+    expect(reservedGroupWarning("ff02::1")).toContain("all nodes");
+    expect(reservedGroupWarning("ff02::1:ff12:3456")).toContain("well-known");
+    for (const g of ["239.1.100.1", "224.0.2.1", "ff15::1", "ff01::1:6", "ff18::1"]) {
+      expect(reservedGroupWarning(g)).toBeUndefined();
+    }
   });
 });
 

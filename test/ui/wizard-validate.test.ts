@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import {
   encodingProblem,
   groupProblem,
+  groupWarning,
   nickInputProblem,
   portProblem,
   ttlForGroupProblem,
@@ -45,9 +46,16 @@ describe("groupProblem", () => {
 });
 
 describe("portProblem / ttlProblem", () => {
-  test.each(["1", "25000", "65535", " 80 "])("port %p ok", (p) =>
+  test.each(["1", "25000", "65534", " 80 "])("port %p ok", (p) =>
     expect(portProblem(p)).toBeUndefined(),
   );
+  // A framed room also binds port + 1: 65535 only for a --raw room, with the CLI's own words.
+  test("port 65535: refused for a framed room as the command line refuses it, fine with --raw", () => {
+    expect(portProblem("65535")).toBe(
+      "Port 65535: a framed room also uses port 65536, which does not exist; use --raw or a lower port",
+    );
+    expect(portProblem("65535", true)).toBeUndefined();
+  });
   test.each(["0", "65536", "-1", "1.5", "", "abc", "1e3", undefined, "9999999"])(
     "port %p bad",
     (p) => expect(portProblem(p)).toBe("Port must be a whole number from 1 to 65535"),
@@ -103,4 +111,30 @@ describe("encodingProblem", () => {
     expect(encodingProblem("klingon")).toBe('Unknown encoding "klingon"');
     expect(encodingProblem(" ")).toMatch(/Enter an encoding/);
   });
+});
+
+describe("groupWarning (options.ts reservedGroupWarning)", () => {
+  test.each([
+    "224.0.0.1",
+    "224.0.0.251",
+    "224.0.1.1",
+    " ff02::1",
+    "ff02::fb",
+    "ff05::1:3",
+    "ff02::1:ff00:1",
+  ])("%p is reserved", (g) => expect(groupWarning(g)).toMatch(/^Group .* is reserved \(/));
+  test("224.0.0.1 is named for what it is", () => {
+    expect(groupWarning("224.0.0.1")).toBe(
+      "Group 224.0.0.1 is reserved (the all-hosts group: every host on the link receives it); use a 239.x.y.z group for a room",
+    );
+  });
+  test.each([
+    "239.1.100.1",
+    "224.0.2.1",
+    "225.1.1.1",
+    "ff15::1",
+    "ff01::1:6",
+    "ff12::1",
+    "nonsense",
+  ])("%p is not", (g) => expect(groupWarning(g)).toBeUndefined());
 });

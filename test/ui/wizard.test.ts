@@ -110,6 +110,75 @@ describe("runWizard", () => {
     expect(t.text()).not.toContain("fe80::1");
   });
 
+  // The defaults are placeholders: typed text replaces them (it used to be appended:
+  // typing 239.5.5.5 gave 239.1.100.1239.5.5.5), Enter alone accepts them.
+  test("typing over a default replaces it", async () => {
+    const t = terminal([
+      [PROMPTS.group, ["239.5.5.5", ENTER]],
+      [PROMPTS.port, ["26000", ENTER]],
+      ...enterAt(NO_IFACE.slice(2, -2)),
+      [PROMPTS.nick, ["carol", ENTER]],
+      [PROMPTS.ttl, ["3", ENTER]],
+    ]);
+    expect(await run(t, { interfaces: [] })).toEqual({
+      ...DEFAULTS,
+      group: "239.5.5.5",
+      port: 26000,
+      nick: "carol",
+      ttl: 3,
+    });
+  });
+
+  // Keys that arrive together (a paste from a slide) answer the prompts after the first:
+  // clack stopped listening inside the first Enter and the rest of the chunk was lost.
+  test("type-ahead: a pasted group⏎port⏎ fills both answers", async () => {
+    const t = terminal([[PROMPTS.group, ["239.1.100.7\r26000\r"]], ...enterAt(NO_IFACE.slice(2))]);
+    expect(await run(t, { interfaces: [] })).toEqual({
+      ...DEFAULTS,
+      group: "239.1.100.7",
+      port: 26000,
+    });
+  });
+
+  test("type-ahead: a whole paste of answers, Enter for the rest", async () => {
+    const t = terminal([[PROMPTS.group, [`239.1.100.8\r26002\r\r\r\rdave\r\r`]]]);
+    expect(await run(t, { interfaces: [] })).toEqual({
+      ...DEFAULTS,
+      group: "239.1.100.8",
+      port: 26002,
+      nick: "dave",
+    });
+  });
+
+  // The wizard checks with the command line's rules: it never saves a room `mcchat -y` refuses.
+  test("port 65535 is refused in a framed room with the command line's reason; fine with --raw", async () => {
+    const t = terminal([
+      [PROMPTS.group, [ENTER]],
+      [PROMPTS.port, ["65535", ENTER]],
+      ["a framed room also uses port 65536", [...Array(5).fill(BACKSPACE), "65534", ENTER]],
+      ...enterAt(NO_IFACE.slice(2)),
+    ]);
+    expect(await run(t, { interfaces: [] })).toEqual({ ...DEFAULTS, port: 65534 });
+    expect(t.text()).toContain(
+      "Port 65535: a framed room also uses port 65536, which does not exist; use --raw or a lower port",
+    );
+    const raw = terminal([
+      [PROMPTS.group, [ENTER]],
+      [PROMPTS.port, ["65535", ENTER]],
+      ...enterAt(NO_IFACE.slice(2)),
+    ]);
+    expect(await run(raw, { interfaces: [], raw: true })).toEqual({ ...DEFAULTS, port: 65535 });
+  });
+
+  test("the all-hosts group 224.0.0.1 is warned about", async () => {
+    const t = terminal([[PROMPTS.group, ["224.0.0.1", ENTER]], ...enterAt(NO_IFACE.slice(1))]);
+    expect(await run(t, { interfaces: [] })).toEqual({ ...DEFAULTS, group: "224.0.0.1" });
+    expect(t.text()).toContain("Group 224.0.0.1 is reserved (the all-hosts group");
+    const plain = terminal(enterAt(NO_IFACE));
+    await run(plain, { interfaces: [] });
+    expect(plain.text()).not.toContain("reserved");
+  });
+
   test("no interfaces: the interface prompt is skipped", async () => {
     const t = terminal(enterAt(NO_IFACE));
     expect(await run(t, { interfaces: [] })).toEqual(DEFAULTS);
