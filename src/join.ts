@@ -77,7 +77,11 @@ async function settle(
   const notOffered = savedPassphraseNotOffered(path, exposure);
   warn(notOffered ?? savedPassphraseWarning(path, exposure));
   const savedPassphrase = notOffered === undefined ? stored : undefined;
-  const { runWizard } = await import("./ui/wizard.ts");
+  const [{ runWizard }, { asciiFramesOutput, utf8Locale }] = await Promise.all([
+    import("./ui/wizard.ts"),
+    import("./ui/locale.ts"),
+  ]);
+  const out = io.stdout as unknown as Writable;
   const askPassphrase = explicit === undefined;
   const answers = await runWizard({
     defaults: {
@@ -94,7 +98,8 @@ async function settle(
     source: raw.source === undefined ? undefined : String(raw.source),
     raw: raw.raw === true,
     input: io.stdin as unknown as Readable,
-    output: io.stdout as unknown as Writable,
+    // clack picks its frames from TERM alone: under a non-UTF-8 locale they are drawn in ASCII.
+    output: utf8Locale(io.env) ? out : asciiFramesOutput(out),
     signal,
     askPassphrase,
   });
@@ -210,6 +215,11 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
     ? `, encrypted (passphrase ${describeSource(opts.passphrase.source)})`
     : "";
   const joined = `joined ${where}, ${kind}${sealed}, encoding ${opts.encoding}`;
+  if (io.stdout.isTTY) {
+    const { localeWarning } = await import("./ui/locale.ts");
+    const w = localeWarning(io.env);
+    if (w !== undefined) io.stderr.write(`mcchat: warning: ${w}\n`);
+  }
   let code: number;
   if (ui.kind === "chat") {
     code = await ui.runChat({

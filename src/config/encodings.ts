@@ -7,13 +7,17 @@ export interface EncodingChoice {
 }
 
 export const WIZARD_ENCODINGS: readonly EncodingChoice[] = [
-  { value: "utf8", label: "UTF-8", hint: "the default; Linux, macOS, modern programs" },
+  { value: "utf8", label: "UTF-8", hint: "Linux, macOS, modern programs" },
   { value: "gbk", label: "GBK", hint: "Simplified Chinese Windows programs" },
   { value: "gb18030", label: "GB18030", hint: "superset of GBK" },
   { value: "big5", label: "Big5", hint: "Traditional Chinese" },
   { value: "shift_jis", label: "Shift_JIS", hint: "Japanese" },
   { value: "euc-kr", label: "EUC-KR", hint: "Korean" },
-  { value: "auto", label: "auto", hint: "receive UTF-8 or GB18030 (guessed), send UTF-8" },
+  {
+    value: "auto",
+    label: "auto",
+    hint: "the default: receive UTF-8 or GBK; copies in GBK, or UTF-8 if only that is heard",
+  },
 ];
 
 const key = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, "");

@@ -97,7 +97,8 @@ export interface Options {
 export const DEFAULTS = {
   group: "239.1.100.1",
   port: 25000,
-  encoding: "utf8",
+  /** UTF-8 or GBK as heard (text-codec "auto"; copy-encoding.ts): an explicit -e wins. */
+  encoding: "auto",
   ttl: 1,
 } as const;
 

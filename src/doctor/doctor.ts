@@ -119,7 +119,9 @@ export async function runDoctor(
   else {
     const { makeColors } = await import("../ui/colors.ts");
     const colors = makeColors({ env: io.env, isTTY: io.stdout.isTTY === true });
-    io.stdout.write(`${renderHuman(report, colors).join("\n")}\n`);
+    const { asciiFrames, utf8Locale } = await import("../ui/locale.ts");
+    const text = renderHuman(report, colors).join("\n");
+    io.stdout.write(`${utf8Locale(io.env) ? text : asciiFrames(text)}\n`);
   }
   return report.ok ? 0 : 1;
 }

@@ -37,9 +37,36 @@ export function decodeText(bytes: Uint8Array, encoding: string): string {
   return iconv.decode(Buffer.from(body), encoding);
 }
 
-/** For sending, "auto" means UTF-8. */
+/**
+ * For sending, "auto" means GBK: the classic program mcchat descends from is a GBK program
+ * (a session resolves "auto" per room with CopyEncoding before it sends; this is the fallback).
+ */
 function sendEncoding(encoding: string): string {
-  return encoding === "auto" ? UTF8 : encoding;
+  return encoding === "auto" ? "gbk" : encoding;
+}
+
+/** What a received legacy datagram says about its sender's encoding. */
+export type HeardEncoding = "ascii" | "utf8" | "gbk" | "unknown";
+
+/**
+ * Classify legacy text (trailing NULs ignored): plain ASCII says nothing; valid UTF-8 with
+ * non-ASCII bytes is "utf8"; otherwise text that GB18030 (a superset of GBK) reads and writes
+ * back byte for byte is "gbk"; anything else "unknown".
+ */
+export function heardEncoding(bytes: Uint8Array): HeardEncoding {
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  const body = bytes.subarray(0, end);
+  if (body.every((b) => b < 0x80)) return "ascii";
+  try {
+    utf8Fatal.decode(body);
+    return "utf8";
+  } catch {
+    const buf = Buffer.from(body);
+    const text = iconv.decode(buf, "gb18030");
+    if (!text.includes("\ufffd") && iconv.encode(text, "gb18030").equals(buf)) return "gbk";
+    return "unknown";
+  }
 }
 
 function encodeChar(ch: string, encoding: string): Buffer {

@@ -54,7 +54,9 @@ export type SessionEvent =
       /** The sender's stream, when not the conversation (0). */
       stream?: number;
     }
-  | { type: "warning"; time: Date; text: string };
+  | { type: "warning"; time: Date; text: string }
+  /** Something worth saying once, quietly (not a problem): shown as a `--` line. */
+  | { type: "info"; time: Date; text: string };
 
 export type SessionEventType = SessionEvent["type"];
 

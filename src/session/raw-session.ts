@@ -1,8 +1,10 @@
 import { UserError } from "../errors.ts";
 import type { Datagram } from "../net/transport.ts";
 import { isFramed, randomInstanceId } from "../protocol/index.ts";
+import { decodeText, encodeText, unencodableChars } from "../protocol/text-codec.ts";
 import { EventOutlet, listenerFailure } from "./event-outlet.ts";
 import { ownMessage, type SessionEvent } from "./events.ts";
+import { CopyEncoding, GBK_RAW_NOTICE } from "./room/copy-encoding.ts";
 import { legacyLine, legacyMessage, sendLegacyText } from "./room/legacy-text.ts";
 import type { MemberInfo } from "./room-session.ts";
 import {
@@ -27,6 +29,8 @@ export class RawSession implements RoomSession {
   private readonly clock: () => number;
   private myNick: string;
   private closed = false;
+  /** The encoding we send in: `-e`, or under "auto" what the room's programs are heard using. */
+  private readonly sending: CopyEncoding;
 
   constructor(private readonly opts: SessionOptions) {
     this.events = new EventOutlet(opts.events, (err) =>
@@ -39,6 +43,7 @@ export class RawSession implements RoomSession {
     this.id = opts.id ?? randomInstanceId();
     this.clock = opts.clock ?? Date.now;
     this.myNick = opts.nick;
+    this.sending = new CopyEncoding(opts.encoding);
     opts.transport.onDatagram((d) => this.receive(d));
   }
 
@@ -73,14 +78,17 @@ export class RawSession implements RoomSession {
     if (this.opts.listen) throw new UserError("listen-only: not sending", 1);
     const warn = (t: string) => this.emit({ type: "warning", time: this.time(), text: t });
     const line = legacyLine(text, this.myNick, opts.action === true);
-    this.counters.datagramsSent += await sendLegacyText(
-      this.opts.transport,
-      line,
-      this.opts.encoding,
-      warn,
-    );
+    const encoding = this.sending.current;
+    this.counters.datagramsSent += await sendLegacyText(this.opts.transport, line, encoding, warn);
     this.counters.sent++;
-    this.emit(ownMessage({ text, nick: this.myNick, action: opts.action === true }, this.time()));
+    // The echo shows what the room received: a character the encoding cannot carry went as "?".
+    const sent =
+      unencodableChars(text, encoding).length > 0
+        ? decodeText(encodeText(text, encoding), encoding)
+        : text;
+    this.emit(
+      ownMessage({ text: sent, nick: this.myNick, action: opts.action === true }, this.time()),
+    );
     return {
       id: this.id,
       stream: 0,
@@ -114,5 +122,8 @@ export class RawSession implements RoomSession {
     if (d.self || isFramed(d.data)) return;
     this.counters.received++;
     this.emit(legacyMessage(d, formatFrom(d.address, d.port), this.opts.encoding, this.time()));
+    if (this.sending.heardFrom(d.data)) {
+      this.emit({ type: "info", time: this.time(), text: GBK_RAW_NOTICE });
+    }
   }
 }

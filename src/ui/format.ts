@@ -139,6 +139,8 @@ export function formatPlain(event: SessionEvent, c: Colors, opts: FormatOptions 
     }
     case "warning":
       return prefixed(`${time} ${c.yellow("-- warning:")} `, event.text, opts, c.yellow);
+    case "info":
+      return prefixed(`${time} ${c.dim("--")} `, event.text, opts, c.dim);
   }
 }
 
@@ -192,6 +194,7 @@ export function formatJson(event: SessionEvent): string {
       };
       break;
     case "warning":
+    case "info":
       body = { ...base, text: event.text };
       break;
   }

@@ -176,6 +176,10 @@ export function runPipe(o: PipeOptions): Promise<number> {
         o.errors.write(`mcchat: warning: ${e.text}\n`);
         return out.write("", position);
       }
+      if (e.type === "info") {
+        o.errors.write(`mcchat: ${e.text}\n`);
+        return out.write("", position);
+      }
       if (e.type === "message" && e.self) return out.write("", position);
       const lines = o.render(e);
       if (lines.length === 0) out.write("", position);

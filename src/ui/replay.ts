@@ -51,6 +51,7 @@ const SHAPES: Record<SessionEvent["type"], Record<string, (v: unknown) => boolea
   nick: { from: isStr, nick: isStr, id: isStr, old: isStr },
   lost: { from: isStr, nick: isStr, id: isStr, seq: isInt, count: isInt, messages: isInt },
   warning: { text: isStr },
+  info: { text: isStr },
 };
 
 /** One transcript line → the event (or session marker), or why it is not one. */

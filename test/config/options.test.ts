@@ -87,7 +87,8 @@ describe("validateOptions", () => {
     expect(o).toMatchObject({
       group: "239.1.100.1",
       port: 25000,
-      encoding: "utf8",
+      // Issue 16: "auto" (UTF-8 or GBK as heard), no longer "utf8", which garbled GBK rooms.
+      encoding: "auto",
       ttl: 1,
       loopback: true,
       raw: false,

@@ -21,7 +21,11 @@ import { linuxHost, otherHost, ROUTE_SUBNET_ONLY } from "./fixtures.ts";
 const home = mkdtempSync(join(tmpdir(), "mcchat-doctor-"));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-function io(): Io & { out: () => string } {
+/**
+ * A UTF-8 locale unless `env` says otherwise (issue 16: with no locale set at all — the POSIX
+ * "C" locale — the doctor draws its arrow in ASCII, so these tests name one).
+ */
+function io(env: Record<string, string> = {}): Io & { out: () => string } {
   const stdout = new PassThrough();
   let text = "";
   stdout.on("data", (b) => {
@@ -31,7 +35,7 @@ function io(): Io & { out: () => string } {
     stdin: new PassThrough(),
     stdout,
     stderr: new PassThrough(),
-    env: { XDG_CONFIG_HOME: home, NO_COLOR: "1" },
+    env: { XDG_CONFIG_HOME: home, NO_COLOR: "1", LANG: "C.UTF-8", ...env },
     out: () => text,
   };
 }
@@ -91,8 +95,8 @@ function fakeRoom(
 /** A sealed datagram's look (FF 4D 01 40, then salt, counter, ciphertext): an encrypted room's. */
 const SEALED = Uint8Array.from([0xff, 0x4d, 0x01, 0x40, ...new Array<number>(60).fill(7)]);
 
-const run = (flags: RawOptions, deps: DoctorDeps) => {
-  const o = io();
+const run = (flags: RawOptions, deps: DoctorDeps, env: Record<string, string> = {}) => {
+  const o = io(env);
   return runDoctor({ timeout: "0.3", ...flags }, o, new AbortController().signal, deps).then(
     (code) => ({ code, out: o.out() }),
   );
@@ -109,6 +113,13 @@ test("a healthy host: exit 0, members and legacy senders listed", async () => {
   expect(out).toContain("alice  198.18.0.2:40000  instance 0123456789abcdef  (hello)");
   expect(out).toContain('legacy sender  198.18.0.3:5555  1 datagram: "hi from socat"');
   expect(out).toContain("verdict: all checks passed");
+});
+
+test("under LANG=C the report is drawn in ASCII (issue 16)", async () => {
+  const deps = { platform: linuxHost(), openTransport: fakeRoom() };
+  const { out } = await run({}, deps, { LANG: "C" });
+  expect(out).toMatch(/ok +route +239\.1\.100\.1 -> 224\.0\.0\.0\/4 dev eth0/);
+  expect(out).not.toContain("→");
 });
 
 test("--json: one document with every check", async () => {

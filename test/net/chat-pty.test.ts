@@ -66,7 +66,7 @@ describeLab("chat room on a terminal (tmux)", () => {
           await t.type(port);
           await t.keys("Enter");
           await t.waitFor(/◆ {2}Text encoding on the wire/);
-          await t.keys("Enter"); // UTF-8
+          await t.keys("Enter"); // auto, the default (issue 16: UTF-8 or GBK as heard)
           await t.waitFor(/◆ {2}Are classic \(legacy\) chat programs in this room\?[\s\S]*● No/);
           await t.keys("Enter"); // no (the default)
           await t.waitFor(/◆ {2}Passphrase for a private room \(empty: open room\)/);
@@ -88,7 +88,7 @@ describeLab("chat room on a terminal (tmux)", () => {
           expect(JSON.parse(readFileSync(file, "utf8"))).toEqual({
             group,
             port: Number(port),
-            encoding: "utf8",
+            encoding: "auto",
             legacy: false,
             nick: "alice",
             ttl: 1,

@@ -5,6 +5,7 @@ import {
   decodeText,
   encodeChunks,
   encodeText,
+  heardEncoding,
   normalizeEncoding,
   unencodableChars,
 } from "../../src/protocol/text-codec.ts";
@@ -105,4 +106,22 @@ test("normalizeEncoding", () => {
   expect(normalizeEncoding("Shift_JIS")).toBe("shift_jis");
   expect(normalizeEncoding("auto")).toBe("auto");
   expect(normalizeEncoding("klingon")).toBeUndefined();
+});
+
+describe("heardEncoding: what a legacy datagram says about its sender", () => {
+  test("ASCII says nothing; valid UTF-8 is utf8; GBK (not UTF-8) is gbk", () => {
+    expect(heardEncoding(new TextEncoder().encode("hello\0\0"))).toBe("ascii");
+    expect(heardEncoding(new TextEncoder().encode("大家好"))).toBe("utf8");
+    expect(heardEncoding(iconv.encode("大家好，我是旧程序", "gbk"))).toBe("gbk");
+    expect(heardEncoding(iconv.encode("大家好\0", "gbk"))).toBe("gbk");
+  });
+
+  test("bytes GB18030 cannot read back are unknown", () => {
+    expect(heardEncoding(new Uint8Array([0x81, 0x20, 0xff]))).toBe("unknown");
+  });
+});
+
+test('sending "auto" (before a session resolves it) is GBK, not UTF-8', () => {
+  expect(hex(encodeText("大家好", "auto"))).toBe("b4f3bcd2bac3");
+  expect(unencodableChars("好😀", "auto")).toEqual(["😀"]);
 });

@@ -6,6 +6,7 @@
 import { RecordKind as Kind } from "../../protocol/constants.ts";
 import type { TextRecord } from "../../protocol/text-record.ts";
 import type { FeatureFactory } from "../feature.ts";
+import { CopyEncoding, GBK_COPIES_NOTICE } from "./copy-encoding.ts";
 import { type HeldLegacy, LegacyBridge } from "./legacy-bridge.ts";
 import { legacyLine, legacyMessage, sendLegacyText } from "./legacy-text.ts";
 
@@ -13,6 +14,8 @@ export const legacy: FeatureFactory = (ctx) => {
   const encrypted = ctx.transport.security?.encrypted === true;
   // An encrypted room never sends plaintext: no bridge to legacy programs.
   const bridge = new LegacyBridge(ctx.opts.legacy === true, encrypted);
+  /** The encoding our copies go out in: `-e`, or under "auto" what the legacy programs use. */
+  const copies = new CopyEncoding(ctx.opts.encoding);
   /** Bridged copies go out one message after the other (a long one is several datagrams). */
   let queue: Promise<void> = Promise.resolve();
 
@@ -21,6 +24,10 @@ export const legacy: FeatureFactory = (ctx) => {
     ctx.counters.received++;
     const e = legacyMessage(h, h.from, ctx.opts.encoding, ctx.time());
     ctx.emit(unauthenticated && e.type === "message" ? { ...e, unauthenticated } : e);
+    // Said once, after the line that showed it, and only where copies go out at all.
+    if (copies.heardFrom(h.data) && !encrypted) {
+      ctx.emit({ type: "info", time: ctx.time(), text: GBK_COPIES_NOTICE });
+    }
   };
 
   ctx.hooks.framedFrom.push((from) => bridge.framedFrom(from));
@@ -31,7 +38,7 @@ export const legacy: FeatureFactory = (ctx) => {
     ctx.counters.bridged++;
     queue = queue
       .then(() =>
-        sendLegacyText(ctx.transport, line, ctx.opts.encoding, (t) => ctx.warn(t)).then((n) => {
+        sendLegacyText(ctx.transport, line, copies.current, (t) => ctx.warn(t)).then((n) => {
           ctx.counters.datagramsSent += n;
         }),
       )
