@@ -9,6 +9,7 @@
 import { cac } from "cac";
 import type { RawOptions } from "./config/options.ts";
 import { PASSPHRASE_ENV, refusePassphraseArgument } from "./config/passphrase.ts";
+import { didYouMean } from "./did-you-mean.ts";
 import { CancelledError, UserError } from "./errors.ts";
 import { exitGuard, stopStatus } from "./exit-guard.ts";
 import type { Io } from "./io.ts";
@@ -28,6 +29,93 @@ const STRING_OPTIONS: Record<string, string[]> = {
 const REPEATED_OPTIONS: Record<string, string[]> = {
   interface: ["-i", "--interface"],
 };
+
+/** Options taking a number: a negative value after them is their value, not a flag. */
+const NUMERIC_OPTIONS: Record<string, string> = {
+  "-p": "--port",
+  "--port": "--port",
+  "--ttl": "--ttl",
+  "--count": "--count",
+  "--timeout": "--timeout",
+  "--history": "--history",
+  "--heartbeat": "--heartbeat",
+};
+
+/**
+ * argv with `--ttl -1` joined into `--ttl=-1`: cac would read `-1` as a flag ("Unknown
+ * option -1"); joined, the value reaches the option's own check, which says what is wrong.
+ */
+export function joinNegativeValues(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const long = NUMERIC_OPTIONS[a];
+    const next = args[i + 1];
+    if (long !== undefined && next !== undefined && /^-\d|^-\.\d/.test(next)) {
+      out.push(`${long}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** The options each command's help lists (long names); the room's join lists them all. */
+const COMMAND_OPTIONS: Record<string, readonly string[]> = {
+  setup: ["--group", "--port", "--encoding", "--interface", "--ttl", "--nick", "--passphrase-file"],
+  doctor: ["--group", "--port", "--interface", "--ttl", "--source", "--timeout", "--json"],
+  replay: ["--json"],
+  completion: [],
+};
+
+/** An option's description where a command reads it differently from joining. */
+const COMMAND_OPTION_TEXT: Record<string, Record<string, string>> = {
+  doctor: {
+    "--json": "Print the report as JSON",
+    "--timeout": "Listen for the room that long (default 3)",
+  },
+  replay: { "--json": "Print the transcript's events as JSON lines" },
+};
+
+/** Help text width: every line of --help fits a classic terminal. */
+export const HELP_WIDTH = 80;
+
+/** `text` broken at spaces into lines of at most `width` characters. */
+export function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter((w) => w !== "")) {
+    if (line === "") line = word;
+    else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  if (line !== "") lines.push(line);
+  return lines;
+}
+
+/** Two columns (name, description), the description wrapped to fit HELP_WIDTH. */
+export function helpColumns(rows: readonly [string, string][]): string {
+  const width = Math.max(0, ...rows.map(([name]) => name.length));
+  const indent = 2 + width + 2;
+  return rows
+    .map(([name, text]) =>
+      wrapWords(text, HELP_WIDTH - indent)
+        .map((l, i) => (i === 0 ? `  ${name.padEnd(width)}  ${l}` : `${" ".repeat(indent)}${l}`))
+        .join("\n"),
+    )
+    .join("\n");
+}
+
+/** The long name of a cac option (`-g, --group <addr>` → `--group`). */
+function longName(rawName: string): string {
+  return rawName.match(/--[\w-]+/)?.[0] ?? rawName;
+}
 
 /** The last value given for one of `names` in argv, exactly as typed. */
 export function rawOptionValue(
@@ -112,29 +200,61 @@ export function buildCli() {
   cli.option("-v, --version", "Print the version");
   // `mcchat --help` is the default command's help: the usage text goes there.
   const usage =
-    "[options]\n  $ mcchat <command> [options]\n\n  A text conference over IP multicast. On a terminal: a chat room. With stdin piped:\n  each input line is one message. Received messages go to stdout.";
+    "[options]\n  $ mcchat <command> [options]\n  $ mcchat help [command]\n\n  A text conference over IP multicast. On a terminal: a chat room. With stdin\n  piped: each input line is one message. Received messages go to stdout.";
   cli.usage(usage);
   cli
     .command("", "Join the room (pipe lines in to send them; received messages go to stdout)")
     .usage(usage);
   cli.command("setup", "Run the setup wizard and save the answers");
-  cli.command("doctor", "Check this host's multicast set-up for the room, with fixes");
+  cli.command("doctor", "Check this host's multicast set-up, with fixes");
   cli.command("replay <file>", "Print a transcript written by --log as the room showed it");
   cli.command("completion <shell>", "Print a shell completion script (bash, zsh or fish)");
-  cli.help((sections) =>
-    sections
+  cli.help((sections) => {
+    const matched = cli.matchedCommand;
+    const command = matched?.name ?? "";
+    // A named command's help says what it does under its usage line.
+    const about: { title?: string; body: string }[] =
+      matched && command !== ""
+        ? [
+            {
+              body: wrapWords(matched.description, HELP_WIDTH - 2)
+                .map((l) => `  ${l}`)
+                .join("\n"),
+            },
+          ]
+        : [];
+    return sections
+      .flatMap((s) => (s.title === "Usage" ? [s, ...about] : [s]))
       .filter((s) => !s.title?.startsWith("For more info"))
       .map((s) => (s.title === "Commands" ? { ...s, body: commandList(cli) } : s))
-      .map((s) => ({ ...s, body: s.body.replace(" (default: true)", "").replace(/ +$/gm, "") })),
-  );
+      .map((s) => (s.title === "Options" ? { ...s, body: optionList(cli, command) } : s))
+      .map((s) => ({ ...s, body: s.body.replace(/ +$/gm, "") }));
+  });
   return cli;
 }
 
 /** --help's Commands section: the named commands (joining the room is the usage line). */
 function commandList(cli: ReturnType<typeof cac>): string {
   const named = cli.commands.filter((c) => c.name !== "");
-  const width = Math.max(...named.map((c) => c.rawName.length));
-  return named.map((c) => `  ${c.rawName.padEnd(width)}  ${c.description}`).join("\n");
+  return helpColumns(named.map((c) => [c.rawName, c.description]));
+}
+
+/** --help's Options section: the options `command` reads, then --help (and --version). */
+function optionList(cli: ReturnType<typeof cac>, command: string): string {
+  const only = COMMAND_OPTIONS[command];
+  const shown = cli.globalCommand.options.filter((o) => {
+    const name = longName(o.rawName);
+    if (name === "--help") return true;
+    if (name === "--version") return command === "";
+    return only === undefined || only.includes(name);
+  });
+  const text = COMMAND_OPTION_TEXT[command] ?? {};
+  return helpColumns(shown.map((o) => [o.rawName, text[longName(o.rawName)] ?? o.description]));
+}
+
+/** Every option's spellings (`-g`, `--group`, `--no-loopback` …), for "did you mean". */
+function optionNames(cli: ReturnType<typeof cac>): string[] {
+  return cli.globalCommand.options.flatMap((o) => o.rawName.match(/--[\w-]+/g) ?? []);
 }
 
 /** What the command line asks for, once cac has accepted it. */
@@ -154,10 +274,15 @@ export type Command =
 export function parseCommand(argv: readonly string[]): Command {
   refusePassphraseArgument(argv.slice(2));
   const cli = buildCli();
-  const parsed = cli.parse([...argv], { run: false });
+  const args = helpCommand(cli, joinNegativeValues(argv.slice(2)));
+  let parsed: ReturnType<typeof cli.parse>;
+  try {
+    parsed = cli.parse([...argv.slice(0, 2), ...args], { run: false });
+  } catch (err) {
+    throw withSuggestion(err, cli);
+  }
   if (parsed.options.help) return { name: "help" };
   if (parsed.options.version) return { name: "version" };
-  const args = argv.slice(2);
   const raw: RawOptions = { ...parsed.options };
   // cac sets bell: true unless --no-bell: only the flag given may override a saved "bell".
   if (!args.includes("--no-bell")) delete raw.bell;
@@ -170,7 +295,13 @@ export function parseCommand(argv: readonly string[]): Command {
     if (v.length > 0) (raw as Record<string, unknown>)[key] = v.length === 1 ? v[0] : v;
   }
   if (parsed.args.length > 0 && cli.matchedCommandName === undefined) {
-    throw new UserError(`unexpected argument "${parsed.args[0]}" (see mcchat --help)`);
+    const typed = String(parsed.args[0]);
+    const near = didYouMean(typed, commandNames(cli));
+    throw new UserError(
+      near !== undefined
+        ? `unknown command "${typed}" (did you mean ${near}?)`
+        : `unexpected argument "${typed}" (see mcchat --help)`,
+    );
   }
   // Let cac reject unknown options (then it runs no action); the action only says which.
   let command: Command = { name: "none" };
@@ -190,8 +321,43 @@ export function parseCommand(argv: readonly string[]): Command {
   completionCmd?.action((shell: unknown) => {
     command = { name: "completion", shell: String(shell) };
   });
-  cli.runMatchedCommand();
+  try {
+    cli.runMatchedCommand();
+  } catch (err) {
+    throw withSuggestion(err, cli);
+  }
   return command;
+}
+
+/** The named commands, and `help`. */
+function commandNames(cli: ReturnType<typeof cac>): string[] {
+  return [...cli.commands.filter((c) => c.name !== "").map((c) => c.name), "help"];
+}
+
+/** `mcchat help [command]` as `mcchat [command] --help`; an unknown command is refused. */
+function helpCommand(cli: ReturnType<typeof cac>, args: string[]): string[] {
+  if (args[0] !== "help") return args;
+  const topic = args[1];
+  if (topic === undefined || topic.startsWith("-")) return ["--help"];
+  if (commandNames(cli).includes(topic)) return topic === "help" ? ["--help"] : [topic, "--help"];
+  const near = didYouMean(topic, commandNames(cli));
+  throw new UserError(
+    `no command "${topic}"${near !== undefined ? ` (did you mean ${near}?)` : " (see mcchat --help)"}`,
+  );
+}
+
+/** cac's "Unknown option `--histroy`" as a UserError naming the closest option. */
+function withSuggestion(err: unknown, cli: ReturnType<typeof cac>): unknown {
+  const e = err as Error;
+  const typed =
+    e?.name === "CACError" ? /^Unknown option `([^`]+)`/.exec(e.message)?.[1] : undefined;
+  if (typed === undefined) return err;
+  const near = didYouMean(typed.replace(/=.*$/, ""), optionNames(cli));
+  return new UserError(
+    near !== undefined
+      ? `unknown option ${typed} (did you mean ${near}?)`
+      : `unknown option ${typed} (see mcchat --help)`,
+  );
 }
 
 /** Run a parsed command; resolves with the exit status. */

@@ -11,6 +11,7 @@ import { UserError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import type { Room } from "./room/room.ts";
 import type { RoomSession, SessionStats } from "./session/session.ts";
+import { statsItems } from "./session/stats-text.ts";
 
 /**
  * When the setup wizard runs: never (-y, --group, not a terminal), on the first run only
@@ -127,8 +128,15 @@ async function settle(
 }
 
 export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): Promise<number> {
-  const [{ parseIntIn, reservedGroupWarning, validateOptions }, { defaultNick }] =
-    await Promise.all([import("./config/options.ts"), import("./config/default-nick.ts")]);
+  const [
+    { parseIntIn, reservedGroupWarning, validateOptions },
+    { defaultNick },
+    { HISTORY_ANSWER_MAX },
+  ] = await Promise.all([
+    import("./config/options.ts"),
+    import("./config/default-nick.ts"),
+    import("./session/history/history-responder.ts"),
+  ]);
   const interactive = io.stdin.isTTY === true && io.stdout.isTTY === true;
   const { raw, interfaces } = await settle(
     flags,
@@ -140,8 +148,12 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
   const reserved = reservedGroupWarning(opts.group);
   if (reserved) io.stderr.write(`mcchat: warning: ${reserved}\n`);
   const chat = interactive && !opts.listen;
-  const history =
-    flags.history !== undefined ? parseIntIn(flags.history, "history", 0, 1000) : chat ? 20 : 0;
+  const asked = historyAsked(
+    flags.history !== undefined ? parseIntIn(flags.history, "history", 0, 1000) : chat ? 20 : 0,
+    HISTORY_ANSWER_MAX,
+  );
+  if (asked.note) io.stderr.write(`mcchat: ${asked.note}\n`);
+  const history = asked.count;
   const heartbeatMs =
     flags.heartbeat !== undefined
       ? parseIntIn(flags.heartbeat, "heartbeat", 50, 600000)
@@ -372,6 +384,15 @@ export async function runSetup(flags: RawOptions, io: Io, signal: AbortSignal): 
 }
 
 /**
+ * The history to ask for: a member answers at most `max` messages, so more is asked as
+ * `max`, and said (not silently cut).
+ */
+export function historyAsked(requested: number, max: number): { count: number; note?: string } {
+  if (requested <= max) return { count: requested };
+  return { count: max, note: `history is limited to ${max} messages; asking for ${max}` };
+}
+
+/**
  * A warning when the kernel gave far less receive buffer than asked for (Linux caps it
  * at net.core.rmem_max, then reports twice the usable size), else undefined.
  */
@@ -383,21 +404,7 @@ export function recvBufferWarning(given: number, asked: number): string | undefi
   );
 }
 
-/** The --stats line; an encrypted room adds what its transport dropped. */
+/** The --stats line (named as /stats all names them); an encrypted room adds what its transport dropped. */
 export function formatStats(s: SessionStats, room: { encrypted?: boolean } = {}): string {
-  const kib = Math.round(s.recvBufferBytes / 1024);
-  const sealed = room.encrypted
-    ? `, encrypted room: undecryptable ${s.undecryptable}, replayed ${s.replayed}, plaintext dropped ${s.plaintextDropped}`
-    : "";
-  return (
-    `mcchat: stats: sent ${s.sent}, received ${s.received}, repaired ${s.repairsReceived} ` +
-    `(repairs sent ${s.repairsSent}), NACKs sent ${s.nacksSent} / heard ${s.nacksHeard} / ` +
-    `suppressed ${s.nacksSuppressed}, duplicates dropped ${s.duplicates}, lost ${s.lost}, ` +
-    `malformed ${s.malformed}, receive buffer ${kib} KiB, reports sent ${s.reportsSent} / ` +
-    `heard ${s.reportsHeard}, window waits ${s.flowWaits}, bridged to legacy ${s.bridged}, ` +
-    `spoofed ${s.spoofed}, refused: members ${s.peersRefused} / held ${s.holdRefused} / ` +
-    `repairs ${s.repairsRefused} / history ${s.historyRefused}, ` +
-    `records of unread kinds skipped ${s.skipped}, reports of unannounced members ignored ` +
-    `${s.reportsIgnored}, listener errors ${s.listenerErrors}${sealed}`
-  );
+  return `mcchat: stats: ${statsItems(s, room).join(", ")}`;
 }

@@ -216,8 +216,14 @@ export function runChat(o: ChatOptions): Promise<number> {
             const who = await room.run({ verb: "who" });
             return info(roomLine(who.encrypted), ...whoLines(who.members, now(), c));
           }
-          case "stats":
-            return info(...statsLines(await room.run({ verb: "stats" })));
+          case "stats": {
+            const [stats, who] = [
+              await room.run({ verb: "stats" }),
+              await room.run({ verb: "who" }),
+            ];
+            const members = who.members.length > 0 ? who.members.length : undefined;
+            return info(...statsLines(stats, p.arg, { members, encrypted: who.encrypted }));
+          }
           case "me":
             if (p.arg === "") return error("usage: /me ACTION");
             return send(p.arg, true);

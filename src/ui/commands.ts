@@ -3,6 +3,8 @@
  * the /who and /stats listings. chat.ts does the I/O.
  */
 import type { MemberInfo } from "../session/member-info.ts";
+import type { SessionStats } from "../session/stats.ts";
+import { statsItems, statsSummary } from "../session/stats-text.ts";
 import { type Colors, nickColor } from "./colors.ts";
 import { displayName, hostOf } from "./format.ts";
 
@@ -17,7 +19,7 @@ export const COMMANDS: readonly CommandInfo[] = [
   { name: "who", args: "", help: "who is in the room (address, idle time); encrypted or not" },
   { name: "nick", args: "NEW", help: "change your nickname" },
   { name: "me", args: "ACTION", help: "send an action: * you ACTION" },
-  { name: "stats", args: "", help: "traffic counters of this session" },
+  { name: "stats", args: "", help: "traffic summary of this session (/stats all: every counter)" },
   { name: "quit", args: "", help: "leave the room (also Ctrl-D, Ctrl-C)" },
 ];
 
@@ -91,20 +93,26 @@ export function whoLines(members: readonly WhoMember[], now: number, c: Colors):
   ];
 }
 
-/** "datagramsSent" → "datagrams sent". */
-function words(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
-}
+/** `/stats all` packs its counters into lines this wide (an 80-column screen, with "-- "). */
+const STATS_LINE_WIDTH = 76;
 
-/** /stats: the session's numeric counters, compactly, a few per line. */
-export function statsLines(stats: object, perLine = 4): string[] {
-  const items = Object.entries(stats)
-    .filter((e): e is [string, number] => typeof e[1] === "number")
-    .map(([k, v]) => `${words(k)} ${v}`);
-  if (items.length === 0) return ["no counters"];
+/**
+ * /stats: one line in plain words; `/stats all`: every counter, named as --stats names
+ * them, a few per line.
+ */
+export function statsLines(
+  stats: SessionStats,
+  arg = "",
+  room: { members?: number; encrypted?: boolean } = {},
+  width = STATS_LINE_WIDTH,
+): string[] {
+  if (arg.toLowerCase() !== "all") return [statsSummary(stats, room.members)];
   const out: string[] = [];
-  for (let i = 0; i < items.length; i += perLine) {
-    out.push(items.slice(i, i + perLine).join(", "));
+  for (const item of statsItems(stats, room)) {
+    const last = out.at(-1);
+    if (last !== undefined && last.length + 2 + item.length <= width)
+      out[out.length - 1] = `${last}, ${item}`;
+    else out.push(item);
   }
   return out;
 }

@@ -139,4 +139,125 @@ describe.each(implementations())("mcchat from $label", ({ argv: mcchat, availabl
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(VERSION_OUTPUT);
   });
+
+  for (const [command, only] of COMMAND_HELP) {
+    const args = command === "" ? ["--help"] : [command, "--help"];
+    when(`${args.join(" ")} fits 80 columns and lists only its options${skipped}`, async () => {
+      const r = await mc(args);
+      expect(r.code).toBe(0);
+      const over = r.stdout.split("\n").filter((l) => l.length > 80);
+      expect(over).toEqual([]);
+      const options = r.stdout.slice(r.stdout.indexOf("\nOptions:\n"));
+      const listed = [...options.matchAll(/^ {2}(?:-\w, )?(--[\w-]+)/gm)].map((m) => m[1]);
+      expect(listed).toEqual(only);
+    });
+  }
+
+  const aliases: [string[], string[]][] = [
+    [["help"], ["--help"]],
+    [
+      ["help", "doctor"],
+      ["doctor", "--help"],
+    ],
+    [
+      ["help", "replay"],
+      ["replay", "--help"],
+    ],
+  ];
+  for (const [help, same] of aliases) {
+    when(`mcchat ${help.join(" ")} is mcchat ${same.join(" ")}${skipped}`, async () => {
+      const [a, b] = await Promise.all([mc(help), mc(same)]);
+      expect(a.code).toBe(0);
+      expect(a.stderr).toBe("");
+      expect(a.stdout).toBe(b.stdout);
+    });
+  }
+
+  for (const [args, line] of NEGATIVE) {
+    when(`${args.join(" ")} → "${line}"${skipped}`, async () => {
+      refused(await mc([...args, "-y"]), line);
+    });
+  }
+
+  for (const [args, line] of TYPOS) {
+    when(`${args.join(" ")} → "${line}"${skipped}`, async () => {
+      refused(await mc(args), line);
+    });
+  }
+
+  when(`--history 500 says the cap of 50 first${skipped}`, async () => {
+    const r = await mc(["--history", "500", "-y", "--listen", "--timeout", "0.2"]);
+    expect(r.stderr.split("\n")[0]).toBe(
+      "mcchat: history is limited to 50 messages; asking for 50",
+    );
+  });
 });
+
+/** Each command's help: its options, in order (the room's join lists them all). */
+const JOIN_OPTIONS = [
+  "--group",
+  "--port",
+  "--encoding",
+  "--interface",
+  "--ttl",
+  "--no-loopback",
+  "--raw",
+  "--legacy",
+  "--listen",
+  "--json",
+  "--count",
+  "--timeout",
+  "--nick",
+  "--yes",
+  "--history",
+  "--stats",
+  "--passphrase-file",
+  "--allow-plaintext",
+  "--heartbeat",
+  "--source",
+  "--log",
+  "--version",
+  "--help",
+];
+const COMMAND_HELP: [string, string[]][] = [
+  ["", JOIN_OPTIONS],
+  [
+    "setup",
+    [
+      "--group",
+      "--port",
+      "--encoding",
+      "--interface",
+      "--ttl",
+      "--nick",
+      "--passphrase-file",
+      "--help",
+    ],
+  ],
+  [
+    "doctor",
+    ["--group", "--port", "--interface", "--ttl", "--json", "--timeout", "--source", "--help"],
+  ],
+  ["replay", ["--json", "--help"]],
+  ["completion", ["--help"]],
+];
+
+/** A negative number is the option's value, refused by the option's own check. */
+const NEGATIVE: [string[], string][] = [
+  [["--ttl", "-1"], 'ttl must be a whole number from 0 to 255, not "-1"'],
+  [["--port", "-5"], 'port must be a whole number from 1 to 65535, not "-5"'],
+  [["-p", "-5"], 'port must be a whole number from 1 to 65535, not "-5"'],
+  [["--count", "-1"], 'count must be a whole number from 1 to 2147483648, not "-1"'],
+  [["--history", "-3"], 'history must be a whole number from 0 to 1000, not "-3"'],
+  [["--heartbeat", "-100"], 'heartbeat must be a whole number from 50 to 600000, not "-100"'],
+  [["--timeout", "-2"], 'timeout must be a positive number of seconds, not "-2"'],
+];
+
+/** Mistyped options and commands: the closest one is suggested. */
+const TYPOS: [string[], string][] = [
+  [["--histroy", "5"], "unknown option --histroy (did you mean --history?)"],
+  [["--groupp", "239.1.1.1"], "unknown option --groupp (did you mean --group?)"],
+  [["--frobnicate"], "unknown option --frobnicate (see mcchat --help)"],
+  [["docter"], 'unknown command "docter" (did you mean doctor?)'],
+  [["help", "replya"], 'no command "replya" (did you mean replay?)'],
+];

@@ -3,15 +3,17 @@ import { createInterface } from "node:readline";
 import { PassThrough, Writable } from "node:stream";
 import pc from "picocolors";
 import { UserError } from "../../src/errors.ts";
+import { formatStats } from "../../src/join.ts";
 import { Room } from "../../src/room/room.ts";
 import type { EventSink } from "../../src/session/event-sink.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
+import { emptyStats } from "../../src/session/stats.ts";
 import { displayPos, runChat } from "../../src/ui/chat.ts";
 import { parseInput, statsLines, whoLines } from "../../src/ui/commands.ts";
 import { makeCompleter } from "../../src/ui/completer.ts";
 import { CLOSE_DEADLINE_MS } from "../../src/ui/deadline.ts";
 import { waitFor } from "../helpers/events.ts";
-import { FakeRoomSession, type FakeStats } from "../helpers/fake-room-session.ts";
+import { FakeRoomSession } from "../helpers/fake-room-session.ts";
 import { VirtualTerminal } from "./vt.ts";
 
 const T0 = new Date(2024, 0, 2, 12, 0, 0).getTime();
@@ -23,7 +25,7 @@ class FakeSession extends FakeRoomSession {
   constructor(events: EventSink) {
     super(events);
     this.now = () => T0;
-    this.stats = { sent: 0, received: 7, datagramsSent: 3, lost: 0 } as unknown as FakeStats;
+    this.stats = { ...emptyStats(), received: 7, datagramsSent: 3 };
     this.others = [
       { id: BOB, nick: "bob", from: "198.18.0.2:25000", lastSeen: T0 - 4000, self: false },
     ];
@@ -468,7 +470,16 @@ describe("commands", () => {
   test("/stats, /help, unknown commands", async () => {
     const r = room({ columns: 100 });
     await r.type("/stats\r");
-    expect(r.vt.lines()).toContain("-- sent 0, received 7, datagrams sent 3, lost 0");
+    // One line in plain words; every counter on request, named as --stats names them.
+    expect(r.vt.lines()).toContain(
+      "-- sent 0, received 7, repaired 0, lost 0, members 2 (/stats all for every counter)",
+    );
+    expect(r.vt.lines().filter((l) => l.startsWith("-- "))).toHaveLength(1);
+    await r.type("/stats all\r");
+    expect(r.vt.lines()).toContain("-- sent 0, received 7, repaired 0 (repairs sent 0)");
+    expect(r.vt.lines()).toContain(
+      "-- NACKs sent 0 / heard 0 / suppressed 0, duplicates dropped 0, lost 0",
+    );
     await r.type("/HELP\r");
     expect(r.vt.lines()).toContain("-- /nick NEW   change your nickname");
     await r.type("/frobnicate now\r");
@@ -712,10 +723,21 @@ describe("helpers", () => {
     expect(complete("//x")).toEqual([[], "//x"]);
   });
 
-  test("whoLines without members, statsLines ignores non-numbers", () => {
+  test("statsLines: one summary line; all = the --stats items", () => {
+    const s = { ...emptyStats(), sent: 12, received: 340, repairsReceived: 3, lost: 1 };
+    expect(statsLines(s, "", { members: 5 })).toEqual([
+      "sent 12, received 340, repaired 3, lost 1, members 5 (/stats all for every counter)",
+    ]);
+    expect(statsLines(s)).toEqual([
+      "sent 12, received 340, repaired 3, lost 1 (/stats all for every counter)",
+    ]);
+    const all = statsLines(s, "ALL", { encrypted: true }).join(", ");
+    expect(`mcchat: stats: ${all}`).toBe(formatStats(s, { encrypted: true }));
+  });
+
+  test("whoLines without members", () => {
     expect(whoLines([], T0, plain)).toEqual([
       "no member list: legacy (--raw) peers do not announce themselves",
     ]);
-    expect(statsLines({ a: 1, b: "x", cD: 2 })).toEqual(["a 1, c d 2"]);
   });
 });
