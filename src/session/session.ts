@@ -27,6 +27,7 @@ import type {
   SessionContext,
 } from "./feature.ts";
 import { DEFAULT_FEATURES } from "./features.ts";
+import { DEFAULT_HEARTBEAT_MS } from "./heartbeat.ts";
 import { RawSession } from "./raw-session.ts";
 import type { Fragment, InboundItem, InboundStream } from "./receiving/inbound-stream.ts";
 import { DatagramIntake } from "./room/datagram-intake.ts";
@@ -119,7 +120,7 @@ export class Session implements RoomSession {
     this.myNick = opts.nick;
     const clock = opts.clock ?? Date.now;
     const random = opts.random ?? Math.random;
-    const heartbeatMs = opts.heartbeatMs ?? 2000;
+    const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     const startedAt = this.scheduler.now();
     /** A member silent this long has timed out; one whose report stalls this long stops holding us. */
     const timeoutMs = heartbeatMs * 3;

@@ -16,18 +16,14 @@ import { stripVTControlCharacters } from "node:util";
 import type { Room, RoomClient } from "../room/room.ts";
 import { RoomError } from "../room/room-error.ts";
 import { type Colors, nickColor } from "./colors.ts";
-import {
-  helpLines,
-  type ParsedInput,
-  parseInput,
-  roomLine,
-  statsLines,
-  whoLines,
-} from "./commands.ts";
+import { helpLines, type ParsedInput, parseInput, roomLine, statsLines } from "./commands.ts";
 import { makeCompleter } from "./completer.ts";
 import { quietly } from "./deadline.ts";
 import { displayName, formatPlain } from "./format.ts";
+import { FREEZE_TICK_MS, PresenceSummary } from "./join-summary.ts";
+import { PasteGuard } from "./paste-guard.ts";
 import { sanitizeNick } from "./sanitize.ts";
+import { LastSpoke, whoListing } from "./who.ts";
 import { wrapLines } from "./wrap.ts";
 
 export interface ChatOptions {
@@ -45,9 +41,24 @@ export interface ChatOptions {
   signal?: AbortSignal;
   /** Lines printed before the first prompt (e.g. where we joined, "/help"). */
   header?: string[];
-  /** Clock for /who's idle times (tests). */
+  /** Clock for /who's idle times and the presence summaries (tests). */
   now?: () => number;
+  /**
+   * The room's heartbeat interval: join and leave bursts (joining, waking from a freeze) are
+   * summarised (join-summary.ts). Absent: every join and leave has its own line.
+   */
+  heartbeatMs?: number;
+  /** A multi-line paste asks before sending (paste-guard.ts); only on a terminal. */
+  pasteConfirm?: boolean;
+  /** One-shot timer for the summaries and the paste guard (tests; default setTimeout). */
+  setTimer?: (fn: () => void, ms: number) => () => void;
 }
+
+/** setTimeout as a one-shot timer with its cancel. */
+const realTimer = (fn: () => void, ms: number) => {
+  const t = setTimeout(fn, ms);
+  return () => clearTimeout(t);
+};
 
 /**
  * Where the end of `text` lands when written from column 0 of a `columns`-wide
@@ -203,7 +214,17 @@ export function runChat(o: ChatOptions): Promise<number> {
             return info(...helpLines());
           case "who": {
             const who = await room.run({ verb: "who" });
-            return info(roomLine(who.encrypted), ...whoLines(who.members, now(), c));
+            const page = /^\d{1,6}$/.test(p.arg) ? Number(p.arg) : 1;
+            const lines = whoListing(who.members, {
+              now: now(),
+              colors: c,
+              spokeAt: (id) => spoke.get(id),
+              // Its lines are led by "-- ".
+              columns: output.columns !== undefined ? output.columns - 3 : undefined,
+              rows: (output as { rows?: number }).rows,
+              page,
+            });
+            return info(roomLine(who.encrypted), ...lines);
           }
           case "stats":
             return info(...statsLines(await room.run({ verb: "stats" })));
@@ -257,7 +278,7 @@ export function runChat(o: ChatOptions): Promise<number> {
         }
         rl.prompt();
       }
-      queue = queue.then(() => handle(parsed)).catch((err) => error(String(err)));
+      paste.line(line);
     });
 
     // Every step of leaving may fail on a hung-up terminal (rl.close() throws
@@ -269,6 +290,9 @@ export function runChat(o: ChatOptions): Promise<number> {
       } finally {
         done = true;
         try {
+          paste.close();
+          summary?.close();
+          if (ticker !== undefined) clearInterval(ticker);
           input.removeListener("keypress", trackRows);
           input.removeListener("close", onInputGone);
           input.removeListener("error", onInputGone);
@@ -294,11 +318,47 @@ export function runChat(o: ChatOptions): Promise<number> {
     };
     if (tty) input.prependListener("keypress", trackRows);
 
+    const setTimer = o.setTimer ?? realTimer;
+    const show = (e: Parameters<typeof formatPlain>[0], position = 0) =>
+      print(formatPlain(e, c, { members: room.members() }), position);
+    const spoke = new LastSpoke();
+    // Lines typed together (a paste) ask first; the answer is the next line.
+    const paste = new PasteGuard({
+      confirm: tty && o.pasteConfirm === true,
+      setTimer,
+      pass: (lines) => {
+        for (const line of lines) {
+          const parsed = parseInput(line);
+          queue = queue.then(() => handle(parsed)).catch((err) => error(String(err)));
+        }
+      },
+      say: (line) => info(line),
+    });
+    // Join and leave bursts said in a line or two (joining; waking from a freeze).
+    const summary =
+      o.heartbeatMs !== undefined
+        ? new PresenceSummary({
+            heartbeatMs: o.heartbeatMs,
+            now,
+            setTimer,
+            name: (nick, id) => sanitizeNick(displayName(nick, id, room.members())),
+            say: (lines) => info(...lines),
+            sayEvent: (e) => show(e),
+            width: () => columns() - 30,
+          })
+        : undefined;
+    const ticker = summary ? setInterval(() => summary.tick(), FREEZE_TICK_MS) : undefined;
+
     const client: RoomClient = room.attach({
       name: "the terminal",
       owner: true,
       paced: true,
-      onEvent: (e, position) => print(formatPlain(e, c, { members: room.members() }), position),
+      onEvent: (e, position) => {
+        spoke.note(e);
+        // A held join/leave is consumed now; its line comes with the summary.
+        if (summary?.hold(e)) return shown(position);
+        show(e, position);
+      },
       // Showing an event threw (a bug): say so and leave, as a crash would (status 70).
       onFailure: (err) => {
         error(`internal error: cannot show the room's events: ${errorText(err)}`);
