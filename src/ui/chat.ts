@@ -344,7 +344,7 @@ export function runChat(o: ChatOptions): Promise<number> {
             name: (nick, id) => sanitizeNick(displayName(nick, id, room.members())),
             say: (lines) => info(...lines),
             sayEvent: (e) => show(e),
-            width: () => columns() - 30,
+            width: () => columns() - 24, // the lead: "-- in the room (18): "
           })
         : undefined;
     const ticker = summary ? setInterval(() => summary.tick(), FREEZE_TICK_MS) : undefined;
