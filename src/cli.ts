@@ -195,6 +195,7 @@ export function buildCli() {
       "--heartbeat <ms>",
       "Ambient heartbeat interval; silent 3 intervals = gone (default 2000)",
     )
+    .option("--no-paste-confirm", "Chat room: send a multi-line paste without asking first")
     .option("--source <addr>", "Source-specific multicast: hear only this sender")
     .option("--log <file>", "Append every event to FILE as a JSON line (mode 0600)");
   cli.option("-v, --version", "Print the version");

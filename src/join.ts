@@ -10,6 +10,7 @@ import type { NetInterface, RawOptions } from "./config/options.ts";
 import { UserError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import type { Room } from "./room/room.ts";
+import { DEFAULT_HEARTBEAT_MS } from "./session/heartbeat.ts";
 import type { RoomSession, SessionStats } from "./session/session.ts";
 import { statsItems } from "./session/stats-text.ts";
 
@@ -241,6 +242,8 @@ export async function runJoin(flags: RawOptions, io: Io, signal: AbortSignal): P
       colors,
       signal,
       bell: opts.bell,
+      heartbeatMs: heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      pasteConfirm: flags.pasteConfirm !== false,
       header: [colors.dim(`mcchat ${pkg.version}: ${joined} as ${opts.nick}. /help for commands.`)],
     });
   } else {

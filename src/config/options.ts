@@ -46,6 +46,8 @@ export interface RawOptions {
   history?: unknown;
   stats?: unknown;
   heartbeat?: unknown;
+  /** --no-paste-confirm: a multi-line paste in the chat room is sent without asking. */
+  pasteConfirm?: unknown;
   /** --passphrase-file FILE (read by cli.ts into roomPassphrase). */
   passphraseFile?: unknown;
   /** --allow-plaintext: an encrypted room also shows legacy text, marked unauthenticated. */

@@ -27,6 +27,7 @@ import type {
   SessionContext,
 } from "./feature.ts";
 import { DEFAULT_FEATURES } from "./features.ts";
+import { DEFAULT_HEARTBEAT_MS } from "./heartbeat.ts";
 import { RawSession } from "./raw-session.ts";
 import type { Fragment, InboundItem, InboundStream } from "./receiving/inbound-stream.ts";
 import { DatagramIntake } from "./room/datagram-intake.ts";
@@ -121,7 +122,7 @@ export class Session implements RoomSession {
     this.myNick = opts.nick;
     const clock = opts.clock ?? Date.now;
     const random = opts.random ?? Math.random;
-    const heartbeatMs = opts.heartbeatMs ?? 2000;
+    const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     const startedAt = this.scheduler.now();
     // After every member already there (peer-table.ts: just before our join), before anyone
     // who comes later.

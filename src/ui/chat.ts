@@ -17,20 +17,16 @@ import type { Room, RoomClient } from "../room/room.ts";
 import { RoomError } from "../room/room-error.ts";
 import type { SessionEvent } from "../session/events.ts";
 import { type Colors, nickColor } from "./colors.ts";
-import {
-  helpLines,
-  type ParsedInput,
-  parseInput,
-  roomLine,
-  statsLines,
-  whoLines,
-} from "./commands.ts";
+import { helpLines, type ParsedInput, parseInput, roomLine, statsLines } from "./commands.ts";
 import { makeCompleter } from "./completer.ts";
 import { ctrlCHandler } from "./ctrl-c.ts";
 import { quietly } from "./deadline.ts";
 import { displayName, formatPlain } from "./format.ts";
+import { FREEZE_TICK_MS, PresenceSummary } from "./join-summary.ts";
 import { mentions } from "./mention.ts";
+import { PasteGuard } from "./paste-guard.ts";
 import { sanitizeNick } from "./sanitize.ts";
+import { LastSpoke, whoListing } from "./who.ts";
 import { wrapLines } from "./wrap.ts";
 
 export interface ChatOptions {
@@ -48,11 +44,26 @@ export interface ChatOptions {
   signal?: AbortSignal;
   /** Lines printed before the first prompt (e.g. where we joined, "/help"). */
   header?: string[];
-  /** Clock for /who's idle times (tests). */
+  /** Clock for /who's idle times and the presence summaries (tests). */
   now?: () => number;
   /** Ring the terminal bell (BEL) when a line mentions our nick (default true; --no-bell). */
   bell?: boolean;
+  /**
+   * The room's heartbeat interval: join and leave bursts (joining, waking from a freeze) are
+   * summarised (join-summary.ts). Absent: every join and leave has its own line.
+   */
+  heartbeatMs?: number;
+  /** A multi-line paste asks before sending (paste-guard.ts); only on a terminal. */
+  pasteConfirm?: boolean;
+  /** One-shot timer for the summaries and the paste guard (tests; default setTimeout). */
+  setTimer?: (fn: () => void, ms: number) => () => void;
 }
+
+/** setTimeout as a one-shot timer with its cancel. */
+const realTimer = (fn: () => void, ms: number) => {
+  const t = setTimeout(fn, ms);
+  return () => clearTimeout(t);
+};
 
 /** The terminal bell. */
 const BEL = "\x07";
@@ -214,7 +225,17 @@ export function runChat(o: ChatOptions): Promise<number> {
             return info(...helpLines());
           case "who": {
             const who = await room.run({ verb: "who" });
-            return info(roomLine(who.encrypted), ...whoLines(who.members, now(), c));
+            const page = /^\d{1,6}$/.test(p.arg) ? Number(p.arg) : 1;
+            const lines = whoListing(who.members, {
+              now: now(),
+              colors: c,
+              spokeAt: (id) => spoke.get(id),
+              // Its lines are led by "-- ".
+              columns: output.columns !== undefined ? output.columns - 3 : undefined,
+              rows: (output as { rows?: number }).rows,
+              page,
+            });
+            return info(roomLine(who.encrypted), ...lines);
           }
           case "stats": {
             const [stats, who] = [
@@ -279,7 +300,7 @@ export function runChat(o: ChatOptions): Promise<number> {
     };
 
     /** Lines for a room event: a line naming us highlighted (and the bell), "is taken" said. */
-    const show = (e: SessionEvent, position: number) => {
+    const show = (e: SessionEvent, position = 0) => {
       const lines = formatPlain(e, c, { members: room.members() });
       if (e.type === "message" && !e.self && !e.history && mentions(e.text, room.nick)) {
         print(
@@ -311,7 +332,7 @@ export function runChat(o: ChatOptions): Promise<number> {
         }
         rl.prompt();
       }
-      queue = queue.then(() => handle(parsed)).catch((err) => error(String(err)));
+      paste.line(line);
     });
 
     // Every step of leaving may fail on a hung-up terminal (rl.close() throws
@@ -323,6 +344,9 @@ export function runChat(o: ChatOptions): Promise<number> {
       } finally {
         done = true;
         try {
+          paste.close();
+          summary?.close();
+          if (ticker !== undefined) clearInterval(ticker);
           input.removeListener("keypress", trackRows);
           input.removeListener("close", onInputGone);
           input.removeListener("error", onInputGone);
@@ -348,11 +372,45 @@ export function runChat(o: ChatOptions): Promise<number> {
     };
     if (tty) input.prependListener("keypress", trackRows);
 
+    const setTimer = o.setTimer ?? realTimer;
+    const spoke = new LastSpoke();
+    // Lines typed together (a paste) ask first; the answer is the next line.
+    const paste = new PasteGuard({
+      confirm: tty && o.pasteConfirm === true,
+      setTimer,
+      pass: (lines) => {
+        for (const line of lines) {
+          const parsed = parseInput(line);
+          queue = queue.then(() => handle(parsed)).catch((err) => error(String(err)));
+        }
+      },
+      say: (line) => info(line),
+    });
+    // Join and leave bursts said in a line or two (joining; waking from a freeze).
+    const summary =
+      o.heartbeatMs !== undefined
+        ? new PresenceSummary({
+            heartbeatMs: o.heartbeatMs,
+            now,
+            setTimer,
+            name: (nick, id) => sanitizeNick(displayName(nick, id, room.members())),
+            say: (lines) => info(...lines),
+            sayEvent: (e) => show(e),
+            width: () => columns() - 24, // the lead: "-- in the room (18): "
+          })
+        : undefined;
+    const ticker = summary ? setInterval(() => summary.tick(), FREEZE_TICK_MS) : undefined;
+
     const client: RoomClient = room.attach({
       name: "the terminal",
       owner: true,
       paced: true,
-      onEvent: show,
+      onEvent: (e, position) => {
+        spoke.note(e);
+        // A held join/leave is consumed now; its line comes with the summary.
+        if (summary?.hold(e)) return shown(position);
+        show(e, position);
+      },
       // Showing an event threw (a bug): say so and leave, as a crash would (status 70).
       onFailure: (err) => {
         error(`internal error: cannot show the room's events: ${errorText(err)}`);

@@ -1,12 +1,9 @@
 /**
  * The chat room's slash commands (pure): parsing an input line, the help text and
- * the /who and /stats listings. chat.ts does the I/O.
+ * the /stats listing (/who: who.ts). chat.ts does the I/O.
  */
-import type { MemberInfo } from "../session/member-info.ts";
 import type { SessionStats } from "../session/stats.ts";
 import { statsItems, statsSummary } from "../session/stats-text.ts";
-import { type Colors, nickColor } from "./colors.ts";
-import { displayName, hostOf } from "./format.ts";
 
 export interface CommandInfo {
   name: string;
@@ -16,7 +13,11 @@ export interface CommandInfo {
 
 export const COMMANDS: readonly CommandInfo[] = [
   { name: "help", args: "", help: "this list" },
-  { name: "who", args: "", help: "who is in the room (address, idle time); encrypted or not" },
+  {
+    name: "who",
+    args: "",
+    help: "who is in the room, idle since last message (/who 2: page 2)",
+  },
   { name: "nick", args: "NEW", help: "change your nickname" },
   { name: "me", args: "ACTION", help: "send an action: * you ACTION" },
   { name: "stats", args: "", help: "traffic summary of this session (/stats all: every counter)" },
@@ -59,38 +60,9 @@ export function helpLines(): string[] {
   ];
 }
 
-/** What /who needs to know about a member: the session's MemberInfo. */
-export type WhoMember = MemberInfo;
-
 /** /who's first line: whether outsiders can read and write the room. */
 export function roomLine(encrypted: boolean): string {
   return encrypted ? "room: encrypted (AES-256-GCM, passphrase)" : "room: open (not encrypted)";
-}
-
-/** /who: one line per member, ourselves first, then by display name. */
-export function whoLines(members: readonly WhoMember[], now: number, c: Colors): string[] {
-  if (members.length === 0) {
-    return ["no member list: legacy (--raw) peers do not announce themselves"];
-  }
-  const rows = members.map((m) => {
-    const name = displayName(m.nick, m.id, members);
-    return { m, name };
-  });
-  rows.sort((a, b) => (a.m.self !== b.m.self ? (a.m.self ? -1 : 1) : a.name.localeCompare(b.name)));
-  const nameWidth = Math.max(...rows.map((r) => r.name.length));
-  const fromWidth = Math.max(...rows.map((r) => (r.m.self ? 0 : hostOf(r.m.from).length)), 3);
-  const count = members.length === 1 ? "1 member" : `${members.length} members`;
-  return [
-    `${count}:`,
-    ...rows.map(({ m, name }) => {
-      const shown = nickColor(name, c)(name) + " ".repeat(nameWidth - name.length);
-      if (m.self) return `  ${shown}  ${"you".padEnd(fromWidth)}`.trimEnd();
-      const idle = Math.max(0, Math.round((now - m.lastSeen) / 1000));
-      // A 0.2 member gets our text (a copy it can read) and nothing else.
-      const old = m.wire === "1.0" ? "  (mcchat 0.2: text only)" : "";
-      return `  ${shown}  ${hostOf(m.from).padEnd(fromWidth)}  idle ${idle}s${old}`;
-    }),
-  ];
 }
 
 /** `/stats all` packs its counters into lines this wide (an 80-column screen, with "-- "). */

@@ -9,9 +9,10 @@ import type { EventSink } from "../../src/session/event-sink.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
 import { emptyStats } from "../../src/session/stats.ts";
 import { displayPos, runChat } from "../../src/ui/chat.ts";
-import { parseInput, statsLines, whoLines } from "../../src/ui/commands.ts";
+import { parseInput, statsLines } from "../../src/ui/commands.ts";
 import { makeCompleter } from "../../src/ui/completer.ts";
 import { CLOSE_DEADLINE_MS } from "../../src/ui/deadline.ts";
+import { whoListing } from "../../src/ui/who.ts";
 import { waitFor } from "../helpers/events.ts";
 import { FakeRoomSession } from "../helpers/fake-room-session.ts";
 import { VirtualTerminal } from "./vt.ts";
@@ -379,15 +380,19 @@ describe("sending", () => {
 });
 
 describe("commands", () => {
-  test("/who lists members with address, you-marker and idle time", async () => {
+  test("/who lists members with address, you-marker and idle time since the last message", async () => {
     const r = room({ columns: 80 });
+    // bob was heard 4 s ago (a heartbeat) but last spoke 10 s ago.
+    r.session.emit({ ...bobSays("hi"), time: new Date(T0 - 10_000) });
+    await waitFor(() => r.vt.lines().includes("11:59:50 <bob> hi"), 1000, "bob's line");
     await r.type("/who\r");
     expect(r.vt.lines()).toEqual([
+      "11:59:50 <bob> hi",
       "alice> /who",
       "-- room: open (not encrypted)",
       "-- 2 members:",
       "--   alice  you",
-      "--   bob    198.18.0.2  idle 4s",
+      "--   bob    198.18.0.2  idle 10s",
       "alice>",
     ]);
     r.end();
@@ -410,8 +415,8 @@ describe("commands", () => {
       "-- room: open (not encrypted)",
       "-- 3 members:",
       "--   alice  you",
-      "--   bob    198.18.0.2  idle 4s",
-      "--   old    198.18.0.3  idle 1s  (mcchat 0.2: text only)",
+      "--   bob    198.18.0.2  no message yet",
+      "--   old    198.18.0.3  no message yet  (mcchat 0.2: text only)",
       "alice>",
     ]);
     r.end();
@@ -735,8 +740,8 @@ describe("helpers", () => {
     expect(`mcchat: stats: ${all}`).toBe(formatStats(s, { encrypted: true }));
   });
 
-  test("whoLines without members", () => {
-    expect(whoLines([], T0, plain)).toEqual([
+  test("whoListing without members", () => {
+    expect(whoListing([], { now: T0, colors: plain, spokeAt: () => undefined })).toEqual([
       "no member list: legacy (--raw) peers do not announce themselves",
     ]);
   });
