@@ -84,7 +84,10 @@ export function sanitizeForTerminal(text: string, opts: SanitizeOptions = {}): s
   const raw = clean(text).split(LINE_BREAK);
   const lines = raw.length > maxLines ? raw.slice(0, maxLines - 1) : raw;
   const out = lines.map((l) => renderLine(l, maxLength));
-  if (raw.length > maxLines) out.push(`[… ${raw.length - lines.length} more lines]`);
+  // The marker is held to the same width as the lines (a tiny maxLength cuts it too).
+  if (raw.length > maxLines) {
+    out.push(renderLine(`[… ${raw.length - lines.length} more lines]`, maxLength));
+  }
   return out;
 }
 

@@ -142,6 +142,12 @@ describe("sanitizeForTerminal: lines", () => {
   });
 });
 
+test("the '[… N more lines]' marker is held to maxLength too (found by the property below)", () => {
+  const lines = sanitizeForTerminal("\n\n\r\n\r\n\r\n", { maxLength: 1, maxLines: 5 });
+  expect(lines).toHaveLength(5);
+  for (const line of lines) expect([...line].length).toBeLessThanOrEqual(1);
+});
+
 describe("property: no forbidden code point survives", () => {
   const nasty = fc.constantFrom(
     ..."\x00\x07\x08\x0a\x0d\x1b\x7f\x85\x9b\x9c\x9d\u2028\u2029\uD800\uDFFF".split(""),
