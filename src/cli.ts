@@ -158,7 +158,7 @@ export function buildCli() {
     .option("-p, --port <port>", "UDP port (default 25000)")
     .option(
       "-e, --encoding <name>",
-      'Text encoding on the wire: utf8 (default), gbk, gb18030, big5, shift_jis, euc-kr, ... ; "auto" on receive = UTF-8 when valid, else GB18030',
+      "Text encoding of legacy text: auto (default: UTF-8 when valid, else GB18030; copies to classic programs in GBK once they are heard using it), utf8, gbk, gb18030, big5, shift_jis, euc-kr, ...",
     )
     .option(
       "-i, --interface <name|ip|all>",

@@ -84,9 +84,13 @@ export function sanitizeForTerminal(text: string, opts: SanitizeOptions = {}): s
   const raw = clean(text).split(LINE_BREAK);
   const lines = raw.length > maxLines ? raw.slice(0, maxLines - 1) : raw;
   const out = lines.map((l) => renderLine(l, maxLength));
-  // The marker is held to the same width as the lines (a tiny maxLength cuts it too).
+  // The marker is held to the same width as the lines: a short form where the long one
+  // does not fit, cut only where neither does.
   if (raw.length > maxLines) {
-    out.push(renderLine(`[… ${raw.length - lines.length} more lines]`, maxLength));
+    const n = raw.length - lines.length;
+    const long = `[… ${n} more lines]`;
+    const short = `[+${n}]`;
+    out.push([...long].length <= maxLength ? long : renderLine(short, maxLength));
   }
   return out;
 }

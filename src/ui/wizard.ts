@@ -299,7 +299,7 @@ async function wizard(opts: WizardOptions): Promise<WizardAnswers> {
     await ask(
       text({
         ...io,
-        message: `Nickname (up to ${MAX_NICK_BYTES} bytes)`,
+        message: `Nickname (up to ${MAX_NICK_BYTES} Latin letters or ${Math.floor(MAX_NICK_BYTES / 3)} CJK characters)`,
         placeholder: d.nick,
         defaultValue: d.nick,
         validate: (v) => nickInputProblem(v || d.nick),

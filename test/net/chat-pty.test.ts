@@ -71,7 +71,7 @@ describeLab("chat room on a terminal (tmux)", () => {
           await t.keys("Enter"); // no (the default)
           await t.waitFor(/◆ {2}Passphrase for a private room \(empty: open room\)/);
           await t.keys("Enter"); // empty: an open room
-          await t.waitFor(/◆ {2}Nickname \(up to 32 bytes\)/);
+          await t.waitFor(/◆ {2}Nickname \(up to 32 Latin letters or 10 CJK characters\)/);
           await t.keys("C-u");
           await t.type("alice");
           await t.keys("Enter");

@@ -213,7 +213,8 @@ describe("formatPlain", () => {
       maxLength: 4,
       maxLines: 2,
     });
-    expect(lines).toEqual(["09:05:03 <alice> abc…", "09:05:03 <alice> [… 2 more lines]"]);
+    // The "more lines" marker is held to maxLength too: its short form.
+    expect(lines).toEqual(["09:05:03 <alice> abc…", "09:05:03 <alice> [+2]"]);
   });
 
   test("no raw control characters with colour off", () => {

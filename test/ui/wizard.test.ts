@@ -240,7 +240,9 @@ describe("runWizard", () => {
     );
     const pending = run(u, { interfaces: [] }).catch((e) => e);
     await waitFor(() => u.text().includes(PROMPTS.nick), 2000, "the wizard shows nick");
-    expect(u.text()).toContain(`Nickname (up to ${MAX_NICK_BYTES} bytes)`);
+    expect(u.text()).toContain(
+      `Nickname (up to ${MAX_NICK_BYTES} Latin letters or ${Math.floor(MAX_NICK_BYTES / 3)} CJK characters)`,
+    );
     u.input.write(CTRL_C);
     expect(await pending).toBeInstanceOf(CancelledError);
   });
