@@ -423,6 +423,12 @@ export function runChat(o: ChatOptions): Promise<number> {
       ctrlCHandler(rl, {
         leave: () => void finish(0),
         hint: () => info("line cleared (Ctrl-C again to leave)"),
+        cancel: () => {
+          if (!paste.asking) return false;
+          paste.close();
+          info("paste not sent");
+          return true;
+        },
       }),
     );
     rl.on("close", () => void finish(0));

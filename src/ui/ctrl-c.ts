@@ -21,12 +21,15 @@ export interface CtrlCActions {
   leave(): void;
   /** Say how to leave: once, at the first cleared draft. */
   hint(): void;
+  /** A question waits for its answer (a paste: send them?): Ctrl-C answers no; true if one did. */
+  cancel?(): boolean;
 }
 
 /** The handler for readline's "SIGINT" event. */
 export function ctrlCHandler(editor: LineEditor, actions: CtrlCActions): () => void {
   let hinted = false;
   return () => {
+    if (actions.cancel?.()) return;
     if (editor.line === "") return actions.leave();
     // The editor's own keys (end of line, then delete to its start) clear it, wrapped rows
     // and all, and readline redraws the prompt as for any edit.

@@ -43,3 +43,22 @@ test("Ctrl-C on an empty line leaves at once, without a hint", () => {
   ctrlCHandler(editor(""), { leave: () => did.push("leave"), hint: () => did.push("hint") })();
   expect(did).toEqual(["leave"]);
 });
+
+test("Ctrl-C while a question waits (a paste: send them?) answers no and stays", () => {
+  const did: string[] = [];
+  let asking = true;
+  const onCtrlC = ctrlCHandler(editor(""), {
+    leave: () => did.push("leave"),
+    hint: () => did.push("hint"),
+    cancel: () => {
+      if (!asking) return false;
+      asking = false;
+      did.push("cancel");
+      return true;
+    },
+  });
+  onCtrlC();
+  expect(did).toEqual(["cancel"]);
+  onCtrlC();
+  expect(did).toEqual(["cancel", "leave"]);
+});
