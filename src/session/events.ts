@@ -29,7 +29,15 @@ export type SessionEvent =
       /** Our own message, echoed once. */
       self?: boolean;
     }
-  | { type: "join"; time: Date; from: string; nick: string; id: string }
+  | {
+      type: "join";
+      time: Date;
+      from: string;
+      nick: string;
+      id: string;
+      /** Its first presence was a HELLO: it is joining now, not a member already here. */
+      joining?: boolean;
+    }
   | {
       type: "leave";
       time: Date;

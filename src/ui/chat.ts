@@ -394,7 +394,12 @@ export function runChat(o: ChatOptions): Promise<number> {
             now,
             setTimer,
             name: (nick, id) => sanitizeNick(displayName(nick, id, room.members())),
-            say: (lines) => info(...lines),
+            say: (lines) => {
+              info(...lines);
+              // A names line can hold the member whose nick we took: say how we are shown.
+              const taken = takenLine();
+              if (taken) info(taken);
+            },
             sayEvent: (e) => show(e),
             width: () => columns() - 24, // the lead: "-- in the room (18): "
           })

@@ -97,6 +97,8 @@ export class PresenceSummary {
     this.checkFrozen();
     if (e.type !== "join" && e.type !== "leave") return false;
     if (!this.window) return false;
+    // The names line is for members already here: one joining now (HELLO) has its own line.
+    if (this.window.kind === "settle" && e.type === "join" && e.joining) return false;
     this.window.events.push(e);
     return true;
   }

@@ -228,8 +228,13 @@ describe.each(implementations())("mcchat from $label", ({ label, argv: mcchat, a
         const common = ["--listen", "-y", "-g", GROUP, "-p", String(port), "--timeout", "30"];
         const plainUtf8 = join(dir, `${tag}-a-utf8.txt`);
         const plainLatin1 = join(dir, `${tag}-a-latin1.txt`);
-        const plain = [toFile(plainUtf8, common), toFile(plainLatin1, [...common, "-e", "latin1"])];
-        const jsonUtf8 = h1.spawn([...mcchat, ...common, "--json"]);
+        // UTF-8 named: the default (auto) would read the high bytes as GB18030, a third
+        // decoding this case does not need (both it and latin1 show every byte value).
+        const plain = [
+          toFile(plainUtf8, [...common, "-e", "utf8"]),
+          toFile(plainLatin1, [...common, "-e", "latin1"]),
+        ];
+        const jsonUtf8 = h1.spawn([...mcchat, ...common, "--json", "-e", "utf8"]);
         const jsonLatin1 = h1.spawn([...mcchat, ...common, "--json", "-e", "latin1"]);
         const files = [plainUtf8, plainLatin1];
         const has = (f: string, s: string) => {

@@ -132,3 +132,15 @@ describe("PresenceSummary", () => {
     expect(said).toEqual(["event leave m02"]);
   });
 });
+
+describe("members joining now (HELLO) while we settle", () => {
+  test("get their own joined line; only members already here go in the names line", () => {
+    const { t, said, offer } = summary();
+    offer(join(1));
+    offer(join(2));
+    offer({ ...join(3), joining: true } as SessionEvent);
+    expect(said).toEqual(["event join m03"]);
+    t.advance(HB + SETTLE_SLACK_MS);
+    expect(said[1]).toMatch(/in the room \(2\): m01, m02/);
+  });
+});

@@ -142,7 +142,14 @@ export class PeerTable {
         p.nickSince = !joining && now - joined <= PRESENT_AT_JOIN_MS ? joined - 1 : now;
       }
       p.nick = nick;
-      this.emit({ type: "join", time: this.time(), from: p.from, nick, id: p.id });
+      this.emit({
+        type: "join",
+        time: this.time(),
+        from: p.from,
+        nick,
+        id: p.id,
+        ...(joining ? { joining: true } : {}),
+      });
     } else if (p.nick !== nick) {
       const old = p.nick;
       p.nick = nick;
