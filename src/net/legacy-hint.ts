@@ -12,8 +12,7 @@
  * our v1 presence for a while: at most one hint per LEGACY_HINT_GAP_MS.
  */
 import { Flag, HEADER_LENGTH, MAGIC_0, MAGIC_1, TypeCode } from "../protocol/constants.ts";
-import { DecodeError } from "../protocol/decode-error.ts";
-import { decode } from "../protocol/frame.ts";
+import { tryDecode } from "../protocol/frame.ts";
 import type { Scheduler } from "../session/scheduler.ts";
 
 /** Hints given at most this often (ms), whatever the wire sends. */
@@ -30,13 +29,7 @@ export function speaksV1(inner: Uint8Array): boolean {
   const type = inner[3];
   if (type !== TypeCode.hello && type !== TypeCode.heartbeat) return false;
   if (((inner[4] as number) & Flag.compat) !== 0) return false;
-  try {
-    decode(inner);
-  } catch (e) {
-    if (e instanceof DecodeError) return false;
-    throw e;
-  }
-  return true;
+  return tryDecode(inner) !== undefined;
 }
 
 /** Rate-limited fan-out of the hint to the session's listener(s); a throwing listener is contained. */

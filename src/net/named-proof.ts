@@ -11,8 +11,7 @@
  * Pure: parses with the protocol's own decoder, and nothing from the wire throws.
  */
 import { HEADER_LENGTH, MAGIC_0, MAGIC_1, TypeCode } from "../protocol/constants.ts";
-import { DecodeError } from "../protocol/decode-error.ts";
-import { decode } from "../protocol/frame.ts";
+import { tryDecode } from "../protocol/frame.ts";
 import type { Frame } from "../protocol/types.ts";
 
 /**
@@ -55,12 +54,6 @@ export function namesOneOf(inner: Uint8Array, ids: ReadonlySet<string>): boolean
   if (inner[0] !== MAGIC_0 || inner[1] !== MAGIC_1 || !NAMING_TYPES.has(inner[3] as number)) {
     return false;
   }
-  let frame: Frame;
-  try {
-    frame = decode(inner);
-  } catch (e) {
-    if (e instanceof DecodeError) return false;
-    throw e;
-  }
-  return named(frame).some((id) => ids.has(id));
+  const frame = tryDecode(inner);
+  return frame !== undefined && named(frame).some((id) => ids.has(id));
 }

@@ -16,10 +16,19 @@
  * Nothing a datagram holds can make the handler throw: every read of the wire is guarded.
  */
 import { randomBytes } from "node:crypto";
-import { Flag, HEADER_LENGTH, MAGIC_0, MAGIC_1, TypeCode } from "../protocol/constants.ts";
+import {
+  Flag,
+  HEADER_LENGTH,
+  MAGIC_0,
+  MAGIC_1,
+  PROTOCOL_VERSION,
+  SEALED_TYPE,
+  TypeCode,
+} from "../protocol/constants.ts";
 import { DecodeError } from "../protocol/decode-error.ts";
 import { decodeFresh, type Fresh, isFresh } from "../protocol/fresh.ts";
 import { isFramed } from "../protocol/header.ts";
+import { idFromBytes } from "../protocol/instance-id.ts";
 import {
   deriveSendKey,
   isSealed,
@@ -102,8 +111,23 @@ function looksSealed(data: Uint8Array): boolean {
     data.length <= MAX_SEALED_BYTES &&
     data[0] === MAGIC_0 &&
     data[1] === MAGIC_1 &&
-    data[2] === 1 &&
-    data[3] === 0x40
+    data[2] === PROTOCOL_VERSION &&
+    data[3] === SEALED_TYPE
+  );
+}
+
+/** The instance id in a v1 frame's header (at least HEADER_LENGTH bytes). */
+const headerId = (frame: Uint8Array): string => idFromBytes(frame.subarray(5, 13));
+
+/**
+ * A history answer: a v1 MESSAGE or a RECORD with the HISTORY flag. It re-sends other members'
+ * records under their ids, so neither the id binding nor "our own ids" apply to its header.
+ */
+function isHistoryAnswer(frame: Uint8Array): boolean {
+  const type = frame[3];
+  return (
+    (type === TypeCode.message || type === TypeCode.record) &&
+    ((frame[4] as number) & Flag.history) !== 0
   );
 }
 
@@ -136,12 +160,8 @@ export function sealTransport(
   /** Notes the instance id of a v1 frame we seal (history answers carry others' ids: not those). */
   const noteOwnId = (data: Uint8Array): void => {
     if (data.length < HEADER_LENGTH || data[0] !== MAGIC_0 || data[1] !== MAGIC_1) return;
-    const type = data[3];
-    const history =
-      (type === TypeCode.message || type === TypeCode.record) &&
-      ((data[4] as number) & Flag.history) !== 0;
-    if (history) return;
-    const id = hex(data.subarray(5, 13));
+    if (isHistoryAnswer(data)) return;
+    const id = headerId(data);
     if (ownIds.has(id)) return;
     ownIds.add(id);
     if (ownIds.size > MAX_OWN_IDS) ownIds.delete(ownIds.values().next().value as string);
@@ -232,11 +252,8 @@ export function sealTransport(
     opened: Uint8Array,
     d: Datagram,
   ) => {
-    const id = hex(opened.subarray(5, 13));
-    const type = opened[3];
-    const history =
-      (type === TypeCode.message || type === TypeCode.record) &&
-      ((opened[4] as number) & Flag.history) !== 0;
+    const id = headerId(opened);
+    const history = isHistoryAnswer(opened);
     if (!history && entry.id !== undefined && entry.id !== id) {
       counts.undecryptable++;
       return;
@@ -419,9 +436,9 @@ export function sealTransport(
   /** Our own datagram looped back: handed on unopened if it is really one we sent. */
   const receiveOwn = (d: Datagram): void => {
     const data = d.data;
-    if (looksSealed(data) && hex(data.subarray(4, 4 + KEY_SALT_LENGTH)) === ownSaltHex) {
-      const c = new DataView(data.buffer, data.byteOffset, data.byteLength).getBigUint64(20);
-      const mine = ownSent.get(c);
+    const head = looksSealed(data) ? readSealedHeader(data) : undefined; // cannot throw then
+    if (head && hex(head.salt) === ownSaltHex) {
+      const mine = ownSent.get(head.counter);
       if (mine) {
         if (!isFresh(mine)) handler({ ...d, data: mine });
         return;

@@ -63,3 +63,12 @@ export function decode(bytes: Uint8Array): Frame {
     throw new DecodeError("truncated", `internal decoder error: ${String(e)}`);
   }
 }
+
+/** `decode`, for callers that only need to know whether the bytes are a valid frame: undefined if not. */
+export function tryDecode(bytes: Uint8Array): Frame | undefined {
+  try {
+    return decode(bytes);
+  } catch {
+    return undefined; // decode throws DecodeError and nothing else
+  }
+}

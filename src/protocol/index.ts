@@ -38,7 +38,7 @@ export {
   joinBody,
   joinFragments,
 } from "./fragment.ts";
-export { decode, encode, encodingLength } from "./frame.ts";
+export { decode, encode, encodingLength, tryDecode } from "./frame.ts";
 export {
   decodeFresh,
   encodeFresh,
