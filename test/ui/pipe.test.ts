@@ -447,13 +447,17 @@ describe("an end never drops output it has received; what did not get through is
       code = c;
       return c;
     });
-    return { s, out, errors, done, code: () => code, err: () => errors.chunks.join("") };
+    /** Messages m1..mn from the room, until stdout holds the first write of them. */
+    const handed = async (n: number) => {
+      for (let i = 1; i <= n; i++) s.emit(msg(`m${i}`));
+      await waitFor(() => out.held.length === 1, 1000, "the lines handed to stdout");
+    };
+    return { s, out, errors, done, handed, code: () => code, err: () => errors.chunks.join("") };
   }
 
   test("--count reached while stdout takes nothing: waits for it as long as it takes, then 0", async () => {
     const p = held({ count: 3 });
-    for (let i = 1; i <= 3; i++) p.s.emit(msg(`m${i}`));
-    await waitFor(() => p.out.held.length === 1, 1000, "the lines handed to stdout");
+    await p.handed(3);
     await waitFor(() => p.s.closed === 1, 2000, "the room closed (BYE) at once");
     // The stop grace is the only bound there is, and it is not one here: well past it, still waiting.
     await Bun.sleep(STOP_FLUSH_MS * 2);
@@ -466,8 +470,7 @@ describe("an end never drops output it has received; what did not get through is
 
   test("stdout's reader goes away while we wait for it: status 1, and how many lines it lost", async () => {
     const p = held({ count: 3 });
-    for (let i = 1; i <= 3; i++) p.s.emit(msg(`m${i}`));
-    await waitFor(() => p.out.held.length === 1, 1000, "the lines handed to stdout");
+    await p.handed(3);
     p.out.fail();
     expect(await p.done).toBe(1);
     expect(p.err()).toBe("mcchat: 3 of 3 output lines not written: stdout's reader went away\n");
@@ -475,8 +478,7 @@ describe("an end never drops output it has received; what did not get through is
 
   test("with --count, a reader that leaves before taking them all: status 1 and the count", async () => {
     const p = held({ count: 5 });
-    for (let i = 1; i <= 2; i++) p.s.emit(msg(`m${i}`));
-    await waitFor(() => p.out.held.length === 1, 1000, "the lines handed to stdout");
+    await p.handed(2);
     p.out.fail();
     expect(await p.done).toBe(1);
     expect(p.err()).toBe("mcchat: 2 of 2 output lines not written: stdout's reader went away\n");
@@ -484,8 +486,7 @@ describe("an end never drops output it has received; what did not get through is
 
   test("without --count, a reader that leaves while we run (`| head -1`) took what it wanted: 0, silent", async () => {
     const p = held();
-    for (let i = 1; i <= 2; i++) p.s.emit(msg(`m${i}`));
-    await waitFor(() => p.out.held.length === 1, 1000, "the lines handed to stdout");
+    await p.handed(2);
     p.out.fail();
     expect(await p.done).toBe(0);
     expect(p.err()).toBe("");
@@ -494,8 +495,7 @@ describe("an end never drops output it has received; what did not get through is
   test("a stop request bounds the wait: STOP_FLUSH_MS later, status 1 and the count", async () => {
     const controller = new AbortController();
     const p = held({ signal: controller.signal });
-    for (let i = 1; i <= 4; i++) p.s.emit(msg(`m${i}`));
-    await waitFor(() => p.out.held.length === 1, 1000, "the lines handed to stdout");
+    await p.handed(4);
     const t0 = performance.now();
     controller.abort();
     expect(await p.done).toBe(1);
@@ -508,8 +508,7 @@ describe("an end never drops output it has received; what did not get through is
   test("a stop request with nothing held: 0 at once, silent", async () => {
     const controller = new AbortController();
     const p = held({ signal: controller.signal });
-    p.s.emit(msg("m1"));
-    await waitFor(() => p.out.held.length === 1, 1000, "the line handed to stdout");
+    await p.handed(1);
     p.out.release();
     controller.abort();
     expect(await p.done).toBe(0);
