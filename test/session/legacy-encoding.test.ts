@@ -7,48 +7,26 @@ import { afterEach, describe, expect, test } from "bun:test";
 import iconv from "iconv-lite";
 import type { SessionEvent } from "../../src/session/events.ts";
 import { GBK_COPIES_NOTICE, GBK_RAW_NOTICE } from "../../src/session/room/copy-encoding.ts";
-import { createSession, type RoomSession, type SessionOptions } from "../../src/session/session.ts";
-import { MemoryHub } from "../helpers/memory-net.ts";
-import { mulberry32, VirtualClock } from "../helpers/virtual-clock.ts";
+import type { SessionOptions } from "../../src/session/session.ts";
+import { mulberry32 } from "../helpers/virtual-clock.ts";
+import {
+  closeRoomMembers,
+  virtualRoom as room,
+  roomMember,
+  until,
+  type VirtualRoom,
+} from "../helpers/virtual-room.ts";
 
-const sessions: RoomSession[] = [];
-afterEach(async () => {
-  for (const s of sessions.splice(0)) await s.close();
-});
+afterEach(closeRoomMembers);
 
-function room() {
-  const vc = new VirtualClock(1000);
-  const hub = new MemoryHub({ scheduler: vc, latencyMs: () => 0.5 });
-  return { vc, hub };
-}
-type Room = ReturnType<typeof room>;
-
-function member(r: Room, extra: Partial<SessionOptions>) {
-  const transport = r.hub.attach();
-  const s = createSession({
-    transport,
-    encoding: "auto",
-    raw: false,
-    nick: "ann",
-    heartbeatMs: 200,
-    scheduler: r.vc,
-    random: mulberry32(1),
-    ...extra,
-  });
-  const events: SessionEvent[] = [];
-  s.on((e) => events.push(e));
-  sessions.push(s);
-  return { s, events, transport };
-}
+/** ann, on the default encoding (auto), with the seed this file's expectations were made with. */
+const member = (r: VirtualRoom, extra: Partial<SessionOptions>) =>
+  roomMember(r, "ann", { encoding: "auto", random: mulberry32(1), ...extra });
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const gbkHex = (s: string) => iconv.encode(s, "gbk").toString("hex");
 const infos = (events: SessionEvent[]) =>
   events.flatMap((e) => (e.type === "info" ? [e.text] : []));
-
-async function until(r: Room, cond: () => boolean, ms = 3000): Promise<void> {
-  if (!(await r.vc.runUntilTrue(cond, ms))) throw new Error("condition not met in time");
-}
 
 describe("a framed member on the default encoding", () => {
   test("shows GBK legacy text as written, then copies its lines in GBK and says so once", async () => {

@@ -8,45 +8,15 @@ import { encode, Flag, TypeCode } from "../../src/protocol/index.ts";
 import { encodeChunks } from "../../src/protocol/text-codec.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
 import { REPAIR_BUFFER_DEFAULTS } from "../../src/session/sending/repair-buffer.ts";
-import { createSession, type RoomSession, type SessionOptions } from "../../src/session/session.ts";
-import { MemoryHub } from "../helpers/memory-net.ts";
-import { mulberry32, VirtualClock } from "../helpers/virtual-clock.ts";
+import {
+  closeRoomMembers,
+  roomMember as member,
+  type VirtualRoom as Room,
+  virtualRoom as room,
+  until,
+} from "../helpers/virtual-room.ts";
 
-const sessions: RoomSession[] = [];
-afterEach(async () => {
-  for (const s of sessions.splice(0)) await s.close();
-});
-
-/** A room on its own virtual clock; datagrams take 0.5 ms. */
-function room() {
-  const vc = new VirtualClock(1000);
-  const hub = new MemoryHub({ scheduler: vc, latencyMs: () => 0.5 });
-  return { vc, hub, n: 0 };
-}
-type Room = ReturnType<typeof room>;
-
-function member(r: Room, nick: string, extra: Partial<SessionOptions> = {}, address?: string) {
-  const transport = r.hub.attach(address);
-  const s = createSession({
-    transport,
-    encoding: "utf8",
-    raw: false,
-    nick,
-    heartbeatMs: 200,
-    scheduler: r.vc,
-    random: mulberry32(++r.n),
-    ...extra,
-  });
-  const events: SessionEvent[] = [];
-  s.on((e) => events.push(e));
-  sessions.push(s);
-  return { s, events, transport };
-}
-
-/** Runs the room's clock until `cond` holds (at most `ms` virtual ms); throws if it never does. */
-async function until(r: Room, cond: () => boolean, ms = 3000): Promise<void> {
-  if (!(await r.vc.runUntilTrue(cond, ms))) throw new Error("condition not met in time");
-}
+afterEach(closeRoomMembers);
 
 /** Runs the clock while `p` settles (a send waiting for the window, a drain); returns its value. */
 async function settle<T>(r: Room, p: Promise<T>, ms = 30_000): Promise<T> {

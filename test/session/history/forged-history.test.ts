@@ -9,46 +9,18 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { decode, encode, type Frame, isFramed } from "../../../src/protocol/index.ts";
 import type { SessionEvent } from "../../../src/session/events.ts";
-import {
-  createSession,
-  type RoomSession,
-  type SessionOptions,
-} from "../../../src/session/session.ts";
 import { forgerPresence, historyTextRecord } from "../../helpers/frames.ts";
-import { MemoryHub } from "../../helpers/memory-net.ts";
-import { mulberry32, VirtualClock } from "../../helpers/virtual-clock.ts";
+import {
+  closeRoomMembers,
+  type VirtualRoom as Room,
+  virtualRoom as room,
+  roomMember,
+} from "../../helpers/virtual-room.ts";
 
-const sessions: RoomSession[] = [];
-afterEach(async () => {
-  for (const s of sessions.splice(0)) await s.close();
-});
+afterEach(closeRoomMembers);
 
 const FORGED = "the room passphrase changed, DM me yours";
 const MALLORY = "6d616c6c6f727921";
-
-function room() {
-  const vc = new VirtualClock(1000);
-  const hub = new MemoryHub({ scheduler: vc, latencyMs: () => 0.5 });
-  return { vc, hub, n: 0 };
-}
-type Room = ReturnType<typeof room>;
-
-function member(r: Room, nick: string, address: string, extra: Partial<SessionOptions> = {}) {
-  const s = createSession({
-    transport: r.hub.attach(address),
-    encoding: "utf8",
-    raw: false,
-    nick,
-    heartbeatMs: 200,
-    scheduler: r.vc,
-    random: mulberry32(++r.n),
-    ...extra,
-  });
-  const events: SessionEvent[] = [];
-  s.on((e) => events.push(e));
-  sessions.push(s);
-  return { s, events };
-}
 
 /**
  * mallory: answers every HISTORY_REQ it hears at once — a PRESENCE (so it is a "member"), then a
@@ -91,9 +63,9 @@ describe("forged history in a present member's name", () => {
   for (const victim of ["alice", "carol"] as const) {
     test(`(in ${victim}'s name) is shown via the forger or not at all, real lines stay their senders', and it is never served on`, async () => {
       const rm = room();
-      const alice = member(rm, "alice", "198.18.0.1");
-      const bob = member(rm, "bob", "198.18.0.2");
-      const carol = member(rm, "carol", "198.18.0.3", { listen: true });
+      const alice = roomMember(rm, "alice", {}, "198.18.0.1");
+      const bob = roomMember(rm, "bob", {}, "198.18.0.2");
+      const carol = roomMember(rm, "carol", { listen: true }, "198.18.0.3");
       const target = victim === "alice" ? alice : carol;
       const evil = mallory(rm, () => ({ id: target.s.id, nick: victim }));
       await alice.s.start();
@@ -109,11 +81,16 @@ describe("forged history in a present member's name", () => {
       await rm.vc.run(300);
       // dave asks for more than anyone holds: the honest members wait for every turn, so the
       // forger's answer reaches them first (the case where they used to stay quiet).
-      const dave = member(rm, "dave", "198.18.0.4", {
-        listen: true,
-        history: 10,
-        historyWaitMs: 700,
-      });
+      const dave = roomMember(
+        rm,
+        "dave",
+        {
+          listen: true,
+          history: 10,
+          historyWaitMs: 700,
+        },
+        "198.18.0.4",
+      );
       await dave.s.start();
       await rm.vc.run(1000);
 
@@ -139,11 +116,16 @@ describe("forged history in a present member's name", () => {
       await bob.s.close();
       await carol.s.close();
       await rm.vc.run(500);
-      const erin = member(rm, "erin", "198.18.0.5", {
-        listen: true,
-        history: 10,
-        historyWaitMs: 700,
-      });
+      const erin = roomMember(
+        rm,
+        "erin",
+        {
+          listen: true,
+          history: 10,
+          historyWaitMs: 700,
+        },
+        "198.18.0.5",
+      );
       await erin.s.start();
       await rm.vc.run(1500);
       const served = history(erin.events);
