@@ -148,6 +148,11 @@ export interface SessionContext {
   readonly cannotSend: boolean;
   /** Monotonic ms. */
   now(): number;
+  /**
+   * N̂: the estimated number of members in the room, ourselves included (at least 1). Feedback
+   * that would grow with the room (report and NACK back-off, heartbeat intervals) scales by it.
+   */
+  roomSize(): number;
   /** Wall-clock time for events. */
   time(): Date;
   random(): number;

@@ -186,6 +186,7 @@ export class Session implements RoomSession {
         return transport.failing;
       },
       now,
+      roomSize: () => peers.presentCount() + 1,
       time,
       random,
       peers,

@@ -193,6 +193,13 @@ export class PeerTable {
     return at;
   }
 
+  /** How many members are present now (not ourselves). */
+  presentCount(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (p.present) n++;
+    return n;
+  }
+
   /** Present members (not ourselves). */
   present(): MemberInfo[] {
     const out: MemberInfo[] = [];
