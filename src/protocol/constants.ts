@@ -56,6 +56,11 @@ export const Flag = {
  */
 export const PresenceFlag = {
   reportWanted: 0x01,
+  /**
+   * (§13, PRESENCE only) a small room: every member reports to this sender by §8's rules (on
+   * progress and when asked), named or not.
+   */
+  allReport: 0x02,
 } as const;
 
 /** PRESENCE phases (v1.1): what HELLO, HEARTBEAT and BYE are in v1. */

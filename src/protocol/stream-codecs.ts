@@ -149,7 +149,8 @@ function checkPresence(f: PresenceFrame): Uint8Array {
 
 export const presence: BodyCodec<PresenceFrame> = {
   code: TypeCode.presence,
-  flags: (f) => (f.reportWanted ? PresenceFlag.reportWanted : 0),
+  flags: (f) =>
+    (f.reportWanted ? PresenceFlag.reportWanted : 0) | (f.allReport ? PresenceFlag.allReport : 0),
   encodingLength(f) {
     const nick = checkPresence(f);
     let n = 1 + 1 + nick.length + 6 + 1;
@@ -269,6 +270,7 @@ export const presence: BodyCodec<PresenceFrame> = {
     if (feedback !== undefined) frame.feedback = feedback;
     if (intervalMs !== undefined) frame.intervalMs = intervalMs;
     if (h.flags & PresenceFlag.reportWanted) frame.reportWanted = true;
+    if (h.flags & PresenceFlag.allReport) frame.allReport = true;
     return frame;
   },
 };

@@ -155,6 +155,8 @@ export interface PresenceFrame extends Base {
   age: number;
   /** Flag REPORT-WANTED. */
   reportWanted?: boolean;
+  /** (§13) Flag ALL-REPORT: a small room; every member reports by §8's rules. */
+  allReport?: boolean;
   /** The streams the sender has used (STREAM options, stream numbers unique). */
   streams: StreamState[];
   /** The record kinds the sender reads (KINDS option), when it sent one. */

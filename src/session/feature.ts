@@ -200,6 +200,11 @@ export interface Services {
   heartbeatSoon?(delayMs: number): void;
   /** reports: a sender asked for reports (REPORT-WANTED) and we receive from it. */
   reportWanted?(peer: Peer): void;
+  /**
+   * flow: ask the room "who has not reached our tail?" on `out` (PROTOCOL.md §13.3), carried by
+   * a heartbeat within `delayMs`.
+   */
+  askReports?(out: OutboundStream<StreamFrame>, delayMs: number): void;
   /** flow: a member reported its `next` for one of our streams. */
   reported?(out: OutboundStream<StreamFrame>, peer: Peer, next: number): void;
   /** compat: the v1 frames for a 0.2 member's stream (its NACKs and REPORTs are v1). */

@@ -42,7 +42,8 @@ import type {
 } from "./room-session.ts";
 import { Alarm, type Scheduler, systemScheduler } from "./scheduler.ts";
 import { type WatchedTransport, watchSends } from "./send-trouble.ts";
-import { DRAIN_MAX_MS, DRAIN_MIN_AGE_MS, membersBehind } from "./sending/drain-rule.ts";
+import { confirmed, DRAIN_MAX_MS, DRAIN_MIN_AGE_MS, membersBehind } from "./sending/drain-rule.ts";
+import { SMALL_ROOM_MAX } from "./sending/flow-control.ts";
 import { OutboundStream } from "./sending/outbound-stream.ts";
 import type { StreamFrame } from "./sending/repair-buffer.ts";
 import { emptyStats, type SessionStats } from "./stats.ts";
@@ -409,7 +410,7 @@ export class Session implements RoomSession {
   ): Promise<void> {
     while (!this.closed && !out.flow.hasRoom(fragments, bytes)) {
       this.counters.flowWaits++;
-      this.askForReports();
+      this.askForReports([out]);
       await new Promise<void>((r) => this.waiters.push(r));
     }
   }
@@ -421,9 +422,13 @@ export class Session implements RoomSession {
     for (const r of w) r();
   }
 
-  /** A heartbeat with REPORT-WANTED soon: members tell us where they are. */
-  private askForReports(): void {
+  /**
+   * A question on these streams ("who has not reached our tail?", PROTOCOL.md §13.3), carried
+   * by a heartbeat with REPORT-WANTED soon: members tell us where they are.
+   */
+  private askForReports(streams: Iterable<OutboundStream<StreamFrame>>): void {
     if (!this.started || this.closed) return;
+    for (const out of streams) this.ctx.services.askReports?.(out, WANT_REPORT_SOON_MS);
     this.ctx.services.heartbeatSoon?.(WANT_REPORT_SOON_MS);
     this.rearm();
   }
@@ -578,11 +583,17 @@ export class Session implements RoomSession {
     this.draining = true;
     for (;;) {
       const now = this.scheduler.now();
-      const behind = membersBehind(this.ctx.peers, [...this.outbound.values()], now - start);
+      const streams = [...this.outbound.values()];
+      // A small room confirms our tail member by member (§8); a big one by questions (§13.3).
+      const small = this.ctx.roomSize() <= SMALL_ROOM_MAX;
+      const behind = membersBehind(this.ctx.peers, streams, now - start, small);
       if (this.closed) return { behind: [] };
-      if (behind.length === 0 && now - this.ctx.startedAt >= DRAIN_MIN_AGE_MS) return { behind };
+      const settled = streams.every((s) => confirmed(s, small));
+      if (behind.length === 0 && settled && now - this.ctx.startedAt >= DRAIN_MIN_AGE_MS) {
+        return { behind };
+      }
       if (now >= start + maxMs) return { behind };
-      this.askForReports();
+      this.askForReports(streams.filter((s) => !s.unused));
       // Woken by reports and departures, and at least every DRAIN_MIN_AGE_MS.
       const wakeAt = Math.min(start + maxMs, now + DRAIN_MIN_AGE_MS);
       await new Promise<void>((resolve) => {

@@ -15,7 +15,7 @@ export function statsItems(s: SessionStats, room: { encrypted?: boolean } = {}):
     `lost ${s.lost}`,
     `malformed ${s.malformed}`,
     `receive buffer ${Math.round(s.recvBufferBytes / 1024)} KiB`,
-    `reports sent ${s.reportsSent} / heard ${s.reportsHeard}`,
+    `reports sent ${s.reportsSent} / heard ${s.reportsHeard} / left to others ${s.reportsSuppressed}`,
     `window waits ${s.flowWaits}`,
     `bridged to legacy ${s.bridged}`,
     `spoofed ${s.spoofed}`,

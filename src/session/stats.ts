@@ -26,6 +26,8 @@ export interface SessionStats {
   /** REPORT frames (flow-control feedback) sent and heard. */
   reportsSent: number;
   reportsHeard: number;
+  /** Answers to a question we did not send: another member at or below us answered (§13.2). */
+  reportsSuppressed: number;
   /** REPORTs from an instance not (yet) announced, or gone: not used (kept until it announces). */
   reportsIgnored: number;
   /** Times a send waited for the flow-control window (a member was behind). */
@@ -70,6 +72,7 @@ export function emptyStats(): SessionStats {
     recvBufferBytes: 0,
     reportsSent: 0,
     reportsHeard: 0,
+    reportsSuppressed: 0,
     reportsIgnored: 0,
     flowWaits: 0,
     bridged: 0,

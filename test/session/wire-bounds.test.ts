@@ -10,6 +10,7 @@ import type { SessionEvent } from "../../src/session/events.ts";
 import { MAX_TAIL_LEAD } from "../../src/session/receiving/inbound-stream.ts";
 import { createSession, type RoomSession, type SessionOptions } from "../../src/session/session.ts";
 import { MemoryHub, type MemoryTransport } from "../helpers/memory-net.ts";
+import { asOlderMember } from "../helpers/older-member.ts";
 import { VirtualClock } from "../helpers/virtual-clock.ts";
 
 const sessions: RoomSession[] = [];
@@ -21,11 +22,11 @@ function setup() {
   const vc = new VirtualClock(1000);
   const hub = new MemoryHub({ scheduler: vc, latencyMs: () => 0.5 });
   let n = 0;
-  const member = (nick: string, extra: Partial<SessionOptions> = {}) => {
+  const member = (nick: string, extra: Partial<SessionOptions> = {}, older = false) => {
     n++;
     const t = hub.attach(`198.18.${n >> 8}.${(n & 255) + 1}`);
     const s = createSession({
-      transport: t,
+      transport: older ? asOlderMember(t) : t,
       encoding: "utf8",
       raw: false,
       nick,
@@ -168,8 +169,10 @@ describe("REPORTs with more senders than one REPORT holds", () => {
     // (heartbeats every 500 ms: the stall time is 1.5 s)
     const bob = member("bob", { listen: true });
     await bob.s.start();
-    const busy = Array.from({ length: 32 }, (_, i) => member(`busy${i}`));
-    const quiet = Array.from({ length: 8 }, (_, i) => member(`quiet${i}`));
+    // Senders of mcchat 0.4: a room of 41 reports by questions to senders of this revision
+    // (PROTOCOL.md §13), but to older ones on every progress, as here.
+    const busy = Array.from({ length: 32 }, (_, i) => member(`busy${i}`, {}, true));
+    const quiet = Array.from({ length: 8 }, (_, i) => member(`quiet${i}`, {}, true));
     for (const m of [...busy, ...quiet]) {
       await m.s.start();
       await vc.run(10); // bob hears them in this order

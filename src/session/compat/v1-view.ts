@@ -74,7 +74,7 @@ export const compat: FeatureFactory = (ctx) => {
   const probing = () => !active() && ctx.now() < probeUntil;
   /** Our v1 presence (the v1 view's tail; REPORT-WANTED when waiting, draining or probing). */
   const v1Presence = (phase: "hello" | "heartbeat" | "bye") => {
-    const wanted = ctx.draining || out?.flow.waiting === true || probing();
+    const wanted = ctx.draining || out?.flow.asking === true || probing();
     ctx.fire({
       type: phase,
       id: ctx.id,

@@ -1,6 +1,8 @@
 /**
- * Receiver reports (PROTOCOL.md §8, §12.3): we tell each sender how far we got in each of its
- * streams we read, so it can pace itself. How far we got is what our output has consumed, not
+ * Receiver reports (PROTOCOL.md §8, §12.3, §13.2): we tell each sender how far we got in each of
+ * its streams we read, so it can pace itself — every sender of an older revision; a sender of
+ * this one only while it names us, or when it asks who has not reached its watermark and no
+ * member at or below our position answered first. How far we got is what our output has consumed, not
  * what arrived: a reader that stops reading (a frozen `less`, a slow script) holds our reports
  * back, and the sender slows down instead of this member buffering without bound.
  *
@@ -12,20 +14,29 @@
 import { MAX_REPORT_ENTRIES } from "../../protocol/constants.ts";
 import { seqDiff } from "../../protocol/seq.ts";
 import type { ReportEntry, StreamReportEntry } from "../../protocol/types.ts";
+import { suppressionBackoff } from "../backoff.ts";
 import type { FeatureFactory } from "../feature.ts";
 import type { Peer } from "../room/peer.ts";
 import type { InboundStream } from "./inbound-stream.ts";
 import { MarkQueue } from "./mark-queue.ts";
-import { ReportSchedule } from "./report-schedule.ts";
+import { REPORT_BACKOFF_MS, type ReportMode, ReportSchedule } from "./report-schedule.ts";
 
 interface Entry {
   key: string;
   peer: Peer;
   stream: InboundStream;
   next: number;
+  /** Its progress alone is no reason to report (a sender of this revision, §13). */
+  quiet: boolean;
 }
 
 const key = (p: Peer, s: InboundStream) => `${p.id}/${s.stream}`;
+
+/** How we report a stream of `p` (report-schedule.ts): by its FEEDBACK, §8's rules without one. */
+function modeOf(p: Peer, s: InboundStream, self: string): ReportMode {
+  if (!p.feedback || p.reportsAll) return "every";
+  return p.feedback.get(s.stream)?.named.includes(self) ? "named" : "asked";
+}
 
 export const reports: FeatureFactory = (ctx) => {
   const schedule = new ReportSchedule();
@@ -48,7 +59,7 @@ export const reports: FeatureFactory = (ctx) => {
       // (never backwards: a mark older than the start report is no news)
       if (stream.consumedNext !== undefined && seqDiff(next, stream.consumedNext) < 0) return;
       stream.consumedNext = next;
-      if (!peer.gone) schedule.progress(key(peer, stream), next, now);
+      if (!peer.gone) schedule.progress(key(peer, stream), next, now, modeOf(peer, stream, ctx.id));
     });
     sendIfDue();
   };
@@ -57,11 +68,15 @@ export const reports: FeatureFactory = (ctx) => {
     const next = stream.next;
     if (next === undefined) return;
     if (stream.consumedNext === undefined && stream.base !== undefined) {
-      // A stream that just started is reported at once, at its start (nothing consumed yet):
-      // the sender must count us before our output has taken anything, or it would run ahead
-      // of us unchecked (a member that never reported does not hold it back).
       stream.consumedNext = stream.base;
-      if (!peer.gone) schedule.progress(key(peer, stream), stream.base, ctx.now());
+      // A stream of an older sender is reported at once, at its start (nothing consumed yet):
+      // it must count us before our output has taken anything, or it would run ahead of us
+      // unchecked (a member that never reported does not hold it back). A sender of this
+      // revision asks when it needs to know (§13): no start report from every member.
+      const mode = modeOf(peer, stream, ctx.id);
+      if (!peer.gone && mode !== "asked") {
+        schedule.progress(key(peer, stream), stream.base, ctx.now(), mode);
+      }
     }
     let target = targets.get(stream);
     if (!target) {
@@ -75,10 +90,53 @@ export const reports: FeatureFactory = (ctx) => {
     consume();
     ctx.rearm();
   });
-  ctx.hooks.forgotten.push((id) => schedule.forget(id));
+  /** Questions we will answer unless someone at or below us answers first: key -> its floor. */
+  const pending = new Map<string, { floor: number; stream: InboundStream }>();
+  ctx.hooks.forgotten.push((id) => {
+    schedule.forget(id);
+    for (const k of pending.keys()) if (k.startsWith(`${id}/`)) pending.delete(k);
+  });
   ctx.services.reportWanted = (p) => {
+    const now = ctx.now();
+    let requested = false;
     for (const s of p.streams.values()) {
-      if (s.consumedNext !== undefined) return schedule.requested(ctx.now(), p.id);
+      const next = s.consumedNext;
+      if (next === undefined) continue;
+      const mode = modeOf(p, s, ctx.id);
+      if (mode !== "asked") {
+        if (!requested) schedule.requested(now, p.id);
+        requested = true;
+        continue;
+      }
+      // A question (§13.2): only a member behind the watermark answers; one below the floor at
+      // once (the sender does not know it is that far behind), the others after a back-off.
+      const fb = p.feedback?.get(s.stream);
+      if (!fb || seqDiff(next, fb.watermark) >= 0) continue;
+      const k = key(p, s);
+      if (seqDiff(next, fb.floor) < 0) schedule.question(k, now);
+      else {
+        if (schedule.isDue(k)) continue; // already waiting to answer this question
+        const wait = suppressionBackoff(ctx.random(), ctx.roomSize(), REPORT_BACKOFF_MS);
+        schedule.question(k, now + wait);
+        pending.set(k, { floor: fb.floor, stream: s });
+      }
+    }
+    sendIfDue();
+  };
+
+  /** A report heard from another member: one at or below our position answers our question. */
+  const heard = (entries: readonly { target: string; stream?: number; next: number }[]) => {
+    if (pending.size === 0) return;
+    for (const e of entries) {
+      const k = `${e.target}/${e.stream ?? 0}`;
+      const q = pending.get(k);
+      const mine = q?.stream.consumedNext;
+      if (!q || mine === undefined) continue;
+      if (seqDiff(e.next, q.floor) >= 0 && seqDiff(e.next, mine) <= 0) {
+        pending.delete(k);
+        schedule.cancel(k);
+        ctx.counters.reportsSuppressed++;
+      }
     }
   };
 
@@ -96,13 +154,16 @@ export const reports: FeatureFactory = (ctx) => {
       if (peer.gone) continue;
       for (const stream of peer.streams.values()) {
         const next = stream.consumedNext;
-        if (next !== undefined) all.push({ key: key(peer, stream), peer, stream, next });
+        if (next === undefined) continue;
+        const quiet = modeOf(peer, stream, ctx.id) !== "every";
+        all.push({ key: key(peer, stream), peer, stream, next, quiet });
       }
     }
     const v11 = schedule.entries(
       all.filter((e) => e.peer.wire !== "1.0"),
       MAX_REPORT_ENTRIES,
     );
+    for (const frame of v11) for (const e of frame) pending.delete(e.key);
     const v1 = ctx.services.v1
       ? schedule.entries(
           all.filter((e) => e.peer.wire === "1.0"),
@@ -131,6 +192,9 @@ export const reports: FeatureFactory = (ctx) => {
 
   return {
     name: "reports",
+    frames: {
+      stream_report: (f) => heard(f.entries),
+    },
     deadline: () => schedule.deadline,
     tick(now) {
       const at = schedule.deadline;

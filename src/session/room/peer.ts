@@ -1,4 +1,4 @@
-import type { SeqRange, StreamState } from "../../protocol/types.ts";
+import type { SeqRange, StreamFeedback, StreamState } from "../../protocol/types.ts";
 import type { HoldBudget } from "../receiving/hold-budget.ts";
 import { type InboundItem, InboundStream } from "../receiving/inbound-stream.ts";
 import type { WindowOptions } from "../receiving/receiver-window.ts";
@@ -48,6 +48,13 @@ export class Peer {
   wire?: "1.0" | "1.1";
   /** The record kinds it reads (its PRESENCE's KINDS option), when it said. */
   kinds?: ReadonlySet<number>;
+  /**
+   * Per stream of its: whom it asks for reports (its last PRESENCE's FEEDBACK options, §13).
+   * Undefined for a member of an older revision: we report to it by §8's rules.
+   */
+  feedback?: ReadonlyMap<number, StreamFeedback>;
+  /** Its PRESENCE had ALL-REPORT: a small room, every member reports by §8's rules (§13.1). */
+  reportsAll = false;
   /** The counter of the last PRESENCE taken from it (older ones are dropped). */
   presenceSeq?: number;
   /** From its first presence frame: when it started on our clock, and its streams' tails then. */

@@ -6,9 +6,12 @@
  */
 import { Stream } from "../../protocol/constants.ts";
 import { seqDiff } from "../../protocol/seq.ts";
-import type { PresenceFrame, StreamState } from "../../protocol/types.ts";
+import type { PresenceFrame, StreamFeedback, StreamState } from "../../protocol/types.ts";
 import type { FeatureFactory, SessionContext } from "../feature.ts";
+import { SMALL_ROOM_MAX } from "../sending/flow-control.ts";
 import { HeartbeatSchedule } from "../sending/heartbeat-schedule.ts";
+import type { OutboundStream } from "../sending/outbound-stream.ts";
+import type { StreamFrame } from "../sending/repair-buffer.ts";
 import type { Peer } from "./peer.ts";
 
 /** BYE frames sent when leaving (copies of one another). */
@@ -49,10 +52,10 @@ export const presence: FeatureFactory = (ctx) => {
   /** The earliest a member may time out (recomputed on every tick; only ever too early). */
   let timeoutAt: number | undefined;
 
-  /** Members are asked for reports while we wait on a window or drain. */
+  /** Members are asked for reports while a question is open on one of our streams, or we drain. */
   const wantReports = () => {
     if (ctx.draining) return true;
-    for (const s of ctx.outboundStreams.values()) if (s.flow.waiting) return true;
+    for (const s of ctx.outboundStreams.values()) if (s.flow.asking) return true;
     return false;
   };
 
@@ -60,12 +63,23 @@ export const presence: FeatureFactory = (ctx) => {
     // Stream 0 (the conversation) is always listed, used or not: members start receiving it
     // from our HELLO and report at once, so a first burst of ours is paced like the rest.
     const streams: StreamState[] = [];
+    // Whom we ask for reports, per stream (PROTOCOL.md §13): its presence tells the members
+    // that we pace ourselves by a few reports, not by everyone's.
+    const feedback: StreamFeedback[] = [];
     const s0 = ctx.outbound(Stream.conversation);
-    streams.push({ stream: Stream.conversation, tail: s0.tail, runs: s0.kindRuns() });
+    const listed: [number, OutboundStream<StreamFrame>][] = [[Stream.conversation, s0]];
     for (const [n, s] of ctx.outboundStreams) {
-      if (typeof n === "number" && n !== Stream.conversation && !s.unused) {
-        streams.push({ stream: n, tail: s.tail, runs: s.kindRuns() });
-      }
+      if (typeof n === "number" && n !== Stream.conversation && !s.unused) listed.push([n, s]);
+    }
+    for (const [n, s] of listed) {
+      streams.push({ stream: n, tail: s.tail, runs: s.kindRuns() });
+      const flow = s.flow;
+      feedback.push({
+        stream: n,
+        floor: flow.floor(),
+        watermark: flow.watermark(),
+        named: [...flow.named],
+      });
     }
     const frame: PresenceFrame = {
       type: "presence",
@@ -76,8 +90,11 @@ export const presence: FeatureFactory = (ctx) => {
       age: Math.max(0, Math.floor(ctx.now() - ctx.startedAt)),
       streams,
       kinds: [...ctx.readKinds],
+      feedback,
     };
     if (phase !== "bye" && wantReports()) frame.reportWanted = true;
+    // A small room keeps §8's rules: every member reports on its own (§13.1, ALL-REPORT).
+    if (ctx.roomSize() <= SMALL_ROOM_MAX) frame.allReport = true;
     counter = (counter + 1) >>> 0;
     const sent = ctx.send(frame);
     for (const h of ctx.hooks.presenceSent) h(phase);
@@ -111,6 +128,8 @@ export const presence: FeatureFactory = (ctx) => {
         p.presenceSeq = f.seq;
         p.wire = "1.1";
         if (f.kinds) p.kinds = new Set(f.kinds);
+        p.feedback = f.feedback ? new Map(f.feedback.map((b) => [b.stream, b])) : undefined;
+        p.reportsAll = f.allReport === true;
         noteTimeout(p);
         presenceHeard(ctx, p, f);
       },

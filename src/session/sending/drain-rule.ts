@@ -1,7 +1,8 @@
 /**
- * When a pipe sender may leave after input EOF (PROTOCOL.md §8, "Drain"): not before every
- * present member has reported our tail in every stream of ours it receives, so nothing we sent
- * can still need a repair. Pure.
+ * When a pipe sender may leave after input EOF (PROTOCOL.md §8 "Drain", §13.3): not before the
+ * room confirmed our tail in every stream of ours, so nothing we sent can still need a repair —
+ * in a small room (flow-control.ts SMALL_ROOM_MAX) every present member reported it; in a big
+ * one two questions in a row at our tail found nobody behind. Pure.
  */
 import type { PeerTable } from "../room/peer-table.ts";
 import type { OutboundStream } from "./outbound-stream.ts";
@@ -27,6 +28,7 @@ export function membersBehind(
   peers: PeerTable,
   streams: readonly OutboundStream<StreamFrame>[],
   sinceDrainMs: number,
+  small = true,
 ): string[] {
   const used = streams.filter((s) => !s.unused);
   const behind = used.map((s) => ({ s, members: s.flow.behindMembers() }));
@@ -39,9 +41,34 @@ export function membersBehind(
       if (s.flow.hasReported(p.id)) reported = true;
       const r = members.get(p.id);
       if (r && (!r.lagging || s.buffer.get(r.next) !== undefined)) waitFor = true;
+      // A big room: a member that answered the last question below our tail, not named.
+      if (!small && !r && s.flow.lastQuestion.answered.has(p.id) && !atTail(s, p.id)) {
+        waitFor = true;
+      }
     }
-    if (!reported && used.length > 0 && sinceDrainMs < FIRST_REPORT_WAIT_MS) waitFor = true;
+    // (a big room takes silence after our questions as "reached", §13.3)
+    if (small && !reported && used.length > 0 && sinceDrainMs < FIRST_REPORT_WAIT_MS) {
+      waitFor = true;
+    }
     if (waitFor) out.push(p.nick || p.id);
   }
   return out;
+}
+
+/** Whether member `id`'s last report on `s` is at our tail (or it is lagging beyond repair). */
+function atTail(s: OutboundStream<StreamFrame>, id: string): boolean {
+  const r = s.flow.memberOf(id);
+  if (!r || (r.lagging && s.buffer.get(r.next) === undefined)) return true;
+  return r.next === (s.tail + 1) >>> 0;
+}
+
+/**
+ * Whether the room confirmed our tail in stream `s` beyond the members it names: in a small
+ * room the members' own reports say it (membersBehind); in a big one two questions in a row
+ * asked at our tail completed with nobody behind it (silence must survive one lost question).
+ */
+export function confirmed(s: OutboundStream<StreamFrame>, small: boolean): boolean {
+  if (s.unused || small) return true;
+  const q = s.flow.lastQuestion;
+  return q.watermark === (s.tail + 1) >>> 0 && q.clean >= 2;
 }

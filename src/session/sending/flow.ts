@@ -1,11 +1,14 @@
 /**
- * Flow control as a sender (PROTOCOL.md §8, §12.3): members' REPORTs move each stream's window;
- * a member that stopped reporting while behind stops holding a stream back (the stall rule) and
- * is said to; one that catches up holds it back again. Windows are per stream: bulk data never
- * holds up the conversation.
+ * Flow control as a sender (PROTOCOL.md §8, §12.3, §13): members' REPORTs move each stream's
+ * window; a member that stopped reporting while behind stops holding a stream back (the stall
+ * rule) and is said to; one that catches up holds it back again. Windows are per stream: bulk
+ * data never holds up the conversation. Only a few members report on their own; the rest are
+ * asked "who has not reached seq W?" when half a window is used, when a window is full and
+ * while draining (flow-control.ts), and the questions are completed here.
  */
 import type { FeatureFactory } from "../feature.ts";
 import type { Peer } from "../room/peer.ts";
+import { SMALL_ROOM_MAX } from "./flow-control.ts";
 import type { OutboundStream } from "./outbound-stream.ts";
 import type { StreamFrame } from "./repair-buffer.ts";
 
@@ -44,16 +47,47 @@ export const flow: FeatureFactory = (ctx) => {
       m.set(out, next);
       return;
     }
-    if (out.report(p.id, next, ctx.now()) === "caught-up" && !unsaid.delete(p.id)) {
+    // A member of an older revision (its presence names no one: no FEEDBACK) reports on every
+    // progress, so it always counts; the others count while named or answering a question.
+    const steady = p.feedback === undefined;
+    out.flow.small = ctx.roomSize() <= SMALL_ROOM_MAX;
+    if (out.report(p.id, next, ctx.now(), steady) === "caught-up" && !unsaid.delete(p.id)) {
       ctx.warn(`${p.nick || p.id} has caught up; waiting for it again`);
     }
     dirty = true;
     ctx.wake();
   };
   ctx.services.reported = reported;
+  /** Asks on `out` (if no question is open there) and has a heartbeat carry it within `ms`. */
+  const ask = (out: OutboundStream<StreamFrame>, ms: number) => {
+    if (!out.flow.asking) {
+      out.flow.ask(ctx.now());
+      dirty = true;
+    }
+    ctx.services.heartbeatSoon?.(ms);
+  };
+  ctx.services.askReports = (out, ms) => ask(out, ms);
   ctx.hooks.sent.push(() => {
     dirty = true;
+    const small = ctx.roomSize() <= SMALL_ROOM_MAX;
+    for (const out of ctx.outboundStreams.values()) {
+      out.flow.small = small;
+      // Half the window used: ask now, so the answers come back before it is full.
+      if (out.flow.wantsQuestion()) ask(out, 0);
+    }
   });
+  /** Completes questions that every present member answered (a small room: no need to wait). */
+  const finishAnswered = (out: OutboundStream<StreamFrame>) => {
+    if (!out.flow.asking) return;
+    if (!out.flow.allAnswered(presentIds())) return;
+    out.flow.finishQuestion();
+    dirty = true;
+    ctx.wake();
+  };
+  function* presentIds(): Generator<string> {
+    // (0.2 members read none of our v1.1 streams: they answer on the v1 view)
+    for (const p of ctx.peers.values()) if (p.present && !p.gone && p.wire !== "1.0") yield p.id;
+  }
   const drop = (id: string) => {
     unsaid.delete(id);
     const now = ctx.now();
@@ -81,7 +115,10 @@ export const flow: FeatureFactory = (ctx) => {
         for (const e of f.entries) {
           if (e.target !== ctx.id) continue;
           const out = ctx.outboundStreams.get(e.stream);
-          if (out) reported(out, p, e.next);
+          if (out) {
+            reported(out, p, e.next);
+            finishAnswered(out);
+          }
         }
       },
     },
@@ -92,12 +129,19 @@ export const flow: FeatureFactory = (ctx) => {
         for (const out of ctx.outboundStreams.values()) {
           const t = out.flow.nextStall();
           if (t !== undefined && (stallAt === undefined || t < stallAt)) stallAt = t;
+          const q = out.flow.questionEndsAt();
+          if (q !== undefined && (stallAt === undefined || q < stallAt)) stallAt = q;
         }
       }
       return stallAt;
     },
     tick(now) {
       for (const out of ctx.outboundStreams.values()) {
+        const q = out.flow.questionEndsAt();
+        if (q !== undefined && now >= q) {
+          out.flow.finishQuestion();
+          ctx.wake();
+        }
         for (const id of out.flow.checkStalls(now)) {
           // While our own sends fail, no member can keep up: that was said once already.
           if (ctx.cannotSend) unsaid.add(id);

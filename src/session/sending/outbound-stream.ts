@@ -202,9 +202,12 @@ export class OutboundStream<F extends StreamFrame = StreamFrame> {
 
   // ---- flow control and delivery ----
 
-  /** A member reported its `next` for this stream; returns what FlowControl.report says. */
-  report(member: string, next: number, now: number): "caught-up" | undefined {
-    const r = this.flow.report(member, next, now);
+  /**
+   * A member reported its `next` for this stream (`steady`: an older member, which reports on
+   * every progress); returns what FlowControl.report says.
+   */
+  report(member: string, next: number, now: number, steady = true): "caught-up" | undefined {
+    const r = this.flow.report(member, next, now, steady);
     if (this.deliveries.length > 0) {
       for (const d of this.deliveries) {
         if (d.waiting.has(member) && seqDiff(next, d.last) > 0) {

@@ -1,0 +1,139 @@
+/**
+ * Feedback that does not grow with the room (PROTOCOL.md §13), on real Sessions over the
+ * in-memory hub on a virtual clock: in a room bigger than SMALL_ROOM_MAX a sender hears from a
+ * few named members and from those behind its questions, not from everyone.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import type { EventSink } from "../../src/session/event-sink.ts";
+import type { SessionEvent } from "../../src/session/events.ts";
+import { SMALL_ROOM_MAX } from "../../src/session/sending/flow-control.ts";
+import { closeRoomMembers, roomMember, until, virtualRoom } from "../helpers/virtual-room.ts";
+
+afterEach(closeRoomMembers);
+
+type Room = ReturnType<typeof virtualRoom>;
+
+/** A reader that takes `perMs` events per virtual ms: a slow terminal or script. */
+class PacedReader implements EventSink {
+  readonly events: SessionEvent[] = [];
+  private taken = 0;
+  private readonly callbacks: (() => void)[] = [];
+  constructor(r: Room, perMs: number) {
+    const step = () => {
+      if (this.taken < this.events.length) {
+        this.taken = Math.min(this.events.length, this.taken + perMs);
+        for (const cb of this.callbacks) cb();
+      }
+      r.vc.at(r.vc.now() + 1, step);
+    };
+    r.vc.at(r.vc.now() + 1, step);
+  }
+  emit(e: SessionEvent): void {
+    this.events.push(e);
+  }
+  get emitted(): number {
+    return this.events.length;
+  }
+  get consumed(): number {
+    return this.taken;
+  }
+  onConsumed(cb: () => void): void {
+    this.callbacks.push(cb);
+  }
+}
+
+/** Feedback frames (REPORT, STREAM_REPORT, NACK, STREAM_NACK) sent on the hub since `from`. */
+function feedback(r: Room, from: number) {
+  const count = { reports: 0, nacks: 0 };
+  for (const d of r.hub.sent.slice(from)) {
+    const type = d.data[3];
+    if (type === 0x13 || type === 0x16) count.reports++;
+    if (type === 0x10 || type === 0x14) count.nacks++;
+  }
+  return count;
+}
+
+/**
+ * `n` listeners and a sender, started one after the other, the room settled. Members listed in
+ * `slow` read at that many events per ms.
+ */
+async function room(n: number, slow: Record<number, number> = {}) {
+  const r = virtualRoom();
+  const members = Array.from({ length: n }, (_, i) => {
+    const rate = slow[i];
+    const events = rate === undefined ? undefined : new PacedReader(r, rate);
+    return roomMember(r, `m${i}`, { listen: true, ...(events ? { events } : {}) });
+  });
+  for (const m of members) {
+    await m.s.start();
+    await r.vc.run(20);
+  }
+  const sender = roomMember(r, "sender");
+  await sender.s.start();
+  await r.vc.run(3000);
+  const lines = (m: (typeof members)[number]) =>
+    m.events.filter((e) => e.type === "message").length;
+  return { r, members, sender, lines };
+}
+
+describe("a room of 40 (bigger than SMALL_ROOM_MAX)", () => {
+  test("one chat line costs at most 5 REPORT frames; a room of 8 keeps §8's one per member", async () => {
+    expect(SMALL_ROOM_MAX).toBeLessThan(40);
+    const big = await room(40);
+    const before = big.r.hub.sent.length;
+    await big.sender.s.send("hello, hall");
+    await until(big.r, () => big.members.every((m) => big.lines(m) === 1));
+    await big.r.vc.run(3000);
+    const line = feedback(big.r, before);
+    await closeRoomMembers();
+
+    const small = await room(8);
+    const before8 = small.r.hub.sent.length;
+    await small.sender.s.send("hello, table");
+    await until(small.r, () => small.members.every((m) => small.lines(m) === 1));
+    await small.r.vc.run(3000);
+    const line8 = feedback(small.r, before8);
+    console.log(
+      `one chat line: ${line.reports} REPORTs in a room of 41, ${line8.reports} in a room of 9`,
+    );
+    expect(line.reports).toBeLessThanOrEqual(5);
+    expect(line8.reports).toBeGreaterThanOrEqual(8);
+  }, 120_000);
+
+  test("a 3,000-line pipe reaches all 40 with at most 1 feedback frame per 50 lines, paced by the slowest, and drains", async () => {
+    // Three slow readers: 2, 3 and 4 lines per ms; the sender can go no faster than 2.
+    const { r, members, sender, lines } = await room(40, { 5: 3, 11: 2, 30: 4 });
+    const start = r.vc.now();
+    const before = r.hub.sent.length;
+    const N = 3000;
+    let sent = 0;
+    const piping = (async () => {
+      for (let i = 0; i < N; i++) {
+        await sender.s.send(`line ${i}`);
+        sent++;
+      }
+      return sender.s.drain();
+    })();
+    await until(r, () => sent === N, 60_000);
+    let drained: { behind: string[] } | undefined;
+    piping.then((d) => {
+      drained = d;
+    });
+    await until(r, () => drained !== undefined, 30_000);
+    const fb = feedback(r, before);
+    const took = r.vc.now() - start;
+    console.log(
+      `3,000 lines to 40: ${fb.reports} REPORTs, ${fb.nacks} NACKs in ${took.toFixed(0)} ms; drained ${JSON.stringify(drained)}; flow waits ${sender.s.stats.flowWaits}`,
+    );
+    // Paced: the slowest reader (2 lines/ms) needed 1,500 ms; the sender never ran more than a
+    // window ahead of it, so it was still draining when that reader finished.
+    expect(took).toBeGreaterThanOrEqual(N / 2);
+    expect(sender.s.stats.flowWaits).toBeGreaterThan(0);
+    expect(drained).toEqual({ behind: [] });
+    for (const m of members) expect(lines(m)).toBe(N);
+    expect(fb.reports + fb.nacks).toBeLessThanOrEqual(N / 50);
+    // Every line in order, once: the listeners saw "line 0" .. "line 2999".
+    const texts = members[7]?.events.flatMap((e) => (e.type === "message" ? [e.text] : []));
+    expect(texts).toEqual(Array.from({ length: N }, (_, i) => `line ${i}`));
+  }, 180_000);
+});
