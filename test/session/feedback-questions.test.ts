@@ -18,10 +18,14 @@ class PacedReader implements EventSink {
   readonly events: SessionEvent[] = [];
   private taken = 0;
   private readonly callbacks: (() => void)[] = [];
-  constructor(r: Room, perMs: number) {
+  constructor(
+    r: Room,
+    /** Events taken per virtual ms (0: a frozen reader, until this is raised). */
+    public perMs: number,
+  ) {
     const step = () => {
-      if (this.taken < this.events.length) {
-        this.taken = Math.min(this.events.length, this.taken + perMs);
+      if (this.taken < this.events.length && this.perMs > 0) {
+        this.taken = Math.min(this.events.length, this.taken + this.perMs);
         for (const cb of this.callbacks) cb();
       }
       r.vc.at(r.vc.now() + 1, step);
@@ -59,9 +63,11 @@ function feedback(r: Room, from: number) {
  */
 async function room(n: number, slow: Record<number, number> = {}) {
   const r = virtualRoom();
+  const readers = new Map<number, PacedReader>();
   const members = Array.from({ length: n }, (_, i) => {
     const rate = slow[i];
     const events = rate === undefined ? undefined : new PacedReader(r, rate);
+    if (events) readers.set(i, events);
     return roomMember(r, `m${i}`, { listen: true, ...(events ? { events } : {}) });
   });
   for (const m of members) {
@@ -73,7 +79,7 @@ async function room(n: number, slow: Record<number, number> = {}) {
   await r.vc.run(3000);
   const lines = (m: (typeof members)[number]) =>
     m.events.filter((e) => e.type === "message").length;
-  return { r, members, sender, lines };
+  return { r, members, sender, lines, readers };
 }
 
 describe("a room of 40 (bigger than SMALL_ROOM_MAX)", () => {
@@ -136,4 +142,46 @@ describe("a room of 40 (bigger than SMALL_ROOM_MAX)", () => {
     const texts = members[7]?.events.flatMap((e) => (e.type === "message" ? [e.text] : []));
     expect(texts).toEqual(Array.from({ length: N }, (_, i) => `line ${i}`));
   }, 180_000);
+});
+
+describe("a frozen reader in a room of 20 (0.2's promises at any size)", () => {
+  test("holds the sender to a window until the stall rule, is warned about once, then gets everything", async () => {
+    const { r, members, sender, readers } = await room(20, { 7: 0 });
+    const frozen = readers.get(7) as PacedReader;
+    const N = 6000;
+    let sent = 0;
+    const sentAt: number[] = [];
+    const piping = (async () => {
+      for (let i = 0; i < N; i++) {
+        await sender.s.send(`line ${i}`);
+        sent++;
+        sentAt.push(r.vc.now());
+      }
+    })();
+    await r.vc.run(2000);
+    const atTwo = sent;
+    // 200 ms heartbeats: the stall rule lets go 600 ms after it fell behind
+    await until(r, () => sent === N, 30_000);
+    await piping;
+    const warned = sender.events.flatMap((e) =>
+      e.type === "warning" && e.text.includes("keeping up") ? [e.text] : [],
+    );
+    frozen.perMs = 50;
+    await until(r, () => frozen.consumed === frozen.emitted && frozen.emitted >= N, 30_000);
+    const texts = frozen.events.flatMap((e) => (e.type === "message" ? [e.text] : []));
+    const held = Math.max(...sentAt.slice(1).map((t, i) => t - (sentAt[i] as number)));
+    console.log(
+      `frozen reader in a room of 21: ${atTwo} sent in the first 2 s, held ${held.toFixed(0)} ms; warnings ${JSON.stringify(warned)}`,
+    );
+    // It held the sender (the stall rule: 3 heartbeats of 200 ms), and no longer than that.
+    expect(held).toBeGreaterThanOrEqual(550);
+    expect(held).toBeLessThanOrEqual(1000);
+    expect(warned.length).toBe(1);
+    expect(warned[0]).toContain("m7");
+    expect(texts).toEqual(Array.from({ length: N }, (_, i) => `line ${i}`));
+    expect(frozen.events.some((e) => e.type === "lost")).toBe(false);
+    for (const m of members) {
+      expect(m.events.filter((e) => e.type === "message").length).toBe(N);
+    }
+  }, 120_000);
 });

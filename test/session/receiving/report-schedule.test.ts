@@ -38,3 +38,60 @@ describe("ReportSchedule.entries", () => {
     expect(keys(s.entries(all, 32))[0]?.[0]).not.toBe("id39/0");
   });
 });
+
+describe("ReportSchedule modes (PROTOCOL.md §13.2)", () => {
+  test("every: due at once at the start and after REPORT_EVERY, else within REPORT_DELAY_MS", () => {
+    const s = new ReportSchedule();
+    s.progress("a/0", 0, 100);
+    expect(s.deadline).toBe(100);
+    s.sent([{ key: "a/0", next: 0 }], 100);
+    s.progress("a/0", 5, 110);
+    expect(s.deadline).toBe(130);
+    s.progress("a/0", 9, 125); // not put off
+    expect(s.deadline).toBe(130);
+  });
+
+  test("named: put off while the stream moves, due when it falls quiet or after REPORT_EVERY", () => {
+    const s = new ReportSchedule();
+    s.sent([{ key: "a/0", next: 0 }], 0);
+    s.progress("a/0", 5, 100, "named");
+    expect(s.deadline).toBe(120);
+    s.progress("a/0", 9, 115, "named");
+    expect(s.deadline).toBe(135);
+    s.progress("a/0", 600, 130, "named");
+    expect(s.deadline).toBe(130);
+  });
+
+  test("asked: progress never makes a report due; a question does, and a cancel undoes it", () => {
+    const s = new ReportSchedule();
+    s.progress("a/0", 0, 0, "asked");
+    s.progress("a/0", 900, 10, "asked");
+    expect(s.deadline).toBeUndefined();
+    s.question("a/0", 40);
+    expect(s.deadline).toBe(40);
+    expect(s.isDue("a/0")).toBe(true);
+    s.cancel("a/0");
+    expect(s.deadline).toBeUndefined();
+    // Quiet streams are not said for having moved: only when due.
+    const frames = s.entries([{ key: "a/0", next: 900, quiet: true }], 32);
+    expect(frames.flat().map((e) => e.key)).toEqual(["a/0"]); // (it fills the frame)
+    s.question("a/0", 50);
+    s.question("b/0", 60);
+    const due = s.entries(
+      [
+        { key: "c/0", next: 1, quiet: true },
+        { key: "b/0", next: 1, quiet: true },
+        { key: "a/0", next: 900, quiet: true },
+      ],
+      2,
+    );
+    expect(due.map((f) => f.map((e) => e.key))).toEqual([["b/0", "a/0"]]);
+  });
+
+  test("a due key that has nothing to say is dropped when a report goes out", () => {
+    const s = new ReportSchedule();
+    s.question("gone/0", 10);
+    s.sent([], 10);
+    expect(s.deadline).toBeUndefined();
+  });
+});

@@ -93,3 +93,110 @@ describe("FlowControl", () => {
     expect(f.checkStalls(1900)).toEqual(["a"]);
   });
 });
+
+describe("FlowControl in a big room (questions, PROTOCOL.md §13.3)", () => {
+  const big = (windowFragments = 10) => {
+    const f = new FlowControl({ windowFragments, windowBytes: 1e9, stallMs: 1000 });
+    f.small = false;
+    return f;
+  };
+
+  test("before any question the floor is the stream's start; silence after a question is 'reached'", () => {
+    const f = big();
+    sendN(f, 0, 10);
+    expect(f.hasRoom(1, 1)).toBe(false); // nobody asked yet: not known past 0
+    expect(f.ask(5)).toBe(10);
+    expect(f.asking).toBe(true);
+    expect(f.questionEndsAt()).toBe(85);
+    f.finishQuestion();
+    expect(f.asking).toBe(false);
+    expect(f.floor()).toBe(10);
+    expect(f.hasRoom(10, 1)).toBe(true);
+    expect(f.lastQuestion).toMatchObject({ watermark: 10, floor: 10, clean: 1 });
+  });
+
+  test("the slowest answers are named (at most 5) and hold the floor; the others' lowest bounds it", () => {
+    const f = big(100);
+    sendN(f, 0, 60);
+    f.ask(0);
+    const answers: [string, number][] = [
+      ["a", 10],
+      ["b", 20],
+      ["c", 30],
+      ["d", 40],
+      ["e", 50],
+      ["g", 55],
+      ["h", 58],
+    ];
+    for (const [id, next] of answers) f.report(id, next, 1, false);
+    expect(f.floor()).toBe(0); // the silent ones: not known past 0 until the question completes
+    f.finishQuestion();
+    expect(f.named).toEqual(["a", "b", "c", "d", "e"]);
+    expect(f.lastQuestion.floor).toBe(55); // g, not named, answered 55
+    expect(f.lastQuestion.clean).toBe(0);
+    expect(f.floor()).toBe(10);
+    f.report("a", 60, 2, false); // named: counts as it moves
+    expect(f.floor()).toBe(20);
+    for (const id of ["b", "c", "d", "e"]) f.report(id, 60, 3, false);
+    expect(f.floor()).toBe(55); // bounded by what the question established
+    // An answer that is not asked for and not named does not count (nor hold us) later.
+    f.report("z", 1, 4, false);
+    expect(f.floor()).toBe(55);
+  });
+
+  test("wants a question once half the window is used beyond the floor, not in a small room", () => {
+    const f = big(10);
+    sendN(f, 0, 4);
+    expect(f.wantsQuestion()).toBe(false);
+    sendN(f, 4, 1);
+    expect(f.wantsQuestion()).toBe(true);
+    f.ask(0);
+    expect(f.wantsQuestion()).toBe(false); // one at a time
+    f.finishQuestion();
+    expect(f.wantsQuestion()).toBe(false); // floor at 5 now
+    f.small = true;
+    sendN(f, 5, 9);
+    expect(f.wantsQuestion()).toBe(false);
+  });
+
+  test("two clean questions in a row at the tail confirm it (the big room's drain)", () => {
+    const f = big();
+    sendN(f, 0, 3);
+    f.ask(0);
+    f.report("a", 2, 1, false);
+    f.finishQuestion();
+    expect(f.lastQuestion.clean).toBe(0); // a was behind
+    f.ask(100);
+    f.finishQuestion(); // a is named: still at 2
+    expect(f.lastQuestion.clean).toBe(0);
+    f.report("a", 3, 200, false);
+    f.ask(200);
+    f.finishQuestion();
+    expect(f.lastQuestion).toMatchObject({ watermark: 3, clean: 1 });
+    f.ask(300);
+    f.finishQuestion();
+    expect(f.lastQuestion.clean).toBe(2);
+    sendN(f, 3, 1);
+    f.ask(400);
+    f.finishQuestion();
+    expect(f.lastQuestion).toMatchObject({ watermark: 4, clean: 1 }); // a new tail starts over
+  });
+
+  test("a named member that stops reporting stalls and stops counting; older members always count", () => {
+    const f = big(100);
+    sendN(f, 0, 20, 100, 0);
+    f.ask(0);
+    f.report("frozen", 5, 10, false);
+    f.finishQuestion();
+    expect(f.named).toEqual(["frozen"]);
+    f.report("old", 8, 20); // steady: an older member
+    expect(f.floor()).toBe(5);
+    expect(f.checkStalls(1009)).toEqual([]);
+    expect(f.checkStalls(1010)).toEqual(["frozen"]);
+    expect(f.floor()).toBe(8);
+    f.ask(1100);
+    f.finishQuestion();
+    expect(f.named).toEqual([]); // a lagging member is not named again
+    expect(f.floor()).toBe(8); // the older member still counts
+  });
+});
