@@ -195,7 +195,8 @@ interface Round {
   due: number;
   /**
    * Not NACKed before this, even when an earlier round takes it along: the reorder allowance
-   * (NACK_REORDER_MS, at most its own back-off; none without a back-off) for a new gap, `retryMs` after the previous attempt for a retry.
+   * for a new gap (NACK_REORDER_MS, at most its own back-off; none in a room without back-off),
+   * `retryMs` after the previous attempt for a retry.
    */
   earliest: number;
   /** A heard NACK before this belongs to the same round as the last attempt: it changes nothing. */
