@@ -138,6 +138,8 @@ export class Session implements RoomSession {
         now,
         random,
         joinedAt: opts.joinedAt ?? startedAt,
+        // N̂ for the NACK back-off of every stream we receive (asked when a gap is found).
+        window: { roomSize: () => this.ctx.roomSize() },
         reads: (kind) => this.kinds.has(kind),
         readsStream: (n) => this.readStreams.has(n),
       },

@@ -366,7 +366,7 @@ describeLab("reliability on five lab hosts with nftables loss", () => {
   });
 
   labTest(
-    "a loss shared by all receivers costs at most 1.5 NACKs and 1.2 repairs on average",
+    "a loss shared by all receivers costs at most one NACK per receiver and 1.2 repairs on average",
     async () => {
       const [h0, , h2, h3, h4] = await hosts();
       const port = "26104";
@@ -422,14 +422,17 @@ describeLab("reliability on five lab hosts with nftables loss", () => {
       }
       expect(wire.nack).toBe(nacksStats);
       expect(wire.repair).toBe(txStats.repairsSent);
-      expect(perLoss(nacksStats)).toBeLessThanOrEqual(1.5);
+      // A room of 4 has no NACK back-off (nack-backoff.ts): each receiver may NACK the loss at
+      // once (up to 3 a loss; with the 10-60 ms back-off of 0.4 it was at most 1.5), and the
+      // sender still repairs it once.
+      expect(perLoss(nacksStats)).toBeLessThanOrEqual(rxHosts.length);
       expect(perLoss(txStats.repairsSent)).toBeLessThanOrEqual(1.2);
     },
   );
 
-  // In the lab a repair comes back within ~1 ms of the first NACK, before the other
-  // receivers' 10-60 ms back-off runs out, so the test above would pass even without
-  // suppression (seen: 1.27 NACKs per loss with onNackHeard disabled). Here the sender never
+  // In a room of 4 there is no NACK back-off, so the test above does not show suppression
+  // (nor did it with 0.4's 10-60 ms back-off: a repair came back within ~1 ms of the first
+  // NACK, 1.27 NACKs per loss with onNackHeard disabled). Here the sender never
   // hears a NACK, so every retry round is a shared loss that only suppression keeps at one NACK.
   labTest(
     "NACK suppression: a loss the sender never repairs costs one NACK per retry round, then it is reported lost",

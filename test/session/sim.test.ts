@@ -439,7 +439,10 @@ describe("simulation on the real Session: one loss shared by all 3 receivers, no
     };
   }
 
-  test("≤ 1.5 NACKs and ≤ 1.2 repairs per shared loss, averaged over 200 seeds", async () => {
+  // A room of 4 has no NACK back-off (nack-backoff.ts, issue 17): each receiver NACKs the loss
+  // as soon as it finds it, so up to 3 NACKs (with 10-60 ms of back-off and suppression it was
+  // 1.25), still one repair, and the loss is repaired sooner (median 34 ms before).
+  test("≤ 3.5 NACKs, ≤ 1.2 repairs per shared loss, repaired in ≤ 20 ms median (200 seeds)", async () => {
     const runs = [];
     for (let i = 0; i < 200; i++) runs.push(await sharedLoss(1000 + i));
     const nacks = mean(runs.map((r) => r.nacks));
@@ -448,10 +451,11 @@ describe("simulation on the real Session: one loss shared by all 3 receivers, no
     console.log(
       `shared loss over ${runs.length} seeds: ${nacks.toFixed(3)} NACKs, ${repairs.toFixed(3)} repairs per loss (max ${Math.max(...runs.map((r) => r.nacks))} NACKs, ${Math.max(...runs.map((r) => r.repairs))} repairs); repaired after median ${lat[100]?.toFixed(0)} ms, max ${lat[lat.length - 1]?.toFixed(0)} ms`,
     );
-    expect(nacks).toBeLessThanOrEqual(1.5);
+    expect(nacks).toBeLessThanOrEqual(3.5);
     expect(repairs).toBeLessThanOrEqual(1.2);
     expect(Math.min(...runs.map((r) => r.nacks))).toBeGreaterThanOrEqual(1);
-  });
+    expect(lat[100]).toBeLessThanOrEqual(20);
+  }, 60_000); // 200 rooms: ~2.5 s alone, past bun's 5 s default on a busy machine
 });
 
 describe("simulation on the real Session: a dropped last message of a burst", () => {
@@ -561,7 +565,13 @@ describe("simulation on the real Session: a 10,000-datagram gap at 3 receivers",
     const { settled, nacks, perRound } = await gap();
     expect(settled).toBe(true);
     expect(nacks.length).toBeGreaterThan(0);
-    expect(Math.max(...perRound)).toBeLessThanOrEqual(4);
+    // A room of 4 has no NACK back-off: in the first round each receiver NACKs what it finds at
+    // once (the gap, and reordered datagrams of the burst: at most one frame per
+    // FRESH_ROUNDS_APART_MS), then the retries fall in step and suppress each other.
+    const [first, ...later] = perRound;
+    expect(first).toBeLessThanOrEqual(3 * 2 + 1);
+    expect(Math.max(...later)).toBeLessThanOrEqual(4);
+    expect(nacks.length).toBeLessThanOrEqual(20);
   }, 60_000);
 
   test("is repaired: every receiver gets every line", async () => {

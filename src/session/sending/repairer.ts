@@ -4,7 +4,8 @@
  *
  * - **Merging**: NACKed seqs are queued once (a seq already queued is not queued again), and a
  *   seq repaired less than `holdoffMs` ago is not repaired again: the NACKs that several
- *   receivers send for the same loss (within their random back-off window) cost one repair. The
+ *   receivers send for the same loss (within their random back-off window) cost one repair,
+ *   however many there are (one repair per seq per round, in a room of any size). The
  *   hold-off is shorter than a receiver's retry interval, so a receiver that also lost the repair
  *   gets another when it asks again.
  * - **Rate limit**: a token bucket (`ratePerSec`, `burst`) on repairs, so a loss storm does not
@@ -45,8 +46,14 @@ export interface RepairerOptions {
   perRequesterPerSec?: number;
 }
 
-/** Requesters whose budgets are remembered, at most (oldest forgotten first). */
-const MAX_REQUESTERS = 1024;
+/**
+ * Requesters whose budgets are remembered, at most: a room of 4,096 members (each entry is an
+ * instance id and two numbers, ~100 bytes: ~0.4 MB at most). Past it the oldest-made budget is
+ * forgotten (counted in `stats.forgotten`): that member, if it asks again, starts over with a
+ * full budget, so in a room bigger than this a member may get up to one extra second's budget
+ * of repairs; the global rate limit and the queue bound hold regardless.
+ */
+export const MAX_REQUESTERS = 4096;
 
 export const REPAIRER_DEFAULTS = {
   holdoffMs: 100,
@@ -73,6 +80,8 @@ export interface RepairerStats {
   dropped: number;
   /** Asks refused because the requester's budget was spent. */
   refused: number;
+  /** Requesters' budgets forgotten to make room for new ones (past MAX_REQUESTERS). */
+  forgotten: number;
 }
 
 export interface RepairerPoll<F extends StreamFrame = StreamFrame> {
@@ -90,6 +99,7 @@ export class Repairer<F extends StreamFrame = StreamFrame> {
     gone: 0,
     dropped: 0,
     refused: 0,
+    forgotten: 0,
   };
   /** Per requester: repair tokens and when they were last refilled. */
   private readonly budgets = new Map<string, { tokens: number; at: number }>();
@@ -171,6 +181,7 @@ export class Repairer<F extends StreamFrame = StreamFrame> {
     if (!b) {
       if (this.budgets.size >= MAX_REQUESTERS) {
         this.budgets.delete(this.budgets.keys().next().value as string);
+        this.stats.forgotten++;
       }
       b = { tokens: rate, at: now };
       this.budgets.set(requester, b);

@@ -31,10 +31,15 @@ class Room {
   /** Called for every NACK frame a window sends (e.g. to let the others hear it). */
   onNack: (from: number, ranges: SeqRange[]) => void = () => {};
 
-  constructor(receivers: number, seed: number) {
+  /** `roomSize`: N̂ for the NACK back-off; default the receivers and the sender. */
+  constructor(receivers: number, seed: number, roomSize = receivers + 1) {
     for (let i = 0; i < receivers; i++) {
       this.ws.push(
-        new ReceiverWindow(0, { now: () => this.t, random: mulberry32(seed * 7 + i + 1) }),
+        new ReceiverWindow(0, {
+          now: () => this.t,
+          random: mulberry32(seed * 7 + i + 1),
+          roomSize: () => roomSize,
+        }),
       );
       this.out.push([]);
     }
@@ -148,7 +153,8 @@ describe("ReceiverWindow rounds: one receiver", () => {
 
   test("out of step no more: after a heard NACK for the gap, still one frame per round", () => {
     for (const seed of [1, 2, 3, 4, 5]) {
-      const room = new Room(1, seed);
+      // one of a big room's receivers (a NACK back-off), another member's NACK heard first
+      const room = new Room(1, seed, 100);
       const w = room.ws[0] as ReceiverWindow;
       w.onMessage(msg(0));
       w.onMessage(msg(4097)); // a 4,096-seq gap

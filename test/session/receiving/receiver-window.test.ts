@@ -1,12 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { MAX_RANGES, type MessageFrame, seqAdd, seqDiff } from "../../../src/protocol/index.ts";
+import { nackBackoff } from "../../../src/session/receiving/nack-backoff.ts";
 import {
   type Delivery,
+  FRESH_ROUNDS_APART_MS,
   lostCount,
   ReceiverWindow,
   START_HOLD_MS,
   startPoint,
+  WINDOW_DEFAULTS,
   type WindowOptions,
 } from "../../../src/session/receiving/receiver-window.ts";
 import { messageFrame } from "../../helpers/frames.ts";
@@ -100,34 +103,76 @@ describe("ReceiverWindow: ordering and duplicates", () => {
 
 describe("ReceiverWindow: NACK timing", () => {
   test("a gap is NACKed after the random back-off, then retried", () => {
-    const { w, clock } = setup(0, { nackDelayMs: [10, 60], retryMs: 200 });
-    clock.r = 0; // back-off 10 ms, retry 200 ms
+    const { w, clock } = setup(0, { roomSize: () => 100, retryMs: 200 });
+    clock.r = 0.5; // back-off: the median for 100 members, retry 250 ms
+    const backoff = nackBackoff(() => 0.5, 100, WINDOW_DEFAULTS.nackBackoffMs);
+    expect(backoff).toBeGreaterThan(50);
     w.onMessage(msg(0));
     w.onMessage(msg(3));
-    expect(w.nextDeadline()).toBe(1010);
-    clock.t = 1009;
+    expect(w.nextDeadline()).toBe(1000 + backoff);
+    clock.t = 1000 + backoff - 0.01;
     expect(w.poll().nack).toEqual([]);
-    clock.t = 1010;
+    clock.t = 1000 + backoff;
     expect(w.poll().nack).toEqual([{ start: 1, count: 2 }]);
     expect(w.stats.nacksSent).toBe(1);
-    expect(w.nextDeadline()).toBe(1210);
-    clock.t = 1100;
+    expect(w.nextDeadline()).toBe(clock.t + 250);
+    clock.t += 100;
     expect(w.poll().nack).toEqual([]);
-    clock.t = 1210;
+    clock.t += 150;
     expect(w.poll().nack).toEqual([{ start: 1, count: 2 }]);
   });
 
-  test("the back-off is uniform in nackDelayMs", () => {
-    for (const [r, due] of [
-      [0, 1010],
-      [0.5, 1035],
-      [0.999, 1059.95],
-    ] as const) {
-      const { w, clock } = setup(0);
+  test("the back-off is nackBackoff's, for the room size asked when the gap is found", () => {
+    let size = 100;
+    for (const r of [0, 0.5, 0.999]) {
+      const { w, clock } = setup(0, { roomSize: () => size });
       clock.r = r;
       w.onTail(0);
-      expect(w.nextDeadline()).toBeCloseTo(due, 6);
+      expect(w.nextDeadline()).toBeCloseTo(1000 + nackBackoff(() => r, 100, 60), 9);
     }
+    // the room shrank to 4: the next gap is NACKed at once
+    const { w, clock } = setup(0, { roomSize: () => size });
+    clock.r = 0.5;
+    w.onTail(0);
+    expect(w.nextDeadline()).toBeGreaterThan(1050);
+    size = 4;
+    clock.t = 1200;
+    w.poll();
+    w.onTail(3);
+    expect(w.nextDeadline()).toBe(1200);
+    expect(w.poll().nack).toEqual([{ start: 1, count: 3 }]);
+  });
+
+  test("no back-off in a room of 4 or fewer (the default: a room of two)", () => {
+    for (const roomSize of [undefined, () => 1, () => 4]) {
+      const { w, clock } = setup(0, roomSize ? { roomSize } : {});
+      clock.r = 0.9;
+      w.onMessage(msg(0));
+      w.onMessage(msg(2));
+      expect(w.nextDeadline()).toBe(1000);
+      expect(w.poll().nack).toEqual([{ start: 1, count: 1 }]);
+    }
+  });
+
+  test("no back-off: gaps found one after the other share a NACK every FRESH_ROUNDS_APART_MS", () => {
+    const { w, clock } = setup(0);
+    w.onMessage(msg(0));
+    w.onMessage(msg(2)); // gap at 1: NACKed at once
+    expect(w.poll().nack).toEqual([{ start: 1, count: 1 }]);
+    clock.t += 3;
+    w.onMessage(msg(4)); // gap at 3, 3 ms later: waits for the next fresh round
+    w.onMessage(msg(6)); // and 5 joins it
+    expect(w.nextDeadline()).toBe(1000 + FRESH_ROUNDS_APART_MS);
+    expect(w.poll().nack).toEqual([]);
+    clock.t = 1000 + FRESH_ROUNDS_APART_MS;
+    expect(w.poll().nack).toEqual([
+      { start: 3, count: 1 },
+      { start: 5, count: 1 },
+    ]);
+    clock.t += FRESH_ROUNDS_APART_MS;
+    w.onMessage(msg(8)); // a gap found a round later goes at once again
+    expect(w.nextDeadline()).toBe(clock.t);
+    expect(w.poll().nack).toEqual([{ start: 7, count: 1 }]);
   });
 
   test("tail loss: a heartbeat tail ahead of what we have is NACKed", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { MessageFrame } from "../../../src/protocol/index.ts";
 import { RepairBuffer } from "../../../src/session/sending/repair-buffer.ts";
-import { Repairer, toRanges } from "../../../src/session/sending/repairer.ts";
+import { MAX_REQUESTERS, Repairer, toRanges } from "../../../src/session/sending/repairer.ts";
 import { messageFrame } from "../../helpers/frames.ts";
 
 const msg = (seq: number): MessageFrame =>
@@ -45,6 +45,42 @@ describe("Repairer", () => {
     r.onNack([{ start: 5, count: 1 }]);
     expect(r.poll().repairs.map((f) => f.seq)).toEqual([5]);
     expect(r.stats.repairs).toBe(2);
+  });
+
+  test("a round of 1,000 members NACKing the same seq costs one repair; the next round one more", () => {
+    const { r, clock } = setup(10);
+    const ids = Array.from({ length: 1000 }, (_, i) => `member-${i}`);
+    const sent: number[] = [];
+    const poll = () => {
+      for (const f of r.poll().repairs) sent.push(f.seq);
+    };
+    // Their back-offs spread the NACKs over 50 ms; the session polls after each one.
+    ids.forEach((id, i) => {
+      clock.t = (i * 50) / ids.length;
+      r.onNack([{ start: 7, count: 1 }], id);
+      poll();
+    });
+    expect(sent).toEqual([7]);
+    expect(r.stats.merged).toBe(999);
+    // A retry round (150 ms later): a member that lost the repair asks again, and so do others.
+    for (const [i, id] of ids.slice(0, 300).entries()) {
+      clock.t = 200 + i * 0.1;
+      r.onNack([{ start: 7, count: 1 }], id);
+      poll();
+    }
+    expect(sent).toEqual([7, 7]);
+    expect(r.stats.repairs).toBe(2);
+    expect(r.stats.forgotten).toBe(0);
+  });
+
+  test("requesters' budgets: 4,096 remembered, the oldest forgotten (and counted) past that", () => {
+    expect(MAX_REQUESTERS).toBeGreaterThanOrEqual(4096);
+    const { r } = setup(10);
+    for (let i = 0; i < MAX_REQUESTERS; i++) r.onNack([{ start: 1, count: 1 }], `m${i}`);
+    expect(r.stats.forgotten).toBe(0);
+    r.onNack([{ start: 1, count: 1 }], "one-more");
+    r.onNack([{ start: 1, count: 1 }], "and-another");
+    expect(r.stats.forgotten).toBe(2);
   });
 
   test("rate limit: a token bucket spreads a big ask over time", () => {
