@@ -422,7 +422,7 @@ describeLab("reliability on five lab hosts with nftables loss", () => {
       }
       expect(wire.nack).toBe(nacksStats);
       expect(wire.repair).toBe(txStats.repairsSent);
-      // A room of 4 has no NACK back-off (nack-backoff.ts): each receiver may NACK the loss at
+      // A room of 4 has no NACK back-off (backoff.ts): each receiver may NACK the loss at
       // once (up to 3 a loss; with the 10-60 ms back-off of 0.4 it was at most 1.5), and the
       // sender still repairs it once.
       expect(perLoss(nacksStats)).toBeLessThanOrEqual(rxHosts.length);

@@ -2,7 +2,7 @@
  * What a shared loss costs in NACKs as the room grows (issue 17, "NACKs"): one chat line's
  * datagram is dropped for every member but its sender, in rooms of 3, 20 and 100 real Sessions
  * on a virtual clock, datagrams taking 0.5-2 ms. The receivers find the gap together (the
- * sender's heartbeat tail), and their NACK back-off (nack-backoff.ts: none up to 4 members,
+ * sender's heartbeat tail), and their NACK back-off (backoff.ts: none up to 4 members,
  * then NORM's truncated exponential with λ = ln(N̂)+1) lets the first NACK heard suppress the
  * rest. Every NACK frame and repair that went over the hub is counted and printed.
  */

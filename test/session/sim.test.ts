@@ -439,7 +439,7 @@ describe("simulation on the real Session: one loss shared by all 3 receivers, no
     };
   }
 
-  // A room of 4 has no NACK back-off (nack-backoff.ts, issue 17): each receiver NACKs the loss
+  // A room of 4 has no NACK back-off (backoff.ts, issue 17): each receiver NACKs the loss
   // as soon as it finds it, so up to 3 NACKs (with 10-60 ms of back-off and suppression it was
   // 1.25), still one repair, and the loss is repaired sooner (median 34 ms before).
   test("≤ 3.5 NACKs, ≤ 1.2 repairs per shared loss, repaired in ≤ 20 ms median (200 seeds)", async () => {

@@ -12,7 +12,7 @@
  *   MESSAGE, or from a HELLO/HEARTBEAT/BYE/GONE tail) ends up delivered or reported lost.
  * - **NACKs** (SRM/PGM style), in **rounds**: a gap, or a tail ahead of what we have, is due
  *   after a random back-off (one draw per event): none in a room of 4 or fewer, else NORM's
- *   truncated exponential over [0, `nackBackoffMs`], scaled by the room size (nack-backoff.ts),
+ *   truncated exponential over [0, `nackBackoffMs`], scaled by the room size (backoff.ts),
  *   so that the first NACK the room hears suppresses nearly all others. When a round is due, every
  *   missing seq due within half a retry interval goes out with it as merged ranges, so a gap of
  *   any length costs O(1) NACK frames per round, and the seqs sent together stay together (one
@@ -33,7 +33,7 @@
 import { MAX_RANGES } from "../../protocol/constants.ts";
 import { seqAdd, seqDiff, seqLess } from "../../protocol/seq.ts";
 import type { KindRun, SeqRange } from "../../protocol/types.ts";
-import { NACK_BACKOFF_FREE_ROOM, nackBackoff } from "./nack-backoff.ts";
+import { NO_BACKOFF_MAX_MEMBERS, suppressionBackoff } from "../backoff.ts";
 
 // ---- where to start -------------------------------------------------------------------------
 
@@ -97,11 +97,11 @@ export interface WindowOptions {
   random(): number;
   /**
    * N̂, the estimated room size (members, ourselves included), asked at each newly found gap:
-   * the NACK back-off scales with it (nack-backoff.ts). Default: a room of two (no back-off).
+   * the NACK back-off scales with it (backoff.ts). Default: a room of two (no back-off).
    */
   roomSize?(): number;
   /**
-   * Longest back-off before the first NACK of a newly found gap, ms (T of nack-backoff.ts).
+   * Longest back-off before the first NACK of a newly found gap, ms (T of backoff.ts).
    * Default 60: a few LAN round trips plus the spread of one datagram's arrival over the
    * room, so the first NACK is heard before most other timers run out; a lost line is still
    * repaired within ~0.1 s.
@@ -499,13 +499,13 @@ export class ReceiverWindow<F extends { seq: number } = { seq: number }> {
    */
   private freshRound(now: number): Round {
     const roomSize = this.opts.roomSize?.() ?? WINDOW_DEFAULTS.roomSize;
-    const allowance = roomSize > NACK_BACKOFF_FREE_ROOM ? NACK_REORDER_MS : 0;
+    const allowance = roomSize > NO_BACKOFF_MAX_MEMBERS ? NACK_REORDER_MS : 0;
     const f = this.fresh;
     if (f && f.n > 0 && f.due - now >= allowance) {
       f.earliest = Math.max(f.earliest, now + allowance);
       return f;
     }
-    const backoff = nackBackoff(this.opts.random, roomSize, this.nackBackoffMs);
+    const backoff = suppressionBackoff(this.opts.random, roomSize, this.nackBackoffMs);
     // Without a back-off, new gaps found one after the other (a sender's tails while it runs
     // ahead, fragments the hold budget could not keep) would each cost a NACK frame: they are
     // gathered into one round every FRESH_ROUNDS_APART_MS instead.

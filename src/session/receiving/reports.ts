@@ -116,7 +116,7 @@ export const reports: FeatureFactory = (ctx) => {
       if (seqDiff(next, fb.floor) < 0) schedule.question(k, now);
       else {
         if (schedule.isDue(k)) continue; // already waiting to answer this question
-        const wait = suppressionBackoff(ctx.random(), ctx.roomSize(), REPORT_BACKOFF_MS);
+        const wait = suppressionBackoff(ctx.random, ctx.roomSize(), REPORT_BACKOFF_MS);
         schedule.question(k, now + wait);
         pending.set(k, { floor: fb.floor, stream: s });
       }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { MAX_RANGES, type MessageFrame, seqAdd, seqDiff } from "../../../src/protocol/index.ts";
-import { nackBackoff } from "../../../src/session/receiving/nack-backoff.ts";
+import { suppressionBackoff } from "../../../src/session/backoff.ts";
 import {
   type Delivery,
   FRESH_ROUNDS_APART_MS,
@@ -105,7 +105,7 @@ describe("ReceiverWindow: NACK timing", () => {
   test("a gap is NACKed after the random back-off, then retried", () => {
     const { w, clock } = setup(0, { roomSize: () => 100, retryMs: 200 });
     clock.r = 0.5; // back-off: the median for 100 members, retry 250 ms
-    const backoff = nackBackoff(() => 0.5, 100, WINDOW_DEFAULTS.nackBackoffMs);
+    const backoff = suppressionBackoff(() => 0.5, 100, WINDOW_DEFAULTS.nackBackoffMs);
     expect(backoff).toBeGreaterThan(50);
     w.onMessage(msg(0));
     w.onMessage(msg(3));
@@ -122,13 +122,13 @@ describe("ReceiverWindow: NACK timing", () => {
     expect(w.poll().nack).toEqual([{ start: 1, count: 2 }]);
   });
 
-  test("the back-off is nackBackoff's, for the room size asked when the gap is found", () => {
+  test("the back-off is suppressionBackoff's, for the room size asked when the gap is found", () => {
     let size = 100;
     for (const r of [0, 0.5, 0.999]) {
       const { w, clock } = setup(0, { roomSize: () => size });
       clock.r = r;
       w.onTail(0);
-      expect(w.nextDeadline()).toBeCloseTo(1000 + nackBackoff(() => r, 100, 60), 9);
+      expect(w.nextDeadline()).toBeCloseTo(1000 + suppressionBackoff(() => r, 100, 60), 9);
     }
     // the room shrank to 4: the next gap is NACKed at once
     const { w, clock } = setup(0, { roomSize: () => size });
