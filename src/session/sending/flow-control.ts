@@ -102,8 +102,7 @@ export class FlowControl {
   /** Members whose `next` counts for the floor now: steady, named, answering the open question. */
   private readonly counted = new Set<string>();
   private namedIds: string[] = [];
-  /** A small room (SMALL_ROOM_MAX): every member that reported counts, as in §8. */
-  small = true;
+  private isSmall = true;
   private question: Question | undefined;
   private result: QuestionResult = { watermark: 0, floor: 0, answered: new Set(), clean: 0 };
   /** Highest seq sent; nothing sent yet = 0xFFFFFFFF (instances start at 0). */
@@ -166,6 +165,24 @@ export class FlowControl {
     return undefined;
   }
 
+  /** A small room (SMALL_ROOM_MAX): every member that reported counts, as in §8. */
+  get small(): boolean {
+    return this.isSmall;
+  }
+
+  /**
+   * The room became small (or big). Becoming small, members of this revision that reported
+   * only when asked are forgotten: their last reports are old, and would hold us back and stall
+   * at once; they report again on their own now (ALL-REPORT), and until then do not hold us,
+   * as any member that never reported.
+   */
+  set small(small: boolean) {
+    if (small && !this.isSmall) {
+      for (const [id, m] of this.members) if (!m.steady && !m.lagging) this.remove(id);
+    }
+    this.isSmall = small;
+  }
+
   /** The member left or timed out. */
   remove(id: string): void {
     this.members.delete(id);
@@ -180,7 +197,7 @@ export class FlowControl {
    */
   floor(): number {
     const end = seqAdd(this.tail, 1);
-    if (this.small) {
+    if (this.isSmall) {
       let f = end;
       for (const m of this.members.values()) {
         if (!m.lagging && seqDiff(m.next, f) < 0) f = m.next;
@@ -227,7 +244,7 @@ export class FlowControl {
   /** Whether half the window is used beyond the floor and no question is open (a big room). */
   wantsQuestion(): boolean {
     // (a small room reports on its own: asked only when the window is full, §8)
-    if (this.question || this.small) return false;
+    if (this.question || this.isSmall) return false;
     const f = this.floor();
     const used = seqDiff(seqAdd(this.tail, 1), f);
     if (used <= 0) return false;
@@ -349,7 +366,7 @@ export class FlowControl {
   behindMembers(): Map<string, { behind: number; next: number; lagging: boolean }> {
     const out = new Map<string, { behind: number; next: number; lagging: boolean }>();
     for (const [id, m] of this.members) {
-      if (!m.lagging && !this.small && !this.counted.has(id)) continue;
+      if (!m.lagging && !this.isSmall && !this.counted.has(id)) continue;
       const behind = this.behind(m);
       if (behind > 0) out.set(id, { behind, next: m.next, lagging: m.lagging });
     }
@@ -379,7 +396,7 @@ export class FlowControl {
 
   /** The members whose reports count now: all in a small room. */
   private countedIds(): Iterable<string> {
-    return this.small ? this.members.keys() : this.counted;
+    return this.isSmall ? this.members.keys() : this.counted;
   }
 
   /**

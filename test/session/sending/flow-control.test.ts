@@ -200,3 +200,21 @@ describe("FlowControl in a big room (questions, PROTOCOL.md §13.3)", () => {
     expect(f.floor()).toBe(8); // the older member still counts
   });
 });
+
+describe("FlowControl when the room shrinks to a small one", () => {
+  test("members that only answered questions are forgotten, not stalled on their old reports", () => {
+    const f = new FlowControl({ windowFragments: 100, windowBytes: 1e9, stallMs: 1000 });
+    f.small = false;
+    sendN(f, 0, 10, 100, 0);
+    f.ask(0);
+    f.report("asked", 3, 1, false);
+    f.report("old", 10, 1); // an older member: reports on every progress
+    f.finishQuestion();
+    sendN(f, 10, 50, 100, 5000);
+    f.small = true;
+    expect(f.hasReported("asked")).toBe(false);
+    expect(f.hasReported("old")).toBe(true);
+    expect(f.floor()).toBe(10);
+    expect(f.checkStalls(5999)).toEqual([]);
+  });
+});
