@@ -185,3 +185,59 @@ describe("a frozen reader in a room of 20 (0.2's promises at any size)", () => {
     }
   }, 120_000);
 });
+
+describe("a member cut off from a room of 20 (silence is taken as 'reached')", () => {
+  test("does not hold the sender; back, it gets what the repair buffer still holds and one lost event for the rest", async () => {
+    const { r, members, sender } = await room(20);
+    const cut = members[3] as (typeof members)[number];
+    let cutOff = false;
+    r.hub.drop = (to, d) => cutOff && (to === cut.transport || d.port === cut.transport.port);
+    const N = 30_000;
+    let sent = 0;
+    let cutAt = 0;
+    const sentAt: number[] = [];
+    const piping = (async () => {
+      for (let i = 0; i < N; i++) {
+        if (i === 1000) {
+          cutOff = true;
+          cutAt = r.vc.now();
+        }
+        await sender.s.send(`line ${i}`);
+        sent++;
+        sentAt.push(r.vc.now());
+      }
+    })();
+    await until(r, () => sent === N, 60_000);
+    await piping;
+    const tookCut = r.vc.now() - cutAt;
+    cutOff = false; // back: it hears the next heartbeat's tail and NACKs
+    await until(
+      r,
+      () => {
+        const got = cut.events.filter((e) => e.type === "message").length;
+        const lost = cut.events.reduce((a, e) => a + (e.type === "lost" ? e.count : 0), 0);
+        return got + lost === N;
+      },
+      60_000,
+    );
+    const texts = cut.events.flatMap((e) => (e.type === "message" ? [e.text] : []));
+    const lost = cut.events.filter((e) => e.type === "lost");
+    console.log(
+      `cut off after 1,000 lines: the sender sent the other 29,000 in ${tookCut.toFixed(0)} ms, never held; back, it got ${texts.length} lines and ${lost.length} lost event(s) of ${lost.reduce((a, e) => a + (e.type === "lost" ? e.count : 0), 0)}`,
+    );
+    // The sender was not held for the stall rule's 600 ms: nobody waited for the cut member.
+    const held = Math.max(...sentAt.slice(1).map((t, i) => t - (sentAt[i] as number)));
+    expect(held).toBeLessThan(600);
+    // Everything it got is in order, once; the gap is one lost event (0.2's promise).
+    const seqs = texts.map((t) => Number(t.slice(5)));
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    // All the repair buffer held (its last 16,384) came back, at the per-member repair rate
+    // (2,048/s), however long that takes; what had left it is reported lost.
+    expect(texts.length).toBe(1000 + 16_384);
+    const lostCount = lost.reduce((a, e) => a + (e.type === "lost" ? e.count : 0), 0);
+    expect(lostCount).toBe(N - 1000 - 16_384);
+    // (one lost event per MAX_TAIL_LEAD step in which a far tail is believed, at most)
+    expect(lost.length).toBeLessThanOrEqual(Math.ceil(lostCount / 4096));
+  }, 180_000);
+});

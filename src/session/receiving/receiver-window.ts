@@ -19,7 +19,8 @@
  *   retry delay is drawn per round, not per seq). Hearing another member's NACK for our missing
  *   seqs moves them to a later round as if we had sent it (SRM suppression; one draw per heard
  *   NACK), so receivers that hear each other send about one NACK per round between them. After
- *   `maxRetries` attempts (ours or heard) a seq is declared lost; a GONE from the sender or
+ *   `maxRetries` attempts (ours or heard; a round after which repairs kept coming is not
+ *   counted) a seq is declared lost; a GONE from the sender or
  *   `giveUp()` (the sender left or timed out) declares missing seqs lost at once.
  * - **Bounded memory**: the window spans at most `maxPending` seqs (held frames + missing +
  *   declared-lost); if a sender runs further ahead, the oldest seqs are forced out (held frames
@@ -250,6 +251,15 @@ export class ReceiverWindow<F extends { seq: number } = { seq: number }> {
   private readonly nackBackoffMs: number;
   private readonly retryMs: number;
   private readonly maxRetries: number;
+  /**
+   * Missing seqs that arrived (repaired), ever; and its value at the last round that NACKed.
+   * A round after which repairs kept coming does not count as a try: a member far behind (back
+   * after being cut off, in a big room that did not wait for it, PROTOCOL.md §13.3) is repaired
+   * at the sender's per-member rate for as long as that takes, not given up on after
+   * maxRetries rounds while the repairs are still flowing.
+   */
+  private filled = 0;
+  private filledAtNack = 0;
   private readonly maxPending: number;
 
   constructor(
@@ -320,6 +330,7 @@ export class ReceiverWindow<F extends { seq: number } = { seq: number }> {
       }
       this.leave(slot);
       this.missingCount--;
+      this.filled++;
       if (f) {
         this.slots.set(seq, { s: "held", frame: f });
         this.heldCount++;
@@ -445,6 +456,7 @@ export class ReceiverWindow<F extends { seq: number } = { seq: number }> {
     let retry: Round | undefined;
     let full = false;
     let left = this.missingCount;
+    const progressing = this.filled !== this.filledAtNack;
     for (const [seq, slot] of this.slots) {
       if (left === 0) break;
       if (slot.s !== "missing") continue;
@@ -465,11 +477,14 @@ export class ReceiverWindow<F extends { seq: number } = { seq: number }> {
         full = true; // stays in its round; a due round keeps nextDeadline() <= now
         continue;
       }
-      slot.tries++;
+      if (!progressing) slot.tries++;
       retry ??= this.retryRound(now);
       this.moveTo(slot, retry);
     }
-    if (nack.length > 0) this.stats.nacksSent++;
+    if (nack.length > 0) {
+      this.stats.nacksSent++;
+      this.filledAtNack = this.filled;
+    }
     this.advance(out);
     return { nack, out };
   }
