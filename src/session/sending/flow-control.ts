@@ -215,10 +215,11 @@ export class FlowControl {
 
   /** Whether `fragments` more fragments of `bytes` encoded bytes fit in the window now. */
   hasRoom(fragments: number, bytes: number): boolean {
-    const worstFragments = seqDiff(seqAdd(this.tail, 1), this.floor());
+    const floor = this.floor();
+    const worstFragments = seqDiff(seqAdd(this.tail, 1), floor);
     // An empty window always takes one message, however large.
     if (worstFragments <= 0) return true;
-    const worstBytes = this.bytesFrom(this.floor(), worstFragments);
+    const worstBytes = this.bytesFrom(floor, worstFragments);
     return (
       worstFragments + fragments <= this.windowFragments && worstBytes + bytes <= this.windowBytes
     );
