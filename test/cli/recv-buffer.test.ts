@@ -35,7 +35,7 @@ test("--stats line names every counter", () => {
   };
   expect(formatStats(s)).toBe(
     "mcchat: stats: sent 3, received 7, repaired 2 (repairs sent 0), NACKs sent 0 / heard 0 / suppressed 0, " +
-      "duplicates dropped 0, lost 1, malformed 0, receive buffer 8192 KiB, reports sent 4 / heard 5, " +
+      "duplicates dropped 0, lost 1, malformed 0, receive buffer 8192 KiB, reports sent 4 / heard 5 / left to others 0, " +
       "window waits 6, bridged to legacy 2, spoofed 7, refused: members 8 / held 9 / repairs 10 / history 11, " +
       "records of unread kinds skipped 12, reports of unannounced members ignored 13, listener errors 14",
   );
