@@ -7,6 +7,9 @@ import type { SessionStats } from "./stats.ts";
 /** Every counter, named as `--stats` and `/stats all` show it, in order. */
 export function statsItems(s: SessionStats, room: { encrypted?: boolean } = {}): string[] {
   const items = [
+    ...(s.roomSize > 0
+      ? [`room size (estimate) ${s.roomSize}, heartbeat every ${seconds(s.heartbeatIntervalMs)}`]
+      : []),
     `sent ${s.sent}`,
     `received ${s.received}`,
     `repaired ${s.repairsReceived} (repairs sent ${s.repairsSent})`,
@@ -32,7 +35,15 @@ export function statsItems(s: SessionStats, room: { encrypted?: boolean } = {}):
   return items;
 }
 
-/** `/stats`: one line in plain words; `members` when the room has a member list. */
+/** 2 s, 20.5 s. */
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+/**
+ * `/stats`: one line in plain words; `members` when the room has a member list, and the room
+ * size estimate when it says more than that (members past the cap, heard but not listed).
+ */
 export function statsSummary(s: SessionStats, members?: number): string {
   const parts = [
     `sent ${s.sent}`,
@@ -41,5 +52,6 @@ export function statsSummary(s: SessionStats, members?: number): string {
     `lost ${s.lost}`,
   ];
   if (members !== undefined) parts.push(`members ${members}`);
+  if (s.roomSize > 0) parts.push(`room size (estimate) ${s.roomSize}`);
   return `${parts.join(", ")} (/stats all for every counter)`;
 }
