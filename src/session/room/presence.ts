@@ -10,11 +10,23 @@ import type { PresenceFrame, StreamState } from "../../protocol/types.ts";
 import type { FeatureFactory, SessionContext } from "../feature.ts";
 import { HeartbeatSchedule } from "../sending/heartbeat-schedule.ts";
 import type { Peer } from "./peer.ts";
+import { roomIntervalMs } from "./room-interval.ts";
 
 /** BYE frames sent when leaving (copies of one another). */
 const BYE_COPIES = 3;
 /** A newcomer's HELLO is answered with a heartbeat within this (random, ms). */
 const HELLO_ANSWER_MS = 200;
+/**
+ * Heartbeats that answer a newcomer's HELLO, about, whatever the room's size: each member
+ * answers with probability min(1, HELLO_ANSWERS / N̂). Rooms up to this size answer as
+ * before (everyone, at once); in bigger ones the others are heard at their next heartbeat.
+ */
+export const HELLO_ANSWERS = 25;
+
+/** The odds that we answer a newcomer's HELLO in a room of `roomSize` (N̂). */
+export function helloAnswerChance(roomSize: number): number {
+  return Math.min(1, HELLO_ANSWERS / Math.max(1, roomSize));
+}
 
 /** A presence frame heard, in either wire revision. */
 export interface PresenceHeard {
@@ -35,8 +47,12 @@ export function presenceHeard(ctx: SessionContext, p: Peer, f: PresenceHeard): v
   }
   for (const w of p.onPresence(f.age, f.streams)) ctx.deliver(p, w.stream, w.items);
   if (f.phase === "hello" && ctx.started && !p.gone) {
-    // A newcomer: let it hear us soon (it learns our nick, age and tails).
-    ctx.services.heartbeatSoon?.(ctx.random() * HELLO_ANSWER_MS);
+    // A newcomer: let it hear us soon (it learns our nick, age and tails). In a big room only
+    // about HELLO_ANSWERS of us do: O(1) answers per join, not one from every member.
+    const chance = helloAnswerChance(ctx.roomSize());
+    if (chance >= 1 || ctx.random() < chance) {
+      ctx.services.heartbeatSoon?.(ctx.random() * HELLO_ANSWER_MS);
+    }
   }
   if (f.reportWanted) ctx.services.reportWanted?.(p);
   if (f.phase === "bye") ctx.leave(p, "bye");
@@ -48,6 +64,22 @@ export const presence: FeatureFactory = (ctx) => {
   let counter = 0;
   /** The earliest a member may time out (recomputed on every tick; only ever too early). */
   let timeoutAt: number | undefined;
+
+  /**
+   * Our ambient interval grows with the room (room-interval.ts), but only while every present
+   * member declared its own interval: an older one times us out after 3 of ITS heartbeats.
+   */
+  const ambientNow = () =>
+    ctx.peers.allDeclareInterval()
+      ? roomIntervalMs(ctx.heartbeatMs, ctx.roomSize())
+      : ctx.heartbeatMs;
+  const rescale = () => {
+    const before = hb.nextAt();
+    hb.setAmbient(ambientNow());
+    if (hb.nextAt() < before) ctx.rearm();
+  };
+  ctx.hooks.announced.push(rescale);
+  ctx.hooks.left.push(rescale);
 
   /** Members are asked for reports while we wait on a window or drain. */
   const wantReports = () => {
@@ -85,6 +117,7 @@ export const presence: FeatureFactory = (ctx) => {
   };
 
   ctx.services.heartbeatNow = () => {
+    hb.setAmbient(ambientNow());
     hb.onHeartbeatSent(ctx.now());
     send("heartbeat").catch((e) => {
       if (!ctx.closed) ctx.warn(`send failed: ${(e as Error).message}`);
@@ -94,12 +127,13 @@ export const presence: FeatureFactory = (ctx) => {
   ctx.hooks.sent.push(() => hb.onMessageSent(ctx.now()));
 
   const noteTimeout = (p: Peer) => {
-    const t = p.lastSeen + ctx.peers.timeoutMs + 1;
+    const t = p.lastSeen + ctx.peers.timeoutOf(p) + 1;
     if (timeoutAt === undefined || t < timeoutAt) timeoutAt = t;
   };
 
   return {
     name: "presence",
+    stats: () => ({ roomSize: ctx.roomSize(), heartbeatIntervalMs: hb.ambientMs }),
     async start() {
       await send("hello");
       hb.start(ctx.now());
