@@ -67,7 +67,14 @@ export const PresenceOption = {
   stream: 0x01,
   /** The record kinds this member reads (its capabilities): kind codes, u8 each. */
   kinds: 0x02,
+  /** (§13) Per stream: floor u32, watermark u32, the members named to report (repeatable). */
+  feedback: 0x03,
+  /** (§13) The sender's ambient heartbeat interval: u32 ms. */
+  interval: 0x04,
 } as const;
+
+/** Members a FEEDBACK option names to report on the regular schedule, at most (CLR + 4 PLR). */
+export const MAX_NAMED_REPORTERS = 5;
 
 /** Streams of a sender (v1.1). Other numbers are reserved; receivers ignore unknown streams. */
 export const Stream = {

@@ -22,6 +22,7 @@ import {
   Flag,
   MAX_FRAGMENT_PAYLOAD,
   MAX_FRAGMENTS,
+  MAX_NAMED_REPORTERS,
   MAX_PRESENCE_STREAMS,
   MAX_RUNS,
   PresenceFlag,
@@ -36,6 +37,7 @@ import type {
   KindRun,
   PresenceFrame,
   RecordFrame,
+  StreamFeedback,
   StreamGoneFrame,
   StreamNackFrame,
   StreamReportFrame,
@@ -74,12 +76,34 @@ function readRunPairs(r: Reader, n: number): KindRun[] {
   return runs;
 }
 
+/** The u32 at `at` of an option value whose length was checked. */
+function u32At(v: Uint8Array, at: number): number {
+  return (
+    (v[at] as number) * 0x1000000 +
+    (((v[at + 1] as number) << 16) | ((v[at + 2] as number) << 8) | (v[at + 3] as number))
+  );
+}
+
 // ---- PRESENCE: phase u8, nick, age u48, option count u8, options (type u8, length u8, value) ----
 
 const PHASES = ["hello", "heartbeat", "bye"] as const;
 
 function streamOptionLength(s: StreamState): number {
   return 1 + 4 + 2 * s.runs.length;
+}
+
+function feedbackOptionLength(f: StreamFeedback): number {
+  return 1 + 4 + 4 + 8 * f.named.length;
+}
+
+/** Options besides STREAM: KINDS, FEEDBACK (one per stream), INTERVAL. */
+function optionCount(f: PresenceFrame): number {
+  return (
+    f.streams.length +
+    (f.kinds === undefined ? 0 : 1) +
+    (f.feedback?.length ?? 0) +
+    (f.intervalMs === undefined ? 0 : 1)
+  );
 }
 
 function checkPresence(f: PresenceFrame): Uint8Array {
@@ -101,6 +125,25 @@ function checkPresence(f: PresenceFrame): Uint8Array {
     if (!Array.isArray(f.kinds) || f.kinds.length > 255) invalid("presence", "kinds: 0..255");
     for (const k of f.kinds) checkUint("presence", "kind", k, 255, 1);
   }
+  if (f.feedback !== undefined) {
+    if (!Array.isArray(f.feedback) || f.feedback.length > MAX_PRESENCE_STREAMS) {
+      invalid("presence", `feedback must hold 0..${MAX_PRESENCE_STREAMS} streams`);
+    }
+    const fed = new Set<number>();
+    for (const b of f.feedback) {
+      checkUint("presence", "feedback stream", b.stream, 255);
+      if (fed.has(b.stream)) invalid("presence", `feedback for stream ${b.stream} twice`);
+      fed.add(b.stream);
+      checkUint("presence", "floor", b.floor, 0xffffffff);
+      checkUint("presence", "watermark", b.watermark, 0xffffffff);
+      if (!Array.isArray(b.named) || b.named.length > MAX_NAMED_REPORTERS) {
+        invalid("presence", `named must hold 0..${MAX_NAMED_REPORTERS} ids`);
+      }
+      for (const id of b.named) if (!isInstanceId(id)) invalid("presence", `named id ${id}`);
+    }
+  }
+  if (f.intervalMs !== undefined) checkUint("presence", "interval", f.intervalMs, 0xffffffff, 1);
+  if (optionCount(f) > 255) invalid("presence", "more than 255 options");
   return nick;
 }
 
@@ -112,6 +155,8 @@ export const presence: BodyCodec<PresenceFrame> = {
     let n = 1 + 1 + nick.length + 6 + 1;
     for (const s of f.streams) n += 2 + streamOptionLength(s);
     if (f.kinds !== undefined) n += 2 + f.kinds.length;
+    for (const b of f.feedback ?? []) n += 2 + feedbackOptionLength(b);
+    if (f.intervalMs !== undefined) n += 2 + 4;
     return n;
   },
   encode(f, w) {
@@ -119,7 +164,7 @@ export const presence: BodyCodec<PresenceFrame> = {
     w.u8(PresencePhase[f.phase]);
     writeNick(w, nick);
     w.u48(f.age);
-    w.u8(f.streams.length + (f.kinds === undefined ? 0 : 1));
+    w.u8(optionCount(f));
     for (const s of f.streams) {
       w.u8(PresenceOption.stream);
       w.u8(streamOptionLength(s));
@@ -132,6 +177,19 @@ export const presence: BodyCodec<PresenceFrame> = {
       w.u8(f.kinds.length);
       for (const k of f.kinds) w.u8(k);
     }
+    for (const b of f.feedback ?? []) {
+      w.u8(PresenceOption.feedback);
+      w.u8(feedbackOptionLength(b));
+      w.u8(b.stream);
+      w.u32(b.floor);
+      w.u32(b.watermark);
+      for (const id of b.named) w.bytes(idToBytes(id));
+    }
+    if (f.intervalMs !== undefined) {
+      w.u8(PresenceOption.interval);
+      w.u8(4);
+      w.u32(f.intervalMs);
+    }
   },
   decode(r, h) {
     const code = r.u8("phase");
@@ -141,6 +199,8 @@ export const presence: BodyCodec<PresenceFrame> = {
     const age = r.u48("age");
     const streams: StreamState[] = [];
     let kinds: number[] | undefined;
+    let feedback: StreamFeedback[] | undefined;
+    let intervalMs: number | undefined;
     // The count makes a cut-short PRESENCE an error (truncated), not one with fewer options.
     const options = r.u8("option count");
     for (let i = 0; i < options; i++) {
@@ -167,14 +227,32 @@ export const presence: BodyCodec<PresenceFrame> = {
           }
           runs.push({ kind, count });
         }
-        const tail =
-          (value[1] as number) * 0x1000000 +
-          (((value[2] as number) << 16) | ((value[3] as number) << 8) | (value[4] as number));
+        const tail = u32At(value, 1);
         streams.push({ stream, tail, runs });
       } else if (type === PresenceOption.kinds) {
         if (kinds !== undefined) throw new DecodeError("bad-option", "KINDS option twice");
         if (value.includes(0)) throw new DecodeError("bad-option", "kind 0 in a KINDS option");
         kinds = [...value];
+      } else if (type === PresenceOption.feedback) {
+        if (len < 9 || (len - 9) % 8 !== 0 || (len - 9) / 8 > MAX_NAMED_REPORTERS) {
+          throw new DecodeError("bad-option", `FEEDBACK option of ${len} bytes`);
+        }
+        feedback ??= [];
+        if (feedback.length >= MAX_PRESENCE_STREAMS) {
+          throw new DecodeError("bad-option", `more than ${MAX_PRESENCE_STREAMS} FEEDBACK options`);
+        }
+        const stream = value[0] as number;
+        if (feedback.some((b) => b.stream === stream)) {
+          throw new DecodeError("bad-option", `feedback for stream ${stream} twice`);
+        }
+        const named: string[] = [];
+        for (let i = 9; i < len; i += 8) named.push(idFromBytes(value.subarray(i, i + 8)));
+        feedback.push({ stream, floor: u32At(value, 1), watermark: u32At(value, 5), named });
+      } else if (type === PresenceOption.interval) {
+        if (intervalMs !== undefined) throw new DecodeError("bad-option", "INTERVAL option twice");
+        if (len !== 4) throw new DecodeError("bad-option", `INTERVAL option of ${len} bytes`);
+        intervalMs = u32At(value, 0);
+        if (intervalMs === 0) throw new DecodeError("bad-option", "INTERVAL of 0 ms");
       }
       // Any other option type: skipped (a later revision's; PROTOCOL.md §12.2).
     }
@@ -188,6 +266,8 @@ export const presence: BodyCodec<PresenceFrame> = {
       streams,
     };
     if (kinds !== undefined) frame.kinds = kinds;
+    if (feedback !== undefined) frame.feedback = feedback;
+    if (intervalMs !== undefined) frame.intervalMs = intervalMs;
     if (h.flags & PresenceFlag.reportWanted) frame.reportWanted = true;
     return frame;
   },

@@ -159,6 +159,31 @@ export interface PresenceFrame extends Base {
   streams: StreamState[];
   /** The record kinds the sender reads (KINDS option), when it sent one. */
   kinds?: number[];
+  /**
+   * (mcchat 0.5, §13) Per stream of ours: whom we ask for reports (FEEDBACK options, stream
+   * numbers unique). Present on every PRESENCE of a sender that paces itself by a few reports.
+   */
+  feedback?: StreamFeedback[];
+  /** (mcchat 0.5, §13) The sender's ambient heartbeat interval, ms (INTERVAL option). */
+  intervalMs?: number;
+}
+
+/** A FEEDBACK option (§13): how the sender of a stream wants to hear of its receivers. */
+export interface StreamFeedback {
+  /** Stream number, 0..255. */
+  stream: number;
+  /**
+   * u32: every member the sender waits for has consumed every seq before it, as far as the
+   * sender knows (its window's floor). A report below it never suppresses another (§13.2).
+   */
+  floor: number;
+  /**
+   * u32. With REPORT-WANTED: members that have not consumed every seq before it report, after
+   * a suppression back-off (§13.2). Without: informative only.
+   */
+  watermark: number;
+  /** Members named to report on the regular schedule (the slowest first), 0..5 instance ids. */
+  named: string[];
 }
 
 /**

@@ -228,7 +228,7 @@ describe("PRESENCE options", () => {
   });
 
   test("an unknown option type is skipped, whatever its length or place", () => {
-    for (const unknown of ["7f 02 0000", "00 00", "03 01 ff", `ff ff ${"ab".repeat(255)}`]) {
+    for (const unknown of ["7f 02 0000", "00 00", "05 01 ff", `ff ff ${"ab".repeat(255)}`]) {
       expect(decode(fromHex(`${head} 03 ${unknown} 010500 00000009 020101`))).toEqual(
         expected([{ stream: 0, tail: 9, runs: [] }], [1]),
       );
@@ -269,6 +269,49 @@ describe("PRESENCE options", () => {
     );
   });
 
+  test("FEEDBACK option lengths: 9 + 8 × named, 0..5 named (§13)", () => {
+    for (let len = 0; len <= 60; len++) {
+      const value = len === 0 ? "" : `00${"01".repeat(len - 1)}`;
+      const hex = `${head} 01 03 ${len.toString(16).padStart(2, "0")} ${value}`;
+      const ok = len >= 9 && (len - 9) % 8 === 0 && (len - 9) / 8 <= 5;
+      expect([len, decodeError(() => decode(fromHex(hex)))]).toEqual([
+        len,
+        ok ? undefined : "bad-option",
+      ]);
+    }
+    const f = decode(
+      fromHex(
+        `${head} 02 0319 01 00000020 0000002a 0123456789abcdef 0011223344556677 0404 00004e20`,
+      ),
+    );
+    expect(f).toMatchObject({
+      feedback: [{ stream: 1, floor: 32, watermark: 42, named: [id, "0011223344556677"] }],
+      intervalMs: 20000,
+    });
+  });
+
+  test("FEEDBACK and INTERVAL round-trip, and older members' frames have neither", () => {
+    const f: PresenceFrame = {
+      ...presence,
+      feedback: [
+        { stream: 0, floor: 0, watermark: 0xffffffff, named: [] },
+        {
+          stream: 1,
+          floor: 5,
+          watermark: 7,
+          named: Array.from({ length: 5 }, (_, i) => `000000000000000${i}`),
+        },
+      ],
+      intervalMs: 600_000,
+    };
+    const bytes = encode(f);
+    expect(bytes.length).toBe(encodingLength(f));
+    expect(decode(bytes)).toEqual(f);
+    const old = decode(encode(presence)) as PresenceFrame;
+    expect(old.feedback).toBeUndefined();
+    expect(old.intervalMs).toBeUndefined();
+  });
+
   test("encoder refuses what the decoder rejects (RangeError)", () => {
     const s = (stream: number) => ({ stream, tail: 0, runs: [] });
     const bad: PresenceFrame[] = [
@@ -281,6 +324,18 @@ describe("PRESENCE options", () => {
       { ...presence, kinds: [256] },
       { ...presence, nick: "" },
       { ...presence, age: 2 ** 48 },
+      { ...presence, intervalMs: 0 },
+      { ...presence, intervalMs: 2 ** 32 },
+      { ...presence, feedback: [{ stream: 0, floor: 0, watermark: 0, named: Array(6).fill(id) }] },
+      { ...presence, feedback: [{ stream: 0, floor: 0, watermark: 2 ** 32, named: [] }] },
+      { ...presence, feedback: [{ stream: 0, floor: 0, watermark: 0, named: ["nope"] }] },
+      {
+        ...presence,
+        feedback: [
+          { stream: 2, floor: 0, watermark: 0, named: [] },
+          { stream: 2, floor: 0, watermark: 1, named: [] },
+        ],
+      },
     ];
     for (const f of bad) {
       expect(() => encodingLength(f)).toThrow(RangeError);
