@@ -10,6 +10,7 @@ import type { PresenceFrame, StreamState } from "../../protocol/types.ts";
 import type { FeatureFactory, SessionContext } from "../feature.ts";
 import { HeartbeatSchedule } from "../sending/heartbeat-schedule.ts";
 import type { Peer } from "./peer.ts";
+import { MAX_DECLARED_INTERVAL_MS } from "./peer-table.ts";
 import { roomIntervalMs } from "./room-interval.ts";
 
 /** BYE frames sent when leaving (copies of one another). */
@@ -108,6 +109,8 @@ export const presence: FeatureFactory = (ctx) => {
       age: Math.max(0, Math.floor(ctx.now() - ctx.startedAt)),
       streams,
       kinds: [...ctx.readKinds],
+      // Members time us out after 3 of these (PROTOCOL.md §13.1); declared before it is used.
+      intervalMs: Math.min(hb.ambientMs, MAX_DECLARED_INTERVAL_MS),
     };
     if (phase !== "bye" && wantReports()) frame.reportWanted = true;
     counter = (counter + 1) >>> 0;
@@ -145,6 +148,7 @@ export const presence: FeatureFactory = (ctx) => {
         p.presenceSeq = f.seq;
         p.wire = "1.1";
         if (f.kinds) p.kinds = new Set(f.kinds);
+        ctx.peers.declareInterval(p, f.intervalMs);
         noteTimeout(p);
         presenceHeard(ctx, p, f);
       },
