@@ -8,7 +8,8 @@
  *   before (`X joined`): one line either way. In a big room the members answer our HELLO only
  *   in part and their heartbeats are far apart (20 s at 1,000): the others are heard over one
  *   of their intervals, so the window stays open while members already there keep coming in
- *   (until one configured interval passes without any, at most MAX_SETTLE_MS).
+ *   (until one configured interval passes without any, at most MAX_SETTLE_MS). The wake window
+ *   likewise stays open while members come back.
  * - Waking from a freeze (a laptop lid; SIGSTOP): our timers fire late, every member times out
  *   at once and comes back at its next heartbeat. When our own timer tick comes later than
  *   FREEZE_MIN_MS, we were frozen: the joins and leaves of the next wake window are held and
@@ -144,15 +145,13 @@ export class PresenceSummary {
 
   private flush(w: Window): void {
     if (this.window !== w || this.closed) return;
-    if (w.kind === "settle") {
-      // Members already there still coming in (a big room): wait for one quiet interval.
-      const now = this.o.now();
-      const quietAt = w.lastJoinAt + this.o.heartbeatMs;
-      const until = Math.min(quietAt, w.openedAt + MAX_SETTLE_MS);
-      if (until > now) {
-        w.cancel = this.o.setTimer(() => this.flush(w), until - now);
-        return;
-      }
+    // Members (already there, or back after our freeze) still coming in at a big room's long
+    // intervals: wait for one quiet configured interval.
+    const now = this.o.now();
+    const until = Math.min(w.lastJoinAt + this.o.heartbeatMs, w.openedAt + MAX_SETTLE_MS);
+    if (until > now) {
+      w.cancel = this.o.setTimer(() => this.flush(w), until - now);
+      return;
     }
     this.window = undefined;
     if (w.kind === "settle") this.saySettled(w.events);

@@ -105,6 +105,23 @@ describe("PresenceSummary", () => {
     expect(t.now).toBeLessThanOrEqual(MAX_SETTLE_MS + 400);
   });
 
+  test("waking in a room of 1,000: members coming back over 20 s make one line, not 1,000", () => {
+    const { t, s, said, offer } = summary();
+    for (let n = 1; n <= 1000; n++) offer(join(n));
+    t.advance(HB + SETTLE_SLACK_MS);
+    said.length = 0;
+    t.advance(FREEZE_MIN_MS + 6000); // frozen
+    s.tick();
+    for (let n = 1; n <= 1000; n++) offer(timeout(n));
+    for (let n = 1; n <= 1000; n++) {
+      t.advance(20);
+      offer(join(n));
+    }
+    t.advance(HB);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/^we were frozen for \d+ s; 1000 members reappeared$/);
+  });
+
   test("a single member heard while settling is said as before", () => {
     const { t, said, offer } = summary();
     offer(join(2));
