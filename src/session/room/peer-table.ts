@@ -19,10 +19,10 @@ export const MAX_PEERS = 4096;
  */
 export const MAX_REFUSED_COUNTED = MAX_PEERS;
 /**
- * A member's declared heartbeat interval is taken within these (ms) for its timeout and for
- * dating its nick (PROTOCOL.md §13.1: bounded before use, 1 s .. 10 min).
+ * A member's declared heartbeat interval is taken up to this (ms) for its timeout and for
+ * dating its nick (PROTOCOL.md §13.1: bounded before use). No lower bound is needed: a
+ * timeout is never shorter than our own (timeoutOf).
  */
-export const MIN_DECLARED_INTERVAL_MS = 1000;
 export const MAX_DECLARED_INTERVAL_MS = 600_000;
 /** A member is timed out after this many of its heartbeat intervals of silence. */
 export const TIMEOUT_INTERVALS = 3;
@@ -255,10 +255,7 @@ export class PeerTable {
    */
   declareInterval(p: Peer, ms: number | undefined): void {
     if (ms === undefined) return;
-    const bounded = Math.min(
-      Math.max(MIN_DECLARED_INTERVAL_MS, Math.floor(ms)),
-      MAX_DECLARED_INTERVAL_MS,
-    );
+    const bounded = Math.min(Math.max(1, Math.floor(ms)), MAX_DECLARED_INTERVAL_MS);
     if (p.present && p.intervalMs === undefined) this.undeclaredNow--;
     p.intervalMs = bounded;
   }

@@ -18,6 +18,13 @@ const BYE_COPIES = 3;
 /** A newcomer's HELLO is answered with a heartbeat within this (random, ms). */
 const HELLO_ANSWER_MS = 200;
 /**
+ * In a room of more than TIMEOUT_BATCH_FROM, members' timeouts are checked at most every
+ * TIMEOUT_CHECK_MS (one is declared gone up to this late; its timeout is 6 s or more). Smaller
+ * rooms check at the exact moment, as before.
+ */
+const TIMEOUT_CHECK_MS = 250;
+const TIMEOUT_BATCH_FROM = 50;
+/**
  * Heartbeats that answer a newcomer's HELLO, about, whatever the room's size: each member
  * answers with probability min(1, HELLO_ANSWERS / N̂). Rooms up to this size answer as
  * before (everyone, at once); in bigger ones the others are heard at their next heartbeat.
@@ -158,9 +165,19 @@ export const presence: FeatureFactory = (ctx) => {
       return timeoutAt !== undefined && timeoutAt < h ? timeoutAt : h;
     },
     tick(now) {
-      for (const p of [...ctx.peers.timedOut(now)]) ctx.leave(p, "timeout");
-      ctx.peers.forgetDeparted(now);
-      timeoutAt = ctx.peers.nextTimeout();
+      // The member scans are O(members): only when a timeout may be due (not at every tick of
+      // any feature), in a big room at most every TIMEOUT_CHECK_MS (not at each heartbeat heard).
+      if (timeoutAt === undefined || now >= timeoutAt) {
+        for (const p of [...ctx.peers.timedOut(now)]) ctx.leave(p, "timeout");
+        ctx.peers.forgetDeparted(now);
+        // No member first heard after this scan can time out sooner than our own timeout.
+        const next = Math.min(
+          ctx.peers.nextTimeout() ?? Number.POSITIVE_INFINITY,
+          now + ctx.peers.timeoutMs,
+        );
+        const batch = ctx.roomSize() > TIMEOUT_BATCH_FROM ? TIMEOUT_CHECK_MS : 0;
+        timeoutAt = Math.max(next, now + batch);
+      }
       if (now >= hb.nextAt()) ctx.services.heartbeatNow?.();
     },
     async close() {
