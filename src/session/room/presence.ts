@@ -70,7 +70,10 @@ export const presence: FeatureFactory = (ctx) => {
   const hb = new HeartbeatSchedule(ctx.now(), { ambientMs: ctx.heartbeatMs });
   /** The header seq of our next PRESENCE: receivers drop one not newer than the last. */
   let counter = 0;
-  /** The earliest a member may time out (recomputed on every tick; only ever too early). */
+  /**
+   * When the members' timeouts are next checked: the earliest one may time out then (only ever
+   * too early; recomputed at each check, lowered by each PRESENCE heard).
+   */
   let timeoutAt: number | undefined;
 
   /**
