@@ -7,9 +7,6 @@ import type { SessionStats } from "./stats.ts";
 /** Every counter, named as `--stats` and `/stats all` show it, in order. */
 export function statsItems(s: SessionStats, room: { encrypted?: boolean } = {}): string[] {
   const items = [
-    ...(s.roomSize > 0
-      ? [`room size (estimate) ${s.roomSize}, heartbeat every ${seconds(s.heartbeatIntervalMs)}`]
-      : []),
     `sent ${s.sent}`,
     `received ${s.received}`,
     `repaired ${s.repairsReceived} (repairs sent ${s.repairsSent})`,
@@ -27,6 +24,12 @@ export function statsItems(s: SessionStats, room: { encrypted?: boolean } = {}):
     `reports of unannounced members ignored ${s.reportsIgnored}`,
     `listener errors ${s.listenerErrors}`,
   ];
+  // Last (before the encrypted room's): scripts read the --stats line from its start.
+  if (s.roomSize > 0) {
+    items.push(
+      `room size (estimate) ${s.roomSize}, heartbeat every ${seconds(s.heartbeatIntervalMs)}`,
+    );
+  }
   if (room.encrypted) {
     items.push(
       `encrypted room: undecryptable ${s.undecryptable}, replayed ${s.replayed}, plaintext dropped ${s.plaintextDropped}`,
