@@ -51,8 +51,16 @@ import type { Channel, Datagram, RoomSecurity, Transport } from "./transport.ts"
 
 /** Own sent frames kept to recognise their loopback copies (a window's worth and more). */
 const OWN_SENT_KEPT = 4096;
-/** Key salts (sending runs) remembered at once; the least recently verified is forgotten first. */
-export const MAX_KEY_SALTS = 1024;
+/**
+ * Key salts (sending runs: one per member) remembered at once, as many as the session's member
+ * table (peer-table.ts MAX_PEERS); the least recently verified is forgotten first.
+ */
+export const MAX_KEY_SALTS = 4096;
+/**
+ * A run forgotten this soon after it was last verified was still speaking (the longest
+ * heartbeat interval is 10 minutes): more members than MAX_KEY_SALTS, said once.
+ */
+const LIVE_RUN_MS = 600_000;
 /** Runs heard but not yet proven live, at most; the oldest is dropped first. */
 export const MAX_UNPROVEN_RUNS = 64;
 /** Frames held per unproven run until it proves it is live; more are dropped (repair brings them). */
@@ -84,6 +92,8 @@ interface SenderKey {
   window: ReplayWindow;
   /** Hex instance id of the first inner frame under this salt (history answers aside). */
   id: string | undefined;
+  /** When a frame under it was last verified (scheduler ms). */
+  at?: number;
 }
 
 /** A verified frame of a run not proven live yet. */
@@ -233,12 +243,24 @@ export function sealTransport(
   /** Remembers a proven run (least recently verified out first). */
   const remember = (saltHex: string, entry: SenderKey): void => {
     senders.delete(saltHex); // re-insert: the Map's order is "least recently verified first"
+    entry.at = scheduler.now();
     senders.set(saltHex, entry);
     if (senders.size > MAX_KEY_SALTS) {
-      const oldest = senders.keys().next().value;
-      if (oldest !== undefined) senders.delete(oldest);
+      const [oldest, e] = senders.entries().next().value as [string, SenderKey];
+      senders.delete(oldest);
+      if (!warnedFull && entry.at - (e.at ?? 0) < LIVE_RUN_MS) {
+        warnedFull = true;
+        const text =
+          `more than ${MAX_KEY_SALTS} members sending in this encrypted room: the least recently ` +
+          "heard is forgotten, and its next frames wait for it to prove itself live again " +
+          "(some may be dropped meanwhile, then repaired)";
+        warnings.push(text);
+        for (const cb of warned) cb(text);
+      }
     }
   };
+  /** The one-time warning about runs past MAX_KEY_SALTS was given. */
+  let warnedFull = false;
 
   /**
    * A verified inner v1 frame of a proven run: the id binding, the replay window, then the

@@ -189,7 +189,7 @@ export class Session implements RoomSession {
         return transport.failing;
       },
       now,
-      roomSize: () => peers.presentCount() + 1,
+      roomSize: () => peers.roomSize(),
       time,
       random,
       peers,

@@ -24,6 +24,12 @@ export function statsItems(s: SessionStats, room: { encrypted?: boolean } = {}):
     `reports of unannounced members ignored ${s.reportsIgnored}`,
     `listener errors ${s.listenerErrors}`,
   ];
+  // Last (before the encrypted room's): scripts read the --stats line from its start.
+  if (s.roomSize > 0) {
+    items.push(
+      `room size (estimate) ${s.roomSize}, heartbeat every ${seconds(s.heartbeatIntervalMs)}`,
+    );
+  }
   if (room.encrypted) {
     items.push(
       `encrypted room: undecryptable ${s.undecryptable}, replayed ${s.replayed}, plaintext dropped ${s.plaintextDropped}`,
@@ -32,7 +38,15 @@ export function statsItems(s: SessionStats, room: { encrypted?: boolean } = {}):
   return items;
 }
 
-/** `/stats`: one line in plain words; `members` when the room has a member list. */
+/** 2 s, 20.5 s. */
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+/**
+ * `/stats`: one line in plain words; `members` when the room has a member list, and the room
+ * size estimate when it says more than that (members past the cap, heard but not listed).
+ */
 export function statsSummary(s: SessionStats, members?: number): string {
   const parts = [
     `sent ${s.sent}`,
@@ -41,5 +55,6 @@ export function statsSummary(s: SessionStats, members?: number): string {
     `lost ${s.lost}`,
   ];
   if (members !== undefined) parts.push(`members ${members}`);
+  if (s.roomSize > 0) parts.push(`room size (estimate) ${s.roomSize}`);
   return `${parts.join(", ")} (/stats all for every counter)`;
 }

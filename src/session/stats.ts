@@ -38,6 +38,13 @@ export interface SessionStats {
   spoofed: number;
   /** Frames of new instances not taken in: the member table was full of present members. */
   peersRefused: number;
+  /**
+   * N̂, the room size estimate (ourselves included): members present, and those past the
+   * member cap heard lately. 0 where there is no member list (raw).
+   */
+  roomSize: number;
+  /** Our ambient heartbeat interval now (ms; it grows with the room); 0 where none. */
+  heartbeatIntervalMs: number;
   /** Out-of-order fragments not held: the hold budget was full (they are NACKed later). */
   holdRefused: number;
   /** NACKed seqs not repaired: the requester's repair budget (per second) was spent. */
@@ -78,6 +85,8 @@ export function emptyStats(): SessionStats {
     bridged: 0,
     spoofed: 0,
     peersRefused: 0,
+    roomSize: 0,
+    heartbeatIntervalMs: 0,
     holdRefused: 0,
     repairsRefused: 0,
     listenerErrors: 0,

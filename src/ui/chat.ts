@@ -26,7 +26,7 @@ import { FREEZE_TICK_MS, PresenceSummary } from "./join-summary.ts";
 import { mentions } from "./mention.ts";
 import { PasteGuard } from "./paste-guard.ts";
 import { sanitizeNick } from "./sanitize.ts";
-import { LastSpoke, whoListing } from "./who.ts";
+import { LastSpoke, whoCommand } from "./who.ts";
 import { wrapLines } from "./wrap.ts";
 
 export interface ChatOptions {
@@ -225,15 +225,13 @@ export function runChat(o: ChatOptions): Promise<number> {
             return info(...helpLines());
           case "who": {
             const who = await room.run({ verb: "who" });
-            const page = /^\d{1,6}$/.test(p.arg) ? Number(p.arg) : 1;
-            const lines = whoListing(who.members, {
+            const lines = whoCommand(who.members, p.arg, {
               now: now(),
               colors: c,
               spokeAt: (id) => spoke.get(id),
               // Its lines are led by "-- ".
               columns: output.columns !== undefined ? output.columns - 3 : undefined,
               rows: (output as { rows?: number }).rows,
-              page,
             });
             return info(roomLine(who.encrypted), ...lines);
           }

@@ -16,7 +16,7 @@ export const COMMANDS: readonly CommandInfo[] = [
   {
     name: "who",
     args: "",
-    help: "who is in the room, idle since last message (/who 2: page 2)",
+    help: "who is in the room (/who 2: page 2, /who all, /who PREFIX)",
   },
   { name: "nick", args: "NEW", help: "change your nickname" },
   { name: "me", args: "ACTION", help: "send an action: * you ACTION" },

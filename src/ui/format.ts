@@ -48,7 +48,7 @@ export function hostOf(from: string): string {
 }
 
 /** How many nicks' skeletons are remembered (the chat formats every event against every member). */
-const SKELETON_CACHE_SIZE = 1024;
+const SKELETON_CACHE_SIZE = 4096;
 const skeletons = new Map<string, string>();
 
 /** The skeleton of `nick` as shown (nick-skeleton.ts), remembered. */

@@ -5,7 +5,11 @@
  * - Joining a room: every member already there is heard within the first heartbeat round, and
  *   each would print `-- X joined`. Joins heard in the settle window after we start are held and
  *   said as one names line, "in the room (18): alice, bob, … +9 more". A single one is said as
- *   before (`X joined`): one line either way.
+ *   before (`X joined`): one line either way. In a big room the members answer our HELLO only
+ *   in part and their heartbeats are far apart (20 s at 1,000): the others are heard over one
+ *   of their intervals, so the window stays open while members already there keep coming in
+ *   (until one configured interval passes without any, at most MAX_SETTLE_MS). The wake window
+ *   likewise stays open while members come back.
  * - Waking from a freeze (a laptop lid; SIGSTOP): our timers fire late, every member times out
  *   at once and comes back at its next heartbeat. When our own timer tick comes later than
  *   FREEZE_MIN_MS, we were frozen: the joins and leaves of the next wake window are held and
@@ -25,6 +29,8 @@ export const FREEZE_MIN_MS = 2000;
 export const SETTLE_SLACK_MS = 250;
 /** The wake window: this many heartbeat rounds (every member heard again) plus the slack. */
 export const WAKE_HEARTBEATS = 2;
+/** The settle window stays open this long at most (a room at the member cap: ~82 s heartbeats). */
+export const MAX_SETTLE_MS = 90_000;
 /** Names on a summary line at most; the rest are counted ("+N more"). */
 export const MAX_NAMES_WIDTH = 160;
 
@@ -54,6 +60,9 @@ interface Window {
   /** In order: each member's events while held. */
   events: Presence[];
   cancel: () => void;
+  /** When it opened, and when it last held a join (settle: members already there). */
+  openedAt: number;
+  lastJoinAt: number;
 }
 
 /** "alice, bob, carol +5 more", within `width` display columns. */
@@ -100,6 +109,7 @@ export class PresenceSummary {
     // The names line is for members already here: one joining now (HELLO) has its own line.
     if (this.window.kind === "settle" && e.type === "join" && e.joining) return false;
     this.window.events.push(e);
+    if (e.type === "join") this.window.lastJoinAt = this.o.now();
     return true;
   }
 
@@ -127,13 +137,22 @@ export class PresenceSummary {
   }
 
   private open(kind: Window["kind"], frozenMs: number, ms: number, events: Presence[] = []): void {
-    const w: Window = { kind, frozenMs, events, cancel: () => {} };
+    const now = this.o.now();
+    const w: Window = { kind, frozenMs, events, cancel: () => {}, openedAt: now, lastJoinAt: now };
     w.cancel = this.o.setTimer(() => this.flush(w), ms);
     this.window = w;
   }
 
   private flush(w: Window): void {
     if (this.window !== w || this.closed) return;
+    // Members (already there, or back after our freeze) still coming in at a big room's long
+    // intervals: wait for one quiet configured interval.
+    const now = this.o.now();
+    const until = Math.min(w.lastJoinAt + this.o.heartbeatMs, w.openedAt + MAX_SETTLE_MS);
+    if (until > now) {
+      w.cancel = this.o.setTimer(() => this.flush(w), until - now);
+      return;
+    }
     this.window = undefined;
     if (w.kind === "settle") this.saySettled(w.events);
     else this.sayWoken(w);

@@ -2,7 +2,8 @@
  * /who (pure): the members with a count, idle time since each one's last MESSAGE (heartbeats
  * say a member is there, not that it is talking), columns aligned by display width (a CJK
  * character takes two), and pages that fit the terminal: one line per member while they fit,
- * else several members per line, else pages (`/who 2`).
+ * else several members per line, else pages (`/who 2`). A big room (more than WHO_LIST_MAX)
+ * gets counts first: `/who` says how many and how to see names (`/who all`, a page, a prefix).
  */
 import type { SessionEvent } from "../session/events.ts";
 import type { MemberInfo } from "../session/member-info.ts";
@@ -15,6 +16,8 @@ export const MAX_SPEAKERS = 4096;
 export const WHO_RESERVED_ROWS = 3;
 /** Blank columns between two members on a line. */
 export const WHO_GAP = 3;
+/** Rooms bigger than this get counts from a bare `/who`, names on request. */
+export const WHO_LIST_MAX = 50;
 
 /** When each member last said something (message events seen by the chat). */
 export class LastSpoke {
@@ -137,3 +140,47 @@ export function whoListing(members: readonly MemberInfo[], o: WhoOptions): strin
   if (pages > 1) out.push(`page ${page} of ${pages}: /who ${page < pages ? page + 1 : 1} for more`);
   return out;
 }
+
+const count = (n: number, one: string, many = `${one}s`) =>
+  `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
+
+/**
+ * `/who [arg]`: the listing as whoListing gives it while the room has at most WHO_LIST_MAX
+ * members (or with `all`, or a page number); in a bigger room a bare `/who` gives counts and
+ * the ways to see names, and `/who PREFIX` the members whose nick starts with it.
+ */
+export function whoCommand(members: readonly MemberInfo[], arg: string, o: WhoOptions): string[] {
+  const a = arg.trim();
+  if (/^\d{1,6}$/.test(a)) return whoListing(members, { ...o, page: Number(a) });
+  if (a.toLowerCase() === "all") {
+    return whoListing(members, { ...o, rows: Number.POSITIVE_INFINITY, page: 1 });
+  }
+  if (a !== "") {
+    const p = a.toLowerCase();
+    const found = members.filter((m) => m.nick.toLowerCase().startsWith(p));
+    if (found.length === 0)
+      return [`no member's nick starts with "${a}" (${count(members.length, "member")})`];
+    const lines = whoListing(found, { ...o, page: 1 }).slice(1);
+    if (lines.at(-1)?.startsWith("page "))
+      lines[lines.length - 1] = "… and more: a longer prefix narrows it";
+    return [
+      `${count(found.length, "member")} of ${members.length.toLocaleString("en-US")} named ${a}…:`,
+      ...lines,
+    ];
+  }
+  if (members.length <= WHO_LIST_MAX) return whoListing(members, o);
+  const old = members.filter((m) => m.wire === "1.0").length;
+  const now = o.now;
+  const talked = members.filter((m) => {
+    const t = o.spokeAt(m.id);
+    return !m.self && t !== undefined && now - t <= WHO_RECENT_MS;
+  }).length;
+  const kinds = old > 0 ? ` (${old.toLocaleString("en-US")} of them mcchat 0.2: text only)` : "";
+  return [
+    `${count(members.length, "member")}${kinds}, ${talked.toLocaleString("en-US")} spoke in the last ${WHO_RECENT_MS / 60_000} minutes`,
+    "names: /who all, /who 1 (a page), or /who PREFIX (nicks starting with it)",
+  ];
+}
+
+/** "Spoke lately" in a big room's /who counts: a message within this (ms). */
+export const WHO_RECENT_MS = 10 * 60_000;

@@ -740,6 +740,16 @@ describe("helpers", () => {
     expect(`mcchat: stats: ${all}`).toBe(formatStats(s, { encrypted: true }));
   });
 
+  test("statsLines: the room size estimate (N̂) and the heartbeat interval, when known", () => {
+    const s = { ...emptyStats(), roomSize: 1000, heartbeatIntervalMs: 20_000 };
+    expect(statsLines(s, "", { members: 998 })[0]).toBe(
+      "sent 0, received 0, repaired 0, lost 0, members 998, room size (estimate) 1000 (/stats all for every counter)",
+    );
+    const all = statsLines(s, "all");
+    expect(all[0]).toStartWith("sent 0, received 0,"); // --stats is read from its start
+    expect(all.join(", ")).toContain(", room size (estimate) 1000, heartbeat every 20 s");
+  });
+
   test("whoListing without members", () => {
     expect(whoListing([], { now: T0, colors: plain, spokeAt: () => undefined })).toEqual([
       "no member list: legacy (--raw) peers do not announce themselves",

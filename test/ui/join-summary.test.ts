@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { SessionEvent } from "../../src/session/events.ts";
 import {
   FREEZE_MIN_MS,
+  MAX_SETTLE_MS,
   namesList,
   PresenceSummary,
   SETTLE_SLACK_MS,
@@ -77,6 +78,48 @@ describe("PresenceSummary", () => {
     // Afterwards a join is its own line again.
     offer(join(11));
     expect(said.at(-1)).toBe("event join m11");
+  });
+
+  test("a room of 1,000 heard over one 20 s interval: one names line, not 1,000 joined lines", () => {
+    const { t, said, offer } = summary();
+    for (let n = 1; n <= 1000; n++) {
+      t.advance(20); // ~25 answer our HELLO, the others at their next heartbeat
+      offer(join(n));
+    }
+    expect(said).toEqual([]);
+    t.advance(HB);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/^in the room \(1000\): m01, m02, .* \+\d+ more$/);
+    expect(Bun.stringWidth(said[0] as string)).toBeLessThanOrEqual(160 + 20);
+    offer(join(1001));
+    expect(said.at(-1)).toBe("event join m1001");
+  });
+
+  test(`members still trickling in: the names line comes after MAX_SETTLE_MS at most`, () => {
+    const { t, said, offer } = summary();
+    for (let n = 1; n <= 2 * (MAX_SETTLE_MS / 400) && said.length === 0; n++) {
+      t.advance(400);
+      offer(join(n));
+    }
+    expect(said[0]).toMatch(/^in the room \(\d+\)/);
+    expect(t.now).toBeLessThanOrEqual(MAX_SETTLE_MS + 400);
+  });
+
+  test("waking in a room of 1,000: members coming back over 20 s make one line, not 1,000", () => {
+    const { t, s, said, offer } = summary();
+    for (let n = 1; n <= 1000; n++) offer(join(n));
+    t.advance(HB + SETTLE_SLACK_MS);
+    said.length = 0;
+    t.advance(FREEZE_MIN_MS + 6000); // frozen
+    s.tick();
+    for (let n = 1; n <= 1000; n++) offer(timeout(n));
+    for (let n = 1; n <= 1000; n++) {
+      t.advance(20);
+      offer(join(n));
+    }
+    t.advance(HB);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/^we were frozen for \d+ s; 1000 members reappeared$/);
   });
 
   test("a single member heard while settling is said as before", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import pc from "picocolors";
 import type { MemberInfo } from "../../src/session/member-info.ts";
-import { LastSpoke, shortIdle, whoListing } from "../../src/ui/who.ts";
+import { LastSpoke, shortIdle, WHO_LIST_MAX, whoCommand, whoListing } from "../../src/ui/who.ts";
 
 const plain = pc.createColors(false);
 const NOW = 1_000_000;
@@ -68,6 +68,62 @@ describe("whoListing", () => {
     const two = whoListing(members, { ...o, page: 2 });
     expect(two.at(-1)).toMatch(/^page 2 of \d/);
     expect(two.join("\n")).not.toEqual(one.join("\n"));
+  });
+});
+
+describe("/who in a room of 1,000", () => {
+  const big = [
+    member(0, "me"),
+    ...Array.from({ length: 999 }, (_, i) => ({
+      ...member(i + 1, `s${i + 1}`),
+      ...(i < 2 ? { wire: "1.0" as const } : {}),
+    })),
+  ];
+  const o = {
+    now: NOW,
+    colors: plain,
+    spokeAt: (id: string) => (id === big[7]?.id ? NOW - 5000 : undefined),
+    columns: 80,
+    rows: 24,
+  };
+
+  test("a bare /who gives counts and the ways to see names, not 1,000 names", () => {
+    const lines = whoCommand(big, "", o);
+    expect(lines).toEqual([
+      "1,000 members (2 of them mcchat 0.2: text only), 1 spoke in the last 10 minutes",
+      "names: /who all, /who 1 (a page), or /who PREFIX (nicks starting with it)",
+    ]);
+  });
+
+  test(`up to ${WHO_LIST_MAX} members a bare /who lists them as before`, () => {
+    const few = big.slice(0, WHO_LIST_MAX);
+    expect(whoCommand(few, "", o)).toEqual(whoListing(few, o));
+    expect(whoCommand(big.slice(0, WHO_LIST_MAX + 1), "", o)[0]).toMatch(/^51 members/);
+  });
+
+  test("/who 3 is page 3 of the screen-sized pages; /who all is every member", () => {
+    const page = whoCommand(big, "3", o);
+    expect(page.at(-1)).toMatch(/^page 3 of \d+: \/who 4 for more$/);
+    expect(page.length + 2).toBeLessThanOrEqual(24);
+    const all = whoCommand(big, "all", o);
+    expect(all).toHaveLength(1001);
+    const text = all.join("\n");
+    for (const m of big) expect(text).toContain(m.nick);
+  });
+
+  test("/who PREFIX: the members whose nick starts with it (any case), one screen", () => {
+    const lines = whoCommand(big, "S99", o);
+    expect(lines[0]).toBe("11 members of 1,000 named S99…:");
+    expect(
+      lines
+        .slice(1)
+        .join(" ")
+        .match(/\bs99\d?\b/g),
+    ).toHaveLength(11);
+    expect(whoCommand(big, "zz", o)).toEqual([`no member's nick starts with "zz" (1,000 members)`]);
+    const many = whoCommand(big, "s", o);
+    expect(many.length + 2).toBeLessThanOrEqual(24);
+    expect(many.at(-1)).toBe("… and more: a longer prefix narrows it");
   });
 });
 

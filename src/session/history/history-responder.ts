@@ -31,8 +31,12 @@ export const HISTORY_REQUESTER_GAP_MS = 30_000;
  */
 export const HISTORY_ANSWER_MAX = 50;
 export const HISTORY_ANSWER_MAX_BYTES = 16 * 1024;
-/** Requesters remembered for HISTORY_REQUESTER_GAP_MS, at most. */
-const MAX_REQUESTERS = 1024;
+/**
+ * Requesters remembered for HISTORY_REQUESTER_GAP_MS, at most (as many as the member table,
+ * peer-table.ts MAX_PEERS). Past it the oldest is forgotten: it may be answered again sooner,
+ * still bounded by HISTORY_ANSWER_GAP_MS to anyone.
+ */
+export const MAX_REQUESTERS = 4096;
 /** Request ids remembered (answered once each). */
 const MAX_REMEMBERED = 1000;
 

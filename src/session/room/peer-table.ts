@@ -2,6 +2,7 @@ import type { SessionEvent } from "../events.ts";
 import type { MemberInfo } from "../member-info.ts";
 import { HoldBudget } from "../receiving/hold-budget.ts";
 import { Peer, type PeerClock } from "./peer.ts";
+import { roomIntervalMs } from "./room-interval.ts";
 
 type Emit = (e: SessionEvent) => void;
 
@@ -10,18 +11,39 @@ type Emit = (e: SessionEvent) => void;
  * forgotten first; if every one is a present member, a new instance is not taken in until
  * some time out (a flood of made-up ids cannot push out the real members, nor grow memory).
  */
-export const MAX_PEERS = 1024;
+export const MAX_PEERS = 4096;
+/**
+ * Instances refused past MAX_PEERS that are still counted in the room size estimate, at most:
+ * they are heard (so N̂ may exceed the cap) but only their id and when they were last heard
+ * are kept, the oldest dropped first.
+ */
+export const MAX_REFUSED_COUNTED = MAX_PEERS;
+/**
+ * A member's declared heartbeat interval is taken up to this (ms) for its timeout and for
+ * dating its nick (PROTOCOL.md §13.1: bounded before use). No lower bound is needed: a
+ * timeout is never shorter than our own (timeoutOf).
+ */
+export const MAX_DECLARED_INTERVAL_MS = 600_000;
+/** A member is timed out after this many of its heartbeat intervals of silence. */
+export const TIMEOUT_INTERVALS = 3;
 /** After a full table had nothing to evict, new instances are refused without a search this long. */
 const EVICT_RETRY_MS = 100;
 
 /**
  * Members first heard this soon after we joined, not saying HELLO, were in the room before us
- * (present members answer our HELLO within 200 ms): their nicks date from just before our
- * join. Anyone heard later, or joining (HELLO), took its nick when we heard it. A member's own
+ * (present members answer our HELLO within 200 ms; in a big room only some do, the others are
+ * heard at their next heartbeat: within their declared interval, which widens this window for
+ * them, up to PRESENT_AT_JOIN_MAX_MS): their nicks date from just before our join. Anyone heard later, or joining (HELLO), took its nick when we heard it. A member's own
  * word for how long it has been here (its age) is not used: a made-up age would let a newcomer
  * take a present member's plain nick.
  */
 export const PRESENT_AT_JOIN_MS = 1000;
+/**
+ * The widest that window gets for a member declaring a long interval: the interval of a room
+ * at the member cap (room-interval.ts, ~82 s), plus slack. A
+ * made-up interval cannot date a newcomer's nick before ours from later than that.
+ */
+export const PRESENT_AT_JOIN_MAX_MS = roomIntervalMs(0, MAX_PEERS) + PRESENT_AT_JOIN_MS;
 
 /** Why a frame's instance was not taken: it claims an id first heard elsewhere, or no room. */
 export type Refusal = "spoofed" | "full";
@@ -37,6 +59,14 @@ export class PeerTable {
   /** Window counters of peers already forgotten. */
   private readonly retired = { duplicates: 0, suppressed: 0, skipped: 0 };
   private readonly clock: PeerClock;
+  /** Members present now (kept on announce and leave: asked per NACK and report decision). */
+  private presentNow = 0;
+  /** Of them, those that have not declared their heartbeat interval (older members). */
+  private undeclaredNow = 0;
+  /** Instances refused past MAX_PEERS, by id: when last heard (oldest first). */
+  private readonly refused = new Map<string, number>();
+  /** The one-time warning about members past the cap was given. */
+  private warnedFull = false;
 
   constructor(
     clock: Omit<PeerClock, "budget"> & { budget?: HoldBudget },
@@ -74,7 +104,11 @@ export class PeerTable {
     let p = this.peers.get(id);
     if (p && p.from !== from) return "spoofed";
     if (!p) {
-      if (this.peers.size >= MAX_PEERS && !this.evictOne()) return "full";
+      if (this.peers.size >= MAX_PEERS && !this.evictOne()) {
+        this.noteRefused(id);
+        return "full";
+      }
+      this.refused.delete(id);
       p = new Peer(id, from, this.clock);
       this.peers.set(id, p);
       this.byOrigin.set(from, p);
@@ -91,6 +125,45 @@ export class PeerTable {
 
   /** When a search for an instance to evict last found none (a flood of new ids: skip it). */
   private noVictimAt = Number.NEGATIVE_INFINITY;
+
+  /** An instance past the cap was heard: counted in N̂ for a while, and said once. */
+  private noteRefused(id: string): void {
+    this.refused.delete(id);
+    this.refused.set(id, this.clock.now());
+    if (this.refused.size > MAX_REFUSED_COUNTED) {
+      this.refused.delete(this.refused.keys().next().value as string);
+    }
+    if (!this.warnedFull) {
+      this.warnedFull = true;
+      this.emit({
+        type: "warning",
+        time: this.time(),
+        text:
+          `more than ${MAX_PEERS} members in the room: members past that are not taken in here ` +
+          "(their messages are not shown, they are not in /who, not waited for and not repaired); " +
+          "they are counted in the room size (/stats)",
+      });
+    }
+  }
+
+  /**
+   * N̂, the room size estimate: the members present, ourselves, and the instances refused past
+   * the cap heard within the timeout of a room that size (counted, not kept). Constant time, but for dropping
+   * refused instances no longer heard (oldest first, each once).
+   */
+  roomSize(): number {
+    if (this.refused.size > 0) {
+      const n = this.presentNow + 1 + this.refused.size;
+      const quiet =
+        this.clock.now() -
+        TIMEOUT_INTERVALS * roomIntervalMs(this.timeoutMs / TIMEOUT_INTERVALS, n);
+      for (const [id, at] of this.refused) {
+        if (at >= quiet) break;
+        this.refused.delete(id);
+      }
+    }
+    return this.presentNow + 1 + this.refused.size;
+  }
 
   /** Forget one departed or never-announced instance to make room; false if all are members. */
   private evictOne(): boolean {
@@ -137,9 +210,15 @@ export class PeerTable {
     const now = this.clock.now();
     if (!p.present) {
       p.present = true;
+      this.presentNow++;
+      if (p.intervalMs === undefined) this.undeclaredNow++;
       const joined = this.clock.joinedAt;
       if (p.nickSince === undefined || p.nick !== nick) {
-        p.nickSince = !joining && now - joined <= PRESENT_AT_JOIN_MS ? joined - 1 : now;
+        const window = Math.max(
+          PRESENT_AT_JOIN_MS,
+          Math.min((p.intervalMs ?? 0) + PRESENT_AT_JOIN_MS, PRESENT_AT_JOIN_MAX_MS),
+        );
+        p.nickSince = !joining && now - joined <= window ? joined - 1 : now;
       }
       p.nick = nick;
       this.emit({
@@ -165,20 +244,51 @@ export class PeerTable {
     p.leftBy = reason;
     if (!p.present) return;
     p.present = false;
+    this.presentNow--;
+    if (p.intervalMs === undefined) this.undeclaredNow--;
     this.emit({ type: "leave", time: this.time(), from: p.from, nick: p.nick, id: p.id, reason });
   }
 
-  /** Members silent for longer than the timeout, not yet marked gone. */
+  /**
+   * The member's heartbeat interval as it declared it (INTERVAL, bounded), or undefined for an
+   * older member that does not declare one (absent from a frame: kept as it was).
+   */
+  declareInterval(p: Peer, ms: number | undefined): void {
+    if (ms === undefined) return;
+    const bounded = Math.min(Math.max(1, Math.floor(ms)), MAX_DECLARED_INTERVAL_MS);
+    if (p.present && p.intervalMs === undefined) this.undeclaredNow--;
+    p.intervalMs = bounded;
+  }
+
+  /** Every present member declared its interval (none would time us out on its own older rule). */
+  allDeclareInterval(): boolean {
+    return this.undeclaredNow === 0;
+  }
+
+  /**
+   * How long member `p` may be silent before it has timed out: TIMEOUT_INTERVALS of its
+   * declared interval, or our own timeout when it declared none (an older member heartbeats
+   * at the configured interval).
+   */
+  timeoutOf(p: Peer): number {
+    return p.intervalMs === undefined
+      ? this.timeoutMs
+      : Math.max(this.timeoutMs, TIMEOUT_INTERVALS * p.intervalMs);
+  }
+
+  /** Members silent for longer than their timeout, not yet marked gone. */
   *timedOut(now: number): Generator<Peer> {
     for (const p of this.peers.values()) {
-      if (!p.gone && now - p.lastSeen > this.timeoutMs) yield p;
+      if (!p.gone && now - p.lastSeen > this.timeoutOf(p)) yield p;
     }
   }
 
   /** Forget departed instances after a while. */
   forgetDeparted(now: number): void {
     for (const p of [...this.peers.values()]) {
-      if (p.gone && p.byeAt === undefined && now - p.lastSeen > this.timeoutMs * 4) this.forget(p);
+      if (p.gone && p.byeAt === undefined && now - p.lastSeen > this.timeoutOf(p) * 4) {
+        this.forget(p);
+      }
     }
   }
 
@@ -187,17 +297,15 @@ export class PeerTable {
     let at: number | undefined;
     for (const p of this.peers.values()) {
       if (p.gone) continue;
-      const t = p.lastSeen + this.timeoutMs + 1;
+      const t = p.lastSeen + this.timeoutOf(p) + 1;
       if (at === undefined || t < at) at = t;
     }
     return at;
   }
 
-  /** How many members are present now (not ourselves). */
+  /** How many members are present now (not ourselves). Constant time. */
   presentCount(): number {
-    let n = 0;
-    for (const p of this.peers.values()) if (p.present) n++;
-    return n;
+    return this.presentNow;
   }
 
   /** Present members (not ourselves). */

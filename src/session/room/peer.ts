@@ -46,6 +46,11 @@ export class Peer {
   byeAt?: number;
   /** "1.0": a 0.2 member (v1 frames, text only); "1.1": typed streams. Unknown until it speaks. */
   wire?: "1.0" | "1.1";
+  /**
+   * Its ambient heartbeat interval as it declared it (PRESENCE INTERVAL, bounded; set through
+   * PeerTable.declareInterval); undefined for an older member (its timeout is ours).
+   */
+  intervalMs?: number;
   /** The record kinds it reads (its PRESENCE's KINDS option), when it said. */
   kinds?: ReadonlySet<number>;
   /**

@@ -13,11 +13,31 @@ import { HeartbeatSchedule } from "../sending/heartbeat-schedule.ts";
 import type { OutboundStream } from "../sending/outbound-stream.ts";
 import type { StreamFrame } from "../sending/repair-buffer.ts";
 import type { Peer } from "./peer.ts";
+import { MAX_DECLARED_INTERVAL_MS } from "./peer-table.ts";
+import { roomIntervalMs } from "./room-interval.ts";
 
 /** BYE frames sent when leaving (copies of one another). */
 const BYE_COPIES = 3;
 /** A newcomer's HELLO is answered with a heartbeat within this (random, ms). */
 const HELLO_ANSWER_MS = 200;
+/**
+ * In a room of more than TIMEOUT_BATCH_FROM, members' timeouts are checked at most every
+ * TIMEOUT_CHECK_MS (one is declared gone up to this late; its timeout is 6 s or more). Smaller
+ * rooms check at the exact moment, as before.
+ */
+const TIMEOUT_CHECK_MS = 250;
+const TIMEOUT_BATCH_FROM = 50;
+/**
+ * Heartbeats that answer a newcomer's HELLO, about, whatever the room's size: each member
+ * answers with probability min(1, HELLO_ANSWERS / N̂). Rooms up to this size answer as
+ * before (everyone, at once); in bigger ones the others are heard at their next heartbeat.
+ */
+export const HELLO_ANSWERS = 25;
+
+/** The odds that we answer a newcomer's HELLO in a room of `roomSize` (N̂). */
+export function helloAnswerChance(roomSize: number): number {
+  return Math.min(1, HELLO_ANSWERS / Math.max(1, roomSize));
+}
 
 /** A presence frame heard, in either wire revision. */
 export interface PresenceHeard {
@@ -38,8 +58,12 @@ export function presenceHeard(ctx: SessionContext, p: Peer, f: PresenceHeard): v
   }
   for (const w of p.onPresence(f.age, f.streams)) ctx.deliver(p, w.stream, w.items);
   if (f.phase === "hello" && ctx.started && !p.gone) {
-    // A newcomer: let it hear us soon (it learns our nick, age and tails).
-    ctx.services.heartbeatSoon?.(ctx.random() * HELLO_ANSWER_MS);
+    // A newcomer: let it hear us soon (it learns our nick, age and tails). In a big room only
+    // about HELLO_ANSWERS of us do: O(1) answers per join, not one from every member.
+    const chance = helloAnswerChance(ctx.roomSize());
+    if (chance >= 1 || ctx.random() < chance) {
+      ctx.services.heartbeatSoon?.(ctx.random() * HELLO_ANSWER_MS);
+    }
   }
   if (f.reportWanted) ctx.services.reportWanted?.(p);
   if (f.phase === "bye") ctx.leave(p, "bye");
@@ -49,8 +73,27 @@ export const presence: FeatureFactory = (ctx) => {
   const hb = new HeartbeatSchedule(ctx.now(), { ambientMs: ctx.heartbeatMs });
   /** The header seq of our next PRESENCE: receivers drop one not newer than the last. */
   let counter = 0;
-  /** The earliest a member may time out (recomputed on every tick; only ever too early). */
+  /**
+   * When the members' timeouts are next checked: the earliest one may time out then (only ever
+   * too early; recomputed at each check, lowered by each PRESENCE heard).
+   */
   let timeoutAt: number | undefined;
+
+  /**
+   * Our ambient interval grows with the room (room-interval.ts), but only while every present
+   * member declared its own interval: an older one times us out after 3 of ITS heartbeats.
+   */
+  const ambientNow = () =>
+    ctx.peers.allDeclareInterval()
+      ? roomIntervalMs(ctx.heartbeatMs, ctx.roomSize())
+      : ctx.heartbeatMs;
+  const rescale = () => {
+    const before = hb.nextAt();
+    hb.setAmbient(ambientNow());
+    if (hb.nextAt() < before) ctx.rearm();
+  };
+  ctx.hooks.announced.push(rescale);
+  ctx.hooks.left.push(rescale);
 
   /** Members are asked for reports while a question is open on one of our streams, or we drain. */
   const wantReports = () => {
@@ -91,6 +134,8 @@ export const presence: FeatureFactory = (ctx) => {
       streams,
       kinds: [...ctx.readKinds],
       feedback,
+      // Members time us out after 3 of these (PROTOCOL.md §13.1); declared before it is used.
+      intervalMs: Math.min(hb.ambientMs, MAX_DECLARED_INTERVAL_MS),
     };
     if (phase !== "bye" && wantReports()) frame.reportWanted = true;
     // A small room keeps §8's rules: every member reports on its own (§13.1, ALL-REPORT).
@@ -102,6 +147,7 @@ export const presence: FeatureFactory = (ctx) => {
   };
 
   ctx.services.heartbeatNow = () => {
+    hb.setAmbient(ambientNow());
     hb.onHeartbeatSent(ctx.now());
     send("heartbeat").catch((e) => {
       if (!ctx.closed) ctx.warn(`send failed: ${(e as Error).message}`);
@@ -111,12 +157,13 @@ export const presence: FeatureFactory = (ctx) => {
   ctx.hooks.sent.push(() => hb.onMessageSent(ctx.now()));
 
   const noteTimeout = (p: Peer) => {
-    const t = p.lastSeen + ctx.peers.timeoutMs + 1;
+    const t = p.lastSeen + ctx.peers.timeoutOf(p) + 1;
     if (timeoutAt === undefined || t < timeoutAt) timeoutAt = t;
   };
 
   return {
     name: "presence",
+    stats: () => ({ roomSize: ctx.roomSize(), heartbeatIntervalMs: hb.ambientMs }),
     async start() {
       await send("hello");
       hb.start(ctx.now());
@@ -130,6 +177,7 @@ export const presence: FeatureFactory = (ctx) => {
         if (f.kinds) p.kinds = new Set(f.kinds);
         p.feedback = f.feedback ? new Map(f.feedback.map((b) => [b.stream, b])) : undefined;
         p.reportsAll = f.allReport === true;
+        ctx.peers.declareInterval(p, f.intervalMs);
         noteTimeout(p);
         presenceHeard(ctx, p, f);
       },
@@ -139,9 +187,19 @@ export const presence: FeatureFactory = (ctx) => {
       return timeoutAt !== undefined && timeoutAt < h ? timeoutAt : h;
     },
     tick(now) {
-      for (const p of [...ctx.peers.timedOut(now)]) ctx.leave(p, "timeout");
-      ctx.peers.forgetDeparted(now);
-      timeoutAt = ctx.peers.nextTimeout();
+      // The member scans are O(members): only when a timeout may be due (not at every tick of
+      // any feature), in a big room at most every TIMEOUT_CHECK_MS (not at each heartbeat heard).
+      if (timeoutAt === undefined || now >= timeoutAt) {
+        for (const p of [...ctx.peers.timedOut(now)]) ctx.leave(p, "timeout");
+        ctx.peers.forgetDeparted(now);
+        // No member first heard after this scan can time out sooner than our own timeout.
+        const next = Math.min(
+          ctx.peers.nextTimeout() ?? Number.POSITIVE_INFINITY,
+          now + ctx.peers.timeoutMs,
+        );
+        const batch = ctx.roomSize() > TIMEOUT_BATCH_FROM ? TIMEOUT_CHECK_MS : 0;
+        timeoutAt = Math.max(next, now + batch);
+      }
       if (now >= hb.nextAt()) ctx.services.heartbeatNow?.();
     },
     async close() {

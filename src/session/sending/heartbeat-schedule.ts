@@ -12,6 +12,9 @@
  * but never beyond `ambientMs` after the previous heartbeat, so liveness is kept.
  * At start, call `start(now)` after the first HELLO: the quick phase then doubles as the HELLO
  * repeats (a member that lost the HELLO learns of us ~100 ms later).
+ *
+ * The ambient interval may change (`setAmbient`: it grows with the room, room-interval.ts); the
+ * quick phase does not.
  */
 
 export interface HeartbeatOptions {
@@ -38,15 +41,30 @@ export class HeartbeatSchedule {
   private k = 0;
   private due: number;
   private lastHeartbeat: number;
-  private readonly ambient: number;
+  private ambient: number;
+  private opts: HeartbeatOptions;
 
-  constructor(
-    now: number,
-    private readonly opts: HeartbeatOptions = {},
-  ) {
+  constructor(now: number, opts: HeartbeatOptions = {}) {
+    this.opts = opts;
     this.ambient = opts.ambientMs ?? HEARTBEAT_DEFAULTS.ambientMs;
     this.lastHeartbeat = now;
     this.due = now + this.ambient;
+  }
+
+  /** The ambient interval now (ms). */
+  get ambientMs(): number {
+    return this.ambient;
+  }
+
+  /**
+   * A new ambient interval: later gaps follow it; a heartbeat due later than one new interval
+   * after the last one is brought forward (a shorter interval is kept at once).
+   */
+  setAmbient(ms: number): void {
+    if (ms === this.ambient) return;
+    this.ambient = ms;
+    this.opts = { ...this.opts, ambientMs: ms };
+    this.due = Math.min(this.due, this.lastHeartbeat + ms);
   }
 
   /** Enter the quick phase now (after the start HELLO; or to answer a newcomer's HELLO soon). */

@@ -2,7 +2,12 @@ import { describe, expect, test } from "bun:test";
 import type { SessionEvent } from "../../../src/session/events.ts";
 import { UNPROVEN_TAIL_SPAN } from "../../../src/session/receiving/inbound-stream.ts";
 import type { Peer } from "../../../src/session/room/peer.ts";
-import { MAX_PEERS, PeerTable } from "../../../src/session/room/peer-table.ts";
+import {
+  MAX_PEERS,
+  MAX_REFUSED_COUNTED,
+  PeerTable,
+  PRESENT_AT_JOIN_MAX_MS,
+} from "../../../src/session/room/peer-table.ts";
 
 function table() {
   let t = 0;
@@ -101,8 +106,9 @@ describe("PeerTable: when each member took its nick (nickSince)", () => {
     advance(300);
     const anna = peers.heard(id(1), "198.18.0.1:4000") as Peer;
     peers.announce(anna, "anna");
-    anna.present = false; // timed out (a frozen laptop)
     advance(20_000);
+    peers.leave(anna, "timeout"); // a frozen laptop
+    anna.gone = false; // back again (presence.ts)
     peers.announce(anna, "anna");
     expect(anna.nickSince).toBe(-1);
   });
@@ -113,5 +119,106 @@ describe("PeerTable: when each member took its nick (nickSince)", () => {
     const andy = peers.heard(id(2), "198.18.0.2:4000") as Peer;
     peers.announce(andy, "anna", true);
     expect(andy.nickSince).toBe(300);
+  });
+});
+
+describe("PeerTable: the room size estimate (N̂) and each member's timeout", () => {
+  test("presentCount is kept on join, rename, leave and forget (no scan), ourselves +1 in N̂", () => {
+    const { peers, advance } = table();
+    const scan = () => [...peers.values()].filter((p) => p.present).length;
+    const ps = Array.from({ length: 50 }, (_, i) => peers.heard(id(i), `10.0.0.1:${i}`) as Peer);
+    for (const p of ps) peers.announce(p, "x");
+    for (const p of ps.slice(0, 10)) peers.announce(p, "renamed"); // a nick change: no join
+    peers.announce(ps[0] as Peer, "renamed"); // and a repeat
+    expect(peers.presentCount()).toBe(50);
+    for (const p of ps.slice(0, 20)) peers.leave(p, p.id < id(10) ? "bye" : "timeout");
+    peers.leave(ps[0] as Peer, "bye"); // twice: once
+    expect(peers.presentCount()).toBe(30);
+    advance(60_000);
+    peers.forgetDeparted(60_000);
+    expect(peers.size).toBe(30);
+    expect(peers.presentCount()).toBe(scan());
+    expect(peers.roomSize()).toBe(31);
+  });
+
+  test(`past ${MAX_PEERS}: refused members count in N̂ (bounded), expire, and are warned of once`, () => {
+    const { peers, events, advance } = table();
+    for (let i = 0; i < MAX_PEERS; i++)
+      peers.announce(peers.heard(id(i), `10.0.0.1:${i}`) as Peer, "m");
+    expect(peers.roomSize()).toBe(MAX_PEERS + 1);
+    for (let i = 0; i < 100; i++) {
+      for (let k = 0; k < 3; k++)
+        expect(peers.heard(id(100_000 + i), `10.0.1.1:${i}`)).toBe("full");
+    }
+    expect(peers.roomSize()).toBe(MAX_PEERS + 101);
+    const warnings = events.filter((e) => e.type === "warning");
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.type === "warning" && warnings[0].text).toMatch(
+      /^more than 4096 members in the room: members past that are not taken in here/,
+    );
+    // A flood of made-up ids: counted up to MAX_REFUSED_COUNTED, no more kept.
+    for (let i = 0; i < 3 * MAX_REFUSED_COUNTED; i++) peers.heard(id(200_000 + i), "10.0.2.1:1");
+    expect(peers.roomSize()).toBe(MAX_PEERS + 1 + MAX_REFUSED_COUNTED);
+    // Not heard again: gone from N̂ after the timeout of a room that size (3 × ~164 s).
+    advance(3 * 165_000);
+    expect(peers.roomSize()).toBe(MAX_PEERS + 1);
+    expect(events.filter((e) => e.type === "warning")).toHaveLength(1);
+  });
+
+  test("a member is timed out after 3 of ITS declared intervals; an older one after ours", () => {
+    const { peers, advance } = table(); // our timeout: 6000 (3 × 2 s)
+    const old = peers.heard(id(1), "10.0.0.1:1") as Peer;
+    const big = peers.heard(id(2), "10.0.0.1:2") as Peer;
+    peers.declareInterval(big, 20_000);
+    peers.announce(old, "old");
+    peers.announce(big, "big");
+    expect(peers.nextTimeout()).toBe(6001);
+    advance(6001);
+    expect([...peers.timedOut(6001)]).toEqual([old]);
+    peers.leave(old, "timeout");
+    expect(peers.nextTimeout()).toBe(60_001);
+    advance(50_000);
+    expect([...peers.timedOut(56_001)]).toEqual([]);
+    expect([...peers.timedOut(60_001)]).toEqual([big]);
+    // Bounded: a declared hour is taken as 10 minutes.
+    peers.declareInterval(big, 3_600_000);
+    expect(peers.timeoutOf(big)).toBe(1_800_000);
+  });
+
+  test("our interval may scale only while every present member declared one", () => {
+    const { peers } = table();
+    const a = peers.heard(id(1), "10.0.0.1:1") as Peer;
+    const b = peers.heard(id(2), "10.0.0.1:2") as Peer;
+    peers.declareInterval(a, 2000);
+    peers.announce(a, "a");
+    expect(peers.allDeclareInterval()).toBe(true);
+    peers.announce(b, "b"); // an older member: no INTERVAL
+    expect(peers.allDeclareInterval()).toBe(false);
+    peers.declareInterval(b, 2000); // (a newer one that had not said it yet)
+    expect(peers.allDeclareInterval()).toBe(true);
+    const c = peers.heard(id(3), "10.0.0.1:3") as Peer;
+    peers.announce(c, "c");
+    expect(peers.allDeclareInterval()).toBe(false);
+    peers.leave(c, "bye");
+    expect(peers.allDeclareInterval()).toBe(true);
+  });
+
+  test("a member with a long interval, first heard at its next heartbeat, was there before us", () => {
+    const { peers, advance } = table();
+    advance(15_000); // it did not answer our HELLO (a big room): heard 15 s after our join
+    const anna = peers.heard(id(1), "198.18.0.1:4000") as Peer;
+    peers.declareInterval(anna, 20_000);
+    peers.announce(anna, "anna");
+    expect(anna.nickSince).toBe(-1);
+    // Without a declared interval, 15 s is too late: it took its nick when heard.
+    const bob = peers.heard(id(2), "198.18.0.2:4000") as Peer;
+    peers.announce(bob, "bob");
+    expect(bob.nickSince).toBe(15_000);
+    // A made-up interval does not reach further back than a room at the cap would.
+    advance(PRESENT_AT_JOIN_MAX_MS);
+    const mallory = peers.heard(id(3), "198.18.0.3:4000") as Peer;
+    peers.declareInterval(mallory, 600_000);
+    peers.announce(mallory, "anna");
+    expect(mallory.nickSince).toBe(15_000 + PRESENT_AT_JOIN_MAX_MS);
   });
 });

@@ -67,3 +67,32 @@ describe("HeartbeatSchedule", () => {
     expect(h.nextAt()).toBe(50);
   });
 });
+
+describe("HeartbeatSchedule: an ambient interval that grows with the room", () => {
+  test("a longer ambient interval: later gaps follow it, the quick phase does not", () => {
+    const h = new HeartbeatSchedule(0);
+    h.onHeartbeatSent(0);
+    h.setAmbient(20_000);
+    expect(h.ambientMs).toBe(20_000);
+    let t = 0;
+    const gaps: number[] = [];
+    for (let i = 0; i < 14; i++) {
+      const at = h.nextAt();
+      gaps.push(at - t);
+      t = at;
+      h.onHeartbeatSent(t);
+    }
+    expect(gaps.slice(-2)).toEqual([20_000, 20_000]);
+    h.onMessageSent(t + 1);
+    expect(h.nextAt()).toBe(t + 101); // quick heartbeats after a message stay as they are
+  });
+
+  test("a shorter one (an older member came) brings a heartbeat due later forward", () => {
+    const h = new HeartbeatSchedule(0, { ambientMs: 20_000 });
+    h.onHeartbeatSent(0);
+    for (let i = 0; i < 10; i++) h.onHeartbeatSent(h.nextAt());
+    const last = h.nextAt() - 20_000;
+    h.setAmbient(2000);
+    expect(h.nextAt()).toBe(last + 2000);
+  });
+});
