@@ -344,6 +344,7 @@ for (const n of SIZES) {
       }
       expect(failures).toEqual([]);
     },
-    (BUDGET_S + 120) * 1000,
+    // Wall time: the budget is CPU time, and a busy machine gives a test less than a core.
+    (3 * BUDGET_S + 120) * 1000,
   );
 }
