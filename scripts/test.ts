@@ -1,6 +1,7 @@
 /**
- * `npm test`: build the binary, run the non-network tests, then run test/net inside a
- * private network namespace, and end with one line `N passed, N failed, N skipped`.
+ * `npm test`: build the binary, run the non-network tests, the big-room simulations (test/sim),
+ * then run test/net inside a private network namespace, and end with one line
+ * `N passed, N failed, N skipped`.
  *
  *   bun scripts/test.ts                      everything
  *   bun scripts/test.ts test/net/legacy      only test files whose path contains a filter
@@ -83,7 +84,9 @@ const selected = filters.length
   ? allFiles.filter((f) => filters.some((x) => f.includes(x)))
   : allFiles;
 const netFiles = selected.filter((f) => f.startsWith("test/net/"));
-const unitFiles = selected.filter((f) => !f.startsWith("test/net/"));
+/** Simulations of big rooms (minutes of CPU): their own run, so the unit run stays quick. */
+const simFiles = selected.filter((f) => f.startsWith("test/sim/"));
+const unitFiles = selected.filter((f) => !f.startsWith("test/net/") && !f.startsWith("test/sim/"));
 
 if (selected.length === 0) {
   say(filters.length ? `no test file matches ${filters.join(", ")}` : "no test files under test/");
@@ -288,10 +291,15 @@ async function buildOldMcchat(r: Release): Promise<string | undefined> {
 if (unitFiles.length) {
   await bunTest("unit", [BUN, "test", ...unitFiles.map((f) => `./${f}`), ...options], baseEnv);
 } else if (!filters.length) {
-  say("\n== unit: no test files outside test/net");
+  say("\n== unit: no test files outside test/net and test/sim");
 }
 
-// ---- 3. network tests, in a private network namespace ----
+// ---- 3. simulations: rooms of up to 1,000 real Sessions on a virtual clock ----
+if (simFiles.length) {
+  await bunTest("sim", [BUN, "test", ...simFiles.map((f) => `./${f}`), ...options], baseEnv);
+}
+
+// ---- 4. network tests, in a private network namespace ----
 if (netFiles.length) {
   const root = isRealRoot();
   if (!root) say("\n(not root: multi-host network tests will skip)");

@@ -37,7 +37,9 @@ export function idFromBytes(bytes: Uint8Array): string {
     return lastFrom.id;
   }
   let s = "";
-  for (const b of bytes) s += HEX[b];
+  // Indexed, not for-of: the iterator protocol cost more than the conversion (a REPORT
+  // decodes one id per entry).
+  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i] as number];
   if (bytes.length === 8) {
     lastFrom.bytes.set(bytes);
     lastFrom.id = s;

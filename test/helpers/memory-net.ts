@@ -22,12 +22,16 @@ export class MemoryHub {
     private readonly timing: {
       scheduler?: Scheduler;
       latencyMs?: () => number;
+      /** Keep every datagram sent in `sent` (default true; a long simulation taps `onSent`). */
+      keepSent?: boolean;
     } = {},
   ) {}
   /** Drop decision per (receiver, datagram); default: deliver everything. */
   drop: (to: MemoryTransport, d: Datagram) => boolean = () => false;
   /** Every datagram sent, in order; `at` = the scheduler's time when sent (if it has one). */
   readonly sent: { from: MemoryTransport; data: Uint8Array; channel: Channel; at?: number }[] = [];
+  /** Told of every datagram sent, before its copies go out (counting without keeping). */
+  onSent: (from: MemoryTransport, data: Uint8Array, channel: Channel) => void = () => {};
 
   attach(
     address = "198.18.0.1",
@@ -50,7 +54,10 @@ export class MemoryHub {
 
   deliver(from: MemoryTransport, data: Uint8Array, channel: Channel = "framed"): void {
     const on: Channel = from.raw ? "legacy" : channel;
-    this.sent.push({ from, data, channel: on, at: this.timing.scheduler?.now() });
+    if (this.timing.keepSent !== false) {
+      this.sent.push({ from, data, channel: on, at: this.timing.scheduler?.now() });
+    }
+    this.onSent(from, data, on);
     for (const m of this.members) {
       const self = m === from;
       if (self && !from.loopback) continue;

@@ -107,17 +107,21 @@ export class VirtualClock implements Scheduler {
     const top = h[0];
     const last = h.pop();
     if (h.length > 0 && last) {
+      // Sift `last` down from the root (no closure per step: this runs once per timer).
+      const n = h.length;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        const better = (j: number) =>
-          j < h.length && before(h[j] as Timer, m === i ? last : (h[m] as Timer));
-        if (better(l)) m = l;
-        if (better(r)) m = r;
-        if (m === i) break;
-        h[i] = h[m] as Timer;
+        let m = l;
+        let child = h[l] as Timer;
+        if (r < n && before(h[r] as Timer, child)) {
+          m = r;
+          child = h[r] as Timer;
+        }
+        if (!before(child, last)) break;
+        h[i] = child;
         i = m;
       }
       h[i] = last;

@@ -10,6 +10,8 @@ export type Intake =
 
 /** Senders warned about ("a newer mcchat?"), at most. */
 const MAX_WARNED = 256;
+/** Sources whose "address:port" is kept made, at most (then the cache starts again). */
+const MAX_SOURCES = 4096;
 
 /**
  * Sorts received datagrams for a framed member (PROTOCOL.md §1): our own loopback is dropped;
@@ -20,15 +22,20 @@ const MAX_WARNED = 256;
  */
 export class DatagramIntake {
   private readonly warned = new Set<string>();
-  /** The last source seen and its "address:port" (a burst comes from one sender). */
-  private last = { address: "", port: -1, from: "" };
+  /**
+   * Each source's "address:port", made once: the same string object every time, so the peer
+   * table and the legacy bridge compare and hash it cheaply (a fresh string per datagram had to
+   * be built and hashed again). Keyed by port, the address checked; bounded.
+   */
+  private readonly sources = new Map<number, { address: string; from: string }>();
 
   private fromOf(address: string, port: number): string {
-    const l = this.last;
-    if (l.port !== port || l.address !== address) {
-      this.last = { address, port, from: formatFrom(address, port) };
-    }
-    return this.last.from;
+    const known = this.sources.get(port);
+    if (known !== undefined && known.address === address) return known.from;
+    if (this.sources.size >= MAX_SOURCES) this.sources.clear();
+    const from = formatFrom(address, port);
+    this.sources.set(port, { address, from });
+    return from;
   }
   private warnedSealed = false;
 
