@@ -34,7 +34,9 @@ const line = (i: number) => `file line ${String(i).padStart(6, "0")} ${"y".repea
 
 /** "reports sent S / heard H, window waits W" of a --stats line. */
 function reportStats(p: Proc): { heard: number; waits: number } {
-  const m = /reports sent \d+ \/ heard (\d+), window waits (\d+)/.exec(p.stderr);
+  const m = /reports sent \d+ \/ heard (\d+)(?: \/ left to others \d+)?, window waits (\d+)/.exec(
+    p.stderr,
+  );
   if (!m) throw new Error(`no report counters in --stats\n${p.describe()}`);
   return { heard: Number(m[1]), waits: Number(m[2]) };
 }
