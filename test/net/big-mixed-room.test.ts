@@ -231,6 +231,34 @@ function presenceFlags(tap: Proc, from: number, id: string | undefined): string[
   return out;
 }
 
+/**
+ * In the tap's order from `from` on: each PRESENCE of instance `id` as "FLAGS:N", N the report
+ * frames (0x13, 0x16) from `hosts` heard after it and before the next one ("-:N" before the
+ * first): whether reports follow questions (answers) or flow on their own (§8's rules).
+ */
+function reportsAfterPresence(tap: Proc, from: number, id: string | undefined, hosts: string[]) {
+  const out: string[] = [];
+  let label = "-";
+  let n = 0;
+  for (const line of tap.stdout.slice(from).split("\n")) {
+    const m = /"from": "([^"]*):\d+", "hex": "([0-9a-f]{26})/.exec(line);
+    if (!m) continue;
+    const hex = m[2] as string;
+    if (hex.slice(6, 8) === "05" && hex.slice(10, 26) === id) {
+      out.push(`${label}:${n}`);
+      label = hex.slice(8, 10);
+      n = 0;
+    } else if (
+      (hex.slice(6, 8) === "13" || hex.slice(6, 8) === "16") &&
+      hosts.includes(m[1] as string)
+    ) {
+      n++;
+    }
+  }
+  out.push(`${label}:${n}`);
+  return out.join(" ");
+}
+
 /** Report frames from the current receivers' hosts in `byHost` (reportsByHost). */
 const currentReports = (byHost: Record<string, number>) =>
   CURRENT_HOSTS.reduce((n, h) => n + (byHost[h] ?? 0), 0);
@@ -379,6 +407,7 @@ describeLab(SKIP ? `${title} [skipped: ${SKIP}]` : title, () => {
       const tx = await sender(r, "tx", [...crowdNicks, "cur1", "cur2", "m03", "m03r", "m02"]);
       const tapFrom = r.tap.stdout.length;
       const txId = joinedId(r.cur1, "tx");
+      const current = r.hosts.slice(0, 3).map((h) => h.address);
       const t0 = performance.now();
       tx.write(floodInput("a", LINES_A));
       tx.end();
@@ -387,7 +416,7 @@ describeLab(SKIP ? `${title} [skipped: ${SKIP}]` : title, () => {
       const frames = framesByType(r.tap, tapFrom);
       const byHost = reportsByHost(r.tap, tapFrom, r.hosts);
       console.log(
-        `a: tx's PRESENCE flags (01 REPORT-WANTED, 02 ALL-REPORT) from its start: ${presenceFlags(r.tap, tapStart, txId).join(",")}; while piping: ${presenceFlags(r.tap, tapFrom, txId).join(",") || "none"}`,
+        `a: tx's PRESENCE flags (01 REPORT-WANTED, 02 ALL-REPORT) from its start: ${presenceFlags(r.tap, tapStart, txId).join(",")}; while piping: ${presenceFlags(r.tap, tapFrom, txId).join(",") || "none"}; each with the current receivers' reports after it: ${reportsAfterPresence(r.tap, tapStart, txId, current)}`,
       );
       console.log(
         `a: ${LINES_A} lines to 24 members, pipe exit ${code} after ${pipeS.toFixed(1)} s; tx: ${tx.stderr.trim().replaceAll("\n", " | ")}; frames on the wire until it exited, by type: ${JSON.stringify(frames)}, reports by host: ${JSON.stringify(byHost)}`,
@@ -527,6 +556,14 @@ describeLab(SKIP ? `${title} [skipped: ${SKIP}]` : title, () => {
       const pipeS = (performance.now() - t0) / 1000;
       const byHost = reportsByHost(r.tap, tapFrom, r.hosts);
       const txId = joinedId(r.cur1, "tx4");
+      console.log(
+        `f: tx4's PRESENCE flags, each with the current receivers' reports after it: ${reportsAfterPresence(
+          r.tap,
+          tapFrom,
+          txId,
+          r.hosts.slice(0, 3).map((h) => h.address),
+        )}`,
+      );
       console.log(
         `f: ${LINES_A} lines piped from the start, exit ${code} after ${pipeS.toFixed(1)} s; tx4's PRESENCE flags (01 REPORT-WANTED, 02 ALL-REPORT): ${presenceFlags(r.tap, tapFrom, txId).join(",")}; tx4: ${tx.stderr.trim().replaceAll("\n", " | ")}; frames by type: ${JSON.stringify(framesByType(r.tap, tapFrom))}, reports by host: ${JSON.stringify(byHost)}`,
       );
