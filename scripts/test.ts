@@ -215,13 +215,18 @@ if (
 // the release's commit (its own tree and build script, our node_modules). A clone without
 // that commit (shallow) or a failed build is not a failure: those tests skip, saying why.
 /** Test files that run mcchat 0.2.0 beside this build. */
-const NEEDS_OLD = ["/mixed-room.test.ts", "/streams.test.ts", "/sealed-legacy.test.ts"];
+const NEEDS_OLD = [
+  "/mixed-room.test.ts",
+  "/streams.test.ts",
+  "/sealed-legacy.test.ts",
+  "/big-mixed-room.test.ts",
+];
 if (selected.some((f) => NEEDS_OLD.some((n) => f.endsWith(n))) && !isRelease(RELEASE_0_2)) {
   const why = await buildOldMcchat(RELEASE_0_2);
   if (why) baseEnv[RELEASE_0_2.skipEnv] = why;
 }
-/** Test files that run mcchat 0.3.0 beside this build (a mixed encrypted room). */
-const NEEDS_03 = ["/sealed-legacy.test.ts"];
+/** Test files that run mcchat 0.3.0 beside this build (a mixed encrypted room, a big mixed room). */
+const NEEDS_03 = ["/sealed-legacy.test.ts", "/big-mixed-room.test.ts"];
 if (selected.some((f) => NEEDS_03.some((n) => f.endsWith(n))) && !isRelease(RELEASE_0_3)) {
   const why = await buildOldMcchat(RELEASE_0_3);
   if (why) baseEnv[RELEASE_0_3.skipEnv] = why;
