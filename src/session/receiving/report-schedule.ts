@@ -90,7 +90,7 @@ export class ReportSchedule {
    * What the next report says, in frames of at most `max` entries: of `streams` (our `next` for
    * each stream of each sender we receive from, keyed "id/stream"), every one due, asked for, or
    * not quiet and not yet reported at its `next`; then others (longest unreported first) to
-   * fill the last frame. At least one frame's worth when there is anything at all.
+   * fill the last frame. No frame when nothing is due.
    */
   entries<T extends ScheduledStream>(streams: Iterable<T>, max: number): T[][] {
     const fresh: T[] = [];
@@ -101,9 +101,11 @@ export class ReportSchedule {
       const moved = r?.next !== s.next && !s.quiet;
       (moved || asked || this.due.has(s.key) ? fresh : known).push(s);
     }
+    // Nothing to say (a report due for streams of the other wire revision): no frame.
+    if (fresh.length === 0) return [];
     const at = (s: T) => this.reported.get(s.key)?.at ?? Number.NEGATIVE_INFINITY;
     known.sort((a, b) => at(a) - at(b));
-    const count = Math.max(1, Math.ceil(fresh.length / max)) * max;
+    const count = Math.ceil(fresh.length / max) * max;
     const all = [...fresh, ...known].slice(0, count);
     const frames: T[][] = [];
     for (let i = 0; i < all.length; i += max) frames.push(all.slice(i, i + max));

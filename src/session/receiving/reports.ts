@@ -17,6 +17,7 @@ import type { ReportEntry, StreamReportEntry } from "../../protocol/types.ts";
 import { suppressionBackoff } from "../backoff.ts";
 import type { FeatureFactory } from "../feature.ts";
 import type { Peer } from "../room/peer.ts";
+import { SMALL_ROOM_MAX } from "../sending/flow-control.ts";
 import type { InboundStream } from "./inbound-stream.ts";
 import { MarkQueue } from "./mark-queue.ts";
 import { REPORT_BACKOFF_MS, type ReportMode, ReportSchedule } from "./report-schedule.ts";
@@ -32,9 +33,14 @@ interface Entry {
 
 const key = (p: Peer, s: InboundStream) => `${p.id}/${s.stream}`;
 
-/** How we report a stream of `p` (report-schedule.ts): by its FEEDBACK, §8's rules without one. */
-function modeOf(p: Peer, s: InboundStream, self: string): ReportMode {
-  if (!p.feedback || p.reportsAll) return "every";
+/**
+ * How we report a stream of `p` (report-schedule.ts): by its FEEDBACK, §8's rules without one,
+ * or when it says ALL-REPORT and the room is small for us too (a sender says ALL-REPORT from
+ * its HELLO, before it has heard the room: in a big room that must not make every member
+ * report on everything it sends, PROTOCOL.md §13.2).
+ */
+function modeOf(p: Peer, s: InboundStream, self: string, roomSize: number): ReportMode {
+  if (!p.feedback || (p.reportsAll && roomSize <= SMALL_ROOM_MAX)) return "every";
   return p.feedback.get(s.stream)?.named.includes(self) ? "named" : "asked";
 }
 
@@ -59,7 +65,13 @@ export const reports: FeatureFactory = (ctx) => {
       // (never backwards: a mark older than the start report is no news)
       if (stream.consumedNext !== undefined && seqDiff(next, stream.consumedNext) < 0) return;
       stream.consumedNext = next;
-      if (!peer.gone) schedule.progress(key(peer, stream), next, now, modeOf(peer, stream, ctx.id));
+      if (!peer.gone)
+        schedule.progress(
+          key(peer, stream),
+          next,
+          now,
+          modeOf(peer, stream, ctx.id, ctx.roomSize()),
+        );
     });
     sendIfDue();
   };
@@ -73,7 +85,7 @@ export const reports: FeatureFactory = (ctx) => {
       // it must count us before our output has taken anything, or it would run ahead of us
       // unchecked (a member that never reported does not hold it back). A sender of this
       // revision asks when it needs to know (§13): no start report from every member.
-      const mode = modeOf(peer, stream, ctx.id);
+      const mode = modeOf(peer, stream, ctx.id, ctx.roomSize());
       if (!peer.gone && mode !== "asked") {
         schedule.progress(key(peer, stream), stream.base, ctx.now(), mode);
       }
@@ -102,7 +114,7 @@ export const reports: FeatureFactory = (ctx) => {
     for (const s of p.streams.values()) {
       const next = s.consumedNext;
       if (next === undefined) continue;
-      const mode = modeOf(p, s, ctx.id);
+      const mode = modeOf(p, s, ctx.id, ctx.roomSize());
       if (mode !== "asked") {
         if (!requested) schedule.requested(now, p.id);
         requested = true;
@@ -155,7 +167,7 @@ export const reports: FeatureFactory = (ctx) => {
       for (const stream of peer.streams.values()) {
         const next = stream.consumedNext;
         if (next === undefined) continue;
-        const quiet = modeOf(peer, stream, ctx.id) !== "every";
+        const quiet = modeOf(peer, stream, ctx.id, ctx.roomSize()) !== "every";
         all.push({ key: key(peer, stream), peer, stream, next, quiet });
       }
     }

@@ -31,7 +31,7 @@ export function membersBehind(
   small = true,
 ): string[] {
   const used = streams.filter((s) => !s.unused);
-  const behind = used.map((s) => ({ s, members: s.flow.behindMembers() }));
+  const behind = used.map((s) => ({ s, members: s.flow.behindMembers(small) }));
   const out: string[] = [];
   for (const p of peers.values()) {
     if (p.gone || !p.present) continue;

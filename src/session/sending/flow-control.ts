@@ -361,13 +361,16 @@ export class FlowControl {
   }
 
   /**
-   * Members known to be behind our tail: id -> fragments behind. The counted ones, and lagging
-   * ones (a drain waits for those while what they need is still in the repair buffer).
+   * Members known to be behind our tail: id -> fragments behind. The counted ones (`all`: every
+   * member that reported, as in a small room's drain), and lagging ones (a drain waits for
+   * those while what they need is still in the repair buffer).
    */
-  behindMembers(): Map<string, { behind: number; next: number; lagging: boolean }> {
+  behindMembers(
+    all = this.isSmall,
+  ): Map<string, { behind: number; next: number; lagging: boolean }> {
     const out = new Map<string, { behind: number; next: number; lagging: boolean }>();
     for (const [id, m] of this.members) {
-      if (!m.lagging && !this.isSmall && !this.counted.has(id)) continue;
+      if (!m.lagging && !all && !this.counted.has(id)) continue;
       const behind = this.behind(m);
       if (behind > 0) out.set(id, { behind, next: m.next, lagging: m.lagging });
     }

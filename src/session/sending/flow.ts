@@ -18,6 +18,13 @@ export const flow: FeatureFactory = (ctx) => {
   let dirty = true;
 
   const name = (id: string) => ctx.peers.get(id)?.nick || id;
+  /**
+   * The room is small: §8's rules, every member that reported counts. (Right after our start,
+   * before the members' answers to our HELLO, every room looks small; in a big room they do not
+   * take our ALL-REPORT for one, and once we hear 17 of them — within 200 ms — our window waits
+   * for questions from its start.)
+   */
+  const smallRoom = () => ctx.roomSize() <= SMALL_ROOM_MAX;
   /** Members dropped from the wait while our own sends failed: not said, so neither is their return. */
   const unsaid = new Set<string>();
 
@@ -50,7 +57,7 @@ export const flow: FeatureFactory = (ctx) => {
     // A member of an older revision (its presence names no one: no FEEDBACK) reports on every
     // progress, so it always counts; the others count while named or answering a question.
     const steady = p.feedback === undefined;
-    out.flow.small = ctx.roomSize() <= SMALL_ROOM_MAX;
+    out.flow.small = smallRoom();
     if (out.report(p.id, next, ctx.now(), steady) === "caught-up" && !unsaid.delete(p.id)) {
       ctx.warn(`${p.nick || p.id} has caught up; waiting for it again`);
     }
@@ -69,7 +76,7 @@ export const flow: FeatureFactory = (ctx) => {
   ctx.services.askReports = (out, ms) => ask(out, ms);
   ctx.hooks.sent.push(() => {
     dirty = true;
-    const small = ctx.roomSize() <= SMALL_ROOM_MAX;
+    const small = smallRoom();
     for (const out of ctx.outboundStreams.values()) {
       out.flow.small = small;
       // Half the window used: ask now, so the answers come back before it is full.
