@@ -542,10 +542,11 @@ export class Session implements RoomSession {
    */
   private leave(p: Peer, reason: "bye" | "timeout"): void {
     this.ctx.peers.leave(p, reason);
+    // (before the hooks: the receive feature watches the BYE grace's timer from its hook)
+    if (reason === "bye") p.byeAt ??= this.scheduler.now();
     for (const h of this.ctx.hooks.left) h(p, reason);
     this.wake();
     if (reason === "timeout") for (const w of p.giveUp()) this.deliver(p, w.stream, w.items);
-    else p.byeAt ??= this.scheduler.now();
   }
 
   // ---- timers ----------------------------------------------------------------
