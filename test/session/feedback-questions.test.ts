@@ -4,47 +4,13 @@
  * few named members and from those behind its questions, not from everyone.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import type { EventSink } from "../../src/session/event-sink.ts";
-import type { SessionEvent } from "../../src/session/events.ts";
 import { SMALL_ROOM_MAX } from "../../src/session/sending/flow-control.ts";
+import { PacedReader } from "../helpers/reader-sink.ts";
 import { closeRoomMembers, roomMember, until, virtualRoom } from "../helpers/virtual-room.ts";
 
 afterEach(closeRoomMembers);
 
 type Room = ReturnType<typeof virtualRoom>;
-
-/** A reader that takes `perMs` events per virtual ms: a slow terminal or script. */
-class PacedReader implements EventSink {
-  readonly events: SessionEvent[] = [];
-  private taken = 0;
-  private readonly callbacks: (() => void)[] = [];
-  constructor(
-    r: Room,
-    /** Events taken per virtual ms (0: a frozen reader, until this is raised). */
-    public perMs: number,
-  ) {
-    const step = () => {
-      if (this.taken < this.events.length && this.perMs > 0) {
-        this.taken = Math.min(this.events.length, this.taken + this.perMs);
-        for (const cb of this.callbacks) cb();
-      }
-      r.vc.at(r.vc.now() + 1, step);
-    };
-    r.vc.at(r.vc.now() + 1, step);
-  }
-  emit(e: SessionEvent): void {
-    this.events.push(e);
-  }
-  get emitted(): number {
-    return this.events.length;
-  }
-  get consumed(): number {
-    return this.taken;
-  }
-  onConsumed(cb: () => void): void {
-    this.callbacks.push(cb);
-  }
-}
 
 /** Feedback frames (REPORT, STREAM_REPORT, NACK, STREAM_NACK) sent on the hub since `from`. */
 function feedback(r: Room, from: number) {
@@ -66,7 +32,7 @@ async function room(n: number, slow: Record<number, number> = {}) {
   const readers = new Map<number, PacedReader>();
   const members = Array.from({ length: n }, (_, i) => {
     const rate = slow[i];
-    const events = rate === undefined ? undefined : new PacedReader(r, rate);
+    const events = rate === undefined ? undefined : new PacedReader(r.vc, rate);
     if (events) readers.set(i, events);
     return roomMember(r, `m${i}`, { listen: true, ...(events ? { events } : {}) });
   });

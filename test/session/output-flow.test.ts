@@ -5,42 +5,17 @@
  * until the stall rule lets the sender go on; when the reader reads again, it catches up.
  */
 import { describe, expect, test } from "bun:test";
-import type { EventSink } from "../../src/session/event-sink.ts";
-import type { SessionEvent } from "../../src/session/events.ts";
 import { FLOW_DEFAULTS } from "../../src/session/sending/flow-control.ts";
 import { createSession } from "../../src/session/session.ts";
 import { MemoryHub } from "../helpers/memory-net.ts";
+import { ReaderSink } from "../helpers/reader-sink.ts";
 import { sleep, VirtualClock } from "../helpers/virtual-clock.ts";
-
-/** A sink whose reader takes events only when told to (a frozen `less`, then a thaw). */
-class FrozenReader implements EventSink {
-  readonly events: SessionEvent[] = [];
-  private taken = 0;
-  private readonly callbacks: (() => void)[] = [];
-  emit(e: SessionEvent): void {
-    this.events.push(e);
-  }
-  get emitted(): number {
-    return this.events.length;
-  }
-  get consumed(): number {
-    return this.taken;
-  }
-  onConsumed(cb: () => void): void {
-    this.callbacks.push(cb);
-  }
-  /** The reader takes everything emitted so far. */
-  read(): void {
-    this.taken = this.events.length;
-    for (const cb of this.callbacks) cb();
-  }
-}
 
 describe("output as flow control", () => {
   test("a reader that reads nothing holds the sender to one window from the first message on; read again, all arrive", async () => {
     const vc = new VirtualClock(1000);
     const hub = new MemoryHub({ scheduler: vc, latencyMs: () => 0.5 });
-    const reader = new FrozenReader();
+    const reader = new ReaderSink();
     const rx = createSession({
       transport: hub.attach("198.18.0.2"),
       encoding: "utf8",
