@@ -3,7 +3,7 @@
  * it closes, and `mcchat replay` shows them with their dates, and a day line whenever the
  * date changes between the lines it shows (the room's own lines carry only HH:MM:SS).
  *
- *   {"type":"session","event":"open","time":"…Z","room":"239.1.100.1:25000","nick":"alice","version":"0.4.0"}
+ *   {"type":"session","event":"open","time":"…Z","room":"239.1.100.1:25000","nick":"alice","version":"0.5.0"}
  *   {"type":"session","event":"close","time":"…Z","reason":"left","status":0}
  *
  * A transcript written before the markers existed has none: it replays as before, with its
