@@ -6,39 +6,22 @@
  * whose reader froze is still dropped from the wait after the same stall time.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import type { EventSink } from "../../src/session/event-sink.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
 import { createSession, type RoomSession } from "../../src/session/session.ts";
 import { MemoryHub } from "../helpers/memory-net.ts";
+import { ReaderSink } from "../helpers/reader-sink.ts";
 import { VirtualClock } from "../helpers/virtual-clock.ts";
 
 /** The default heartbeat (2 s): the stall time is 3 heartbeats. */
 const HEARTBEAT_MS = 2000;
 const STALL_MS = 3 * HEARTBEAT_MS;
 
-/** A reader that takes every event at once, until it freezes. */
-class Reader implements EventSink {
-  readonly events: SessionEvent[] = [];
+/** A reader that takes every event at once (a microtask later), until it freezes. */
+class Reader extends ReaderSink {
   frozen = false;
-  private taken = 0;
-  private readonly callbacks: (() => void)[] = [];
-  emit(e: SessionEvent): void {
-    this.events.push(e);
-    if (!this.frozen) {
-      this.taken = this.events.length;
-      queueMicrotask(() => {
-        for (const cb of this.callbacks) cb();
-      });
-    }
-  }
-  get emitted(): number {
-    return this.events.length;
-  }
-  get consumed(): number {
-    return this.taken;
-  }
-  onConsumed(cb: () => void): void {
-    this.callbacks.push(cb);
+  override emit(e: SessionEvent): void {
+    super.emit(e);
+    if (!this.frozen) queueMicrotask(() => this.read());
   }
 }
 
