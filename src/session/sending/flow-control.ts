@@ -392,12 +392,6 @@ export class FlowControl {
     return this.members.has(id);
   }
 
-  /** Whether a counted member (lagging or not) is still behind our tail. */
-  get waiting(): boolean {
-    for (const m of this.behindMembers().values()) if (m.behind > 0) return true;
-    return false;
-  }
-
   /** The members whose reports count now: all in a small room. */
   private countedIds(): Iterable<string> {
     return this.isSmall ? this.members.keys() : this.counted;

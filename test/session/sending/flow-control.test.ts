@@ -41,7 +41,8 @@ describe("FlowControl", () => {
     expect(f.checkStalls(999)).toEqual([]);
     expect(f.checkStalls(1000)).toEqual(["a"]);
     expect(f.hasRoom(1, 100)).toBe(true);
-    expect(f.waiting).toBe(true); // still behind (drain waits on it while repairable)
+    // still behind (drain waits on it while repairable)
+    expect(f.behindMembers().get("a")).toMatchObject({ behind: 10, lagging: true });
     expect(f.report("a", 4, 1100)).toBeUndefined(); // 6 behind: not within half a window
     expect(f.report("a", 5, 1200)).toBe("caught-up");
     expect(f.hasRoom(6, 100)).toBe(false);
