@@ -15,6 +15,10 @@ import { listInterfaces } from "../../src/net/interfaces.ts";
 import { openUdpTransport, roomTransportOptions } from "../../src/net/udp-transport.ts";
 import { Session } from "../../src/session/session.ts";
 import { formatJson } from "../../src/ui/format.ts";
+import { labOnly } from "./lab-only.ts";
+
+// Its members send multicast: only inside a lab host, as the other helpers that send.
+labOnly("crowd");
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback?: string) => {

@@ -1,6 +1,6 @@
 /**
  * The guard of the helper scripts that send datagrams of their own (frame_sender.ts, hostile.ts,
- * scripts/bench-udp.ts, scripts/bench-ping.ts):
+ * crowd.ts, scripts/bench-udp.ts, scripts/bench-ping.ts):
  * they run only inside a lab host, i.e. the test runner's private namespace tree
  * (MCCHAT_TEST_NETNS=1) and a network namespace of its own (not that of PID 1, which is the
  * runner's loopback-only namespace, or the real one outside a run).
