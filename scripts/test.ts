@@ -26,8 +26,15 @@ import { inPrivateNetns } from "./private-netns.ts";
 const ROOT = resolve(import.meta.dir, "..");
 process.chdir(ROOT);
 const BUN = process.execPath;
-/** Bound for one `bun test` run (seconds); a hung run is killed and counts as failed. */
-const RUN_TIMEOUT_S = Number(process.env.MCCHAT_TEST_RUN_TIMEOUT ?? 900);
+/**
+ * Bound for one `bun test` run (seconds): a hung run is killed and counts as failed. Each is
+ * several times what the run takes on a 2-core machine (unit 80-100 s, sim 430-620 s,
+ * network 680-700 s), so a slow machine is not mistaken for a hung run;
+ * MCCHAT_TEST_RUN_TIMEOUT sets one bound for all.
+ */
+const RUN_TIMEOUT_S: Record<string, number> = { unit: 900, sim: 3600, network: 2700 };
+const runTimeoutS = (name: string): number =>
+  Number(process.env.MCCHAT_TEST_RUN_TIMEOUT ?? RUN_TIMEOUT_S[name] ?? 900);
 
 interface Result {
   name: string;
@@ -40,6 +47,8 @@ interface Result {
 const results: Result[] = [];
 /** Why tests were skipped: the `[skipped: …]` reason in their titles, with how many. */
 const skipReasons = new Map<string, number>();
+/** Failed tests, each with the first error line bun printed before it, for the summary. */
+const failures: { run: string; test: string; why: string }[] = [];
 
 const say = (line: string) => console.log(line);
 
@@ -119,10 +128,11 @@ async function bunTest(name: string, argv: string[], env: Record<string, string 
     stderr: "pipe",
   });
   let timedOut = false;
+  const timeoutS = runTimeoutS(name);
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill("SIGKILL");
-  }, RUN_TIMEOUT_S * 1000);
+  }, timeoutS * 1000);
   let err = "";
   const decoder = new TextDecoder();
   for await (const chunk of child.stderr) {
@@ -142,13 +152,35 @@ async function bunTest(name: string, argv: string[], env: Record<string, string 
     const why = m[2] as string;
     skipReasons.set(why, (skipReasons.get(why) ?? 0) + 1);
   }
+  // bun prints a failed test's error above its `(fail)` line, and lists failures again at
+  // the end: keep each once, with the first `error:` line of the block above it.
+  let block: string[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^\(fail\) (.*?)(?: \[[\d.]+m?s\])?$/.exec(line);
+    if (!m) {
+      if (/^\((pass|skip|todo)\) /.test(line)) block = [];
+      else block.push(line);
+      continue;
+    }
+    const test = m[1] as string;
+    if (!failures.some((f) => f.run === name && f.test === test)) {
+      const at = block.findIndex((l) => /^(error|Error)\b/.test(l.trim()));
+      const why = at < 0 ? [] : block.slice(at, at + 6).filter((l) => l.trim() !== "");
+      failures.push({
+        run: name,
+        test,
+        why: why.map((l) => l.trim().slice(0, 200)).join("\n    "),
+      });
+    }
+    block = [];
+  }
   const passed = lastCount(text, "pass");
   const failed = lastCount(text, "fail");
   const skipped = (lastCount(text, "skip") ?? 0) + (lastCount(text, "todo") ?? 0);
   const r: Result = { name, passed: passed ?? 0, failed: failed ?? 0, skipped, seconds };
   if (timedOut) {
     r.failed += 1;
-    r.note = `killed after ${RUN_TIMEOUT_S} s`;
+    r.note = `killed after ${timeoutS} s`;
   } else if (passed === undefined && failed === undefined) {
     r.failed += 1;
     r.note = `no test summary (exit ${code}): the run crashed or could not start`;
@@ -326,5 +358,6 @@ for (const r of results) {
   say(`${r.name.padEnd(8)} ${counts}${note} (${r.seconds.toFixed(1)} s)`);
 }
 for (const [why, n] of skipReasons) say(`skipped ${n}: ${why}`);
+for (const f of failures) say(`failed (${f.run}): ${f.test}${f.why ? `\n    ${f.why}` : ""}`);
 say(`${sum("passed")} passed, ${sum("failed")} failed, ${sum("skipped")} skipped`);
 process.exit(sum("failed") > 0 ? 1 : 0);

@@ -15,9 +15,14 @@
  * of ASSERT_FROM members or more, delivery (4) at every size.
  *
  * Knobs (environment): MCCHAT_SIM_SIZES (default "10,100,1000"), MCCHAT_SIM_MESSAGES (lines
- * in phase 4, default below), MCCHAT_SIM_ASSERT_FROM (default 1000), MCCHAT_SIM_BUDGET_S
- * (CPU seconds a room may take before it fails as too slow, default 600: the room of 1,000 takes
- * about 230 s to join and settle and 45 s per 1,000 piped lines here).
+ * in phase 4, default below), MCCHAT_SIM_ASSERT_FROM (default 1000), MCCHAT_SIM_STUCK_CPU_S
+ * (the guard against a run that is stuck, not slow; default below).
+ *
+ * No bound here is on time as the machine measures it: every phase ends at a bound of VIRTUAL
+ * time, the same on any machine. The CPU figures are printed, never asserted (a slow or busy
+ * machine must not fail this file); the only CPU bound is the stuck-run guard, far above
+ * what a room takes on a slow machine (the room of 1,000 takes 350-700 CPU s: about 270-450
+ * to join and settle, 50-75 per 1,000 piped lines).
  */
 import { afterAll, expect, test } from "bun:test";
 import { Flag, isFramed, TypeCode } from "../../src/protocol/index.ts";
@@ -41,9 +46,20 @@ const bulkFor = (members: number): number =>
       ? 100_000
       : members <= 100
         ? 20_000
-        : 3_000;
+        : 1_000;
 const ASSERT_FROM = Number(env.MCCHAT_SIM_ASSERT_FROM ?? 1000);
-const BUDGET_S = Number(env.MCCHAT_SIM_BUDGET_S ?? 600);
+/**
+ * CPU seconds after which a room is taken as stuck (a loop that never lets virtual time reach
+ * its bound) and fails: several times what the room of 1,000 takes on a slow machine.
+ */
+const STUCK_CPU_S = Number(env.MCCHAT_SIM_STUCK_CPU_S ?? 3600);
+/**
+ * The pipe's bound in virtual time: PIPE_MS_PER_LINE per line, at least PIPE_MIN_MS. A pipe
+ * that has not reached every member by then is stalled (the 1,000-member room pipes 100,000
+ * lines in 27 virtual s: 0.27 ms a line).
+ */
+const PIPE_MS_PER_LINE = 10;
+const PIPE_MIN_MS = 60_000;
 
 /** Members join over this much virtual time (a lecture hall filling up). */
 const JOIN_SPREAD_MS = 60_000;
@@ -170,12 +186,12 @@ class BigRoom {
     return n;
   }
 
-  /** Fails the test if this room has used more than its CPU budget. */
-  checkBudget(phase: string): void {
+  /** Fails the test if this room looks stuck: STUCK_CPU_S of CPU and still not done. */
+  checkStuck(phase: string): void {
     const used = cpuS() - this.started;
-    if (used > BUDGET_S) {
+    if (used > STUCK_CPU_S) {
       throw new Error(
-        `room of ${this.n}: over its ${BUDGET_S} s CPU budget in "${phase}" (${used.toFixed(0)} s, virtual t=${(this.vc.now() / 1000).toFixed(1)} s)`,
+        `room of ${this.n}: stuck in "${phase}"? ${used.toFixed(0)} CPU s used (guard ${STUCK_CPU_S} s, MCCHAT_SIM_STUCK_CPU_S), virtual t=${(this.vc.now() / 1000).toFixed(1)} s`,
       );
     }
   }
@@ -219,7 +235,7 @@ class BigRoom {
     const end = this.vc.now() + maxMs;
     while (!cond() && this.vc.now() < end) {
       await this.vc.runUntil(Math.min(end, this.vc.now() + stepMs));
-      this.checkBudget(phase);
+      this.checkStuck(phase);
     }
     return cond();
   }
@@ -322,7 +338,8 @@ for (const n of SIZES) {
           pipeError ??= e; // closing the room ends a pipe still waiting: said below
         });
         const allGot = () => r.complete === n - 1;
-        const done = await r.runUntil("pipe", allGot, 3_600_000, 1000);
+        const pipeMs = Math.max(PIPE_MIN_MS, r.bulk * PIPE_MS_PER_LINE);
+        const done = await r.runUntil("pipe", allGot, pipeMs, 1000);
         const bulkCpu = cpuS() - b0;
         let wrong = 0;
         for (let i = 1; i < n; i++) wrong += r.wrong[i] as number;
@@ -330,7 +347,7 @@ for (const n of SIZES) {
           let least = r.bulk;
           for (let i = 1; i < n; i++) least = Math.min(least, r.next[i] as number);
           failures.push(
-            `the pipe: ${r.complete} of ${n - 1} members got all ${r.bulk} lines (the least got ${least}; ${sent} sent)`,
+            `the pipe: in ${pipeMs / 1000} virtual s, ${r.complete} of ${n - 1} members got all ${r.bulk} lines (the least got ${least}; ${sent} sent)`,
           );
         }
         if (pipeError && done) failures.push(`the pipe failed: ${String(pipeError)}`);
@@ -345,7 +362,7 @@ for (const n of SIZES) {
       }
       expect(failures).toEqual([]);
     },
-    // Wall time: the budget is CPU time, and a busy machine gives a test less than a core.
-    (3 * BUDGET_S + 120) * 1000,
+    // Wall time: the guard is CPU time, and a busy machine gives a test less than a core.
+    (2 * STUCK_CPU_S + 120) * 1000,
   );
 }
