@@ -228,8 +228,11 @@ export function sealTransport(
   const expire = (): void => {
     const now = scheduler.now();
     for (const [s, u] of unproven) {
-      if (now - u.since < PROOF_TIMEOUT_MS) {
-        expiry.arm(u.since + PROOF_TIMEOUT_MS);
+      // Compared with the very deadline the alarm was armed for: `now - since < timeout` can
+      // be true at it (the sum rounds), and would re-arm it at the same instant forever.
+      const due = u.since + PROOF_TIMEOUT_MS;
+      if (now < due) {
+        expiry.arm(due);
         return; // insertion order is age order
       }
       counts.replayed += u.held.length;

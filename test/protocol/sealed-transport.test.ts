@@ -256,6 +256,26 @@ describe("sealTransport", () => {
     expect(late.warnings).toEqual([]); // replays are not a wrong passphrase
   });
 
+  test("a run first heard at a time whose deadline rounds below since + 3 s is still dropped at it (no re-arming loop)", async () => {
+    // 62536.24 + 3000 crosses 65536: the sum rounds, and (since + 3000) - since < 3000. A
+    // deadline checked as `now - since < 3000` re-armed itself at the same instant forever.
+    const at = 62536.24;
+    expect(at + PROOF_TIMEOUT_MS - at).toBeLessThan(PROOF_TIMEOUT_MS);
+    const { vc, wire, join } = room();
+    const boss = join("198.18.0.1");
+    await boss.t.send(encode(hello(A, "boss")));
+    const captured = wire.sent.map((s) => s.data);
+    await boss.t.close();
+    await vc.runUntil(at);
+    const laterWire = new Wire();
+    const late = member(laterWire, "198.18.0.2", roomKey, false, vc);
+    for (const d of captured) laterWire.inject(d, "framed", "198.18.0.1");
+    // At most 10,000 timers: the loop would spend them all at the deadline and drop nothing.
+    await vc.runUntil(at + PROOF_TIMEOUT_MS + 500, 10_000);
+    expect(late.heard).toEqual([]);
+    expect(late.t.security.counters().replayed).toBe(captured.length);
+  });
+
   test("old frames of a run that is still live are refused below its floor; its new ones are shown", async () => {
     const { vc, wire, join } = room();
     const boss = join("198.18.0.1");
