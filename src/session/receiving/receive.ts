@@ -4,6 +4,7 @@
  * or a v1 NACK for a 0.2 member's stream), and the timers of every stream we receive.
  */
 import type { Frame, RecordFrame, SeqRange } from "../../protocol/types.ts";
+import { DeadlineHeap } from "../deadline-heap.ts";
 import type { FeatureFactory } from "../feature.ts";
 import type { Peer } from "../room/peer.ts";
 import type { Fragment, InboundStream } from "./inbound-stream.ts";
@@ -21,26 +22,30 @@ export function recordFragment(f: RecordFrame): Fragment {
 }
 
 export const inbound: FeatureFactory = (ctx) => {
-  /** The earliest deadline of any stream (updated as streams change; recomputed on tick). */
-  let at: number | undefined;
   /**
-   * Members with a timer pending in one of their streams: a tick visits these, not the whole
-   * room (in a room of 1,000 a poll of everyone at every tick of any feature was a third of a
+   * Members with a timer pending in one of their streams, and when it is due: a tick visits
+   * the members whose timer is due, not the whole room, nor every member with a timer (at the
+   * 4,096 cap, a flood of made-up members each with a NACK timer made that scan most of a
    * member's CPU). Every frame of a member passes through deliver, which touches it here.
    */
   const watched = new Map<string, Peer>();
+  const timers = new DeadlineHeap<string>();
   const touch = (p: Peer) => {
     const t = p.nextDeadline();
     if (t === undefined) {
       watched.delete(p.id);
+      timers.delete(p.id);
       return;
     }
     watched.set(p.id, p);
-    if (at === undefined || t < at) at = t;
+    timers.set(p.id, t);
   };
   ctx.hooks.advanced.push((p) => touch(p));
   ctx.hooks.left.push((p) => touch(p));
-  ctx.hooks.forgotten.push((id) => watched.delete(id));
+  ctx.hooks.forgotten.push((id) => {
+    watched.delete(id);
+    timers.delete(id);
+  });
 
   const nack = (p: Peer, s: InboundStream, ranges: SeqRange[]): Frame | undefined => {
     if (p.wire === "1.0") return ctx.services.v1?.nack(p, ranges);
@@ -58,12 +63,17 @@ export const inbound: FeatureFactory = (ctx) => {
         ctx.deliver(p, s, s.onFragment(recordFragment(f), f.runs));
       },
     },
-    deadline: () => at,
+    deadline: () => timers.peek(),
     tick(now) {
-      at = undefined;
-      for (const p of [...watched.values()]) {
-        const due = p.nextDeadline();
-        if (due === undefined || due > now) {
+      // Those due now, taken first: polling one may make another (or itself) due again.
+      const due: Peer[] = [];
+      for (let id = timers.takeDue(now); id !== undefined; id = timers.takeDue(now)) {
+        const p = watched.get(id);
+        if (p) due.push(p);
+      }
+      for (const p of due) {
+        const at = p.nextDeadline();
+        if (at === undefined || at > now) {
           touch(p);
           continue;
         }

@@ -160,6 +160,7 @@ export const reports: FeatureFactory = (ctx) => {
    */
   const send = (now: number) => {
     const all: Entry[] = [];
+    const roomSize = ctx.roomSize();
     for (const peer of ctx.peers.values()) {
       // (Members whose presence we have not heard yet too: at 40% loss their records can come
       // first, and their drain must count us. The peer table bounds how many there are.)
@@ -167,7 +168,7 @@ export const reports: FeatureFactory = (ctx) => {
       for (const stream of peer.streams.values()) {
         const next = stream.consumedNext;
         if (next === undefined) continue;
-        const quiet = modeOf(peer, stream, ctx.id, ctx.roomSize()) !== "every";
+        const quiet = modeOf(peer, stream, ctx.id, roomSize) !== "every";
         all.push({ key: key(peer, stream), peer, stream, next, quiet });
       }
     }
