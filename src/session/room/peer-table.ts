@@ -26,6 +26,16 @@ export const MAX_REFUSED_COUNTED = MAX_PEERS;
 export const MAX_DECLARED_INTERVAL_MS = 600_000;
 /** A member is timed out after this many of its heartbeat intervals of silence. */
 export const TIMEOUT_INTERVALS = 3;
+/**
+ * New instances are taken in freely while the table holds fewer than ADMIT_FREELY; past that,
+ * at most ADMIT_PER_S a second (up to ADMIT_PER_S at once). A room filling up takes in far fewer
+ * (1,000 members arriving over a minute: 17 a second); a flood of made-up ids costs a window
+ * and NACK rounds for each one taken in, so this bounds that work, and the memory of the windows
+ * alive at once, whatever the flood's rate. An instance refused this way is counted in N̂ and
+ * taken in when heard again with room to spare (a member heartbeats).
+ */
+export const ADMIT_FREELY = 1024;
+export const ADMIT_PER_S = 500;
 /** After a full table had nothing to evict, new instances are refused without a search this long. */
 const EVICT_RETRY_MS = 100;
 
@@ -104,6 +114,10 @@ export class PeerTable {
     let p = this.peers.get(id);
     if (p && p.from !== from) return "spoofed";
     if (!p) {
+      if (this.peers.size >= ADMIT_FREELY && !this.admit()) {
+        this.noteRefused(id, false);
+        return "full";
+      }
       if (this.peers.size >= MAX_PEERS && !this.evictOne()) {
         this.noteRefused(id);
         return "full";
@@ -126,14 +140,37 @@ export class PeerTable {
   /** When a search for an instance to evict last found none (a flood of new ids: skip it). */
   private noVictimAt = Number.NEGATIVE_INFINITY;
 
-  /** An instance past the cap was heard: counted in N̂ for a while, and said once. */
-  private noteRefused(id: string): void {
+  /** Admissions left past ADMIT_FREELY (a token bucket of ADMIT_PER_S a second), and when. */
+  private admissions = ADMIT_PER_S;
+  private admissionsAt = Number.NEGATIVE_INFINITY;
+
+  /** Takes an admission past ADMIT_FREELY if one is left. */
+  private admit(): boolean {
+    const now = this.clock.now();
+    if (now > this.admissionsAt) {
+      const refill =
+        this.admissionsAt === Number.NEGATIVE_INFINITY
+          ? ADMIT_PER_S
+          : ((now - this.admissionsAt) * ADMIT_PER_S) / 1000;
+      this.admissions = Math.min(ADMIT_PER_S, this.admissions + refill);
+      this.admissionsAt = now;
+    }
+    if (this.admissions < 1) return false;
+    this.admissions--;
+    return true;
+  }
+
+  /**
+   * An instance not taken in was heard: counted in N̂ for a while; past the cap (`full`), said
+   * once.
+   */
+  private noteRefused(id: string, full = true): void {
     this.refused.delete(id);
     this.refused.set(id, this.clock.now());
     if (this.refused.size > MAX_REFUSED_COUNTED) {
       this.refused.delete(this.refused.keys().next().value as string);
     }
-    if (!this.warnedFull) {
+    if (full && !this.warnedFull) {
       this.warnedFull = true;
       this.emit({
         type: "warning",

@@ -3,6 +3,8 @@ import type { SessionEvent } from "../../../src/session/events.ts";
 import { UNPROVEN_TAIL_SPAN } from "../../../src/session/receiving/inbound-stream.ts";
 import type { Peer } from "../../../src/session/room/peer.ts";
 import {
+  ADMIT_FREELY,
+  ADMIT_PER_S,
   MAX_PEERS,
   MAX_REFUSED_COUNTED,
   PeerTable,
@@ -43,6 +45,7 @@ describe("PeerTable on a hostile LAN", () => {
   test(`at most ${MAX_PEERS} instances: unannounced and departed ones make room, members never`, () => {
     const { peers, advance } = table();
     for (let i = 0; i < MAX_PEERS; i++) {
+      advance(1000 / ADMIT_PER_S); // as fast as new members are taken in
       const p = peers.heard(id(i), `10.0.0.1:${i}`) as Peer;
       peers.announce(p, `n${i}`);
     }
@@ -143,8 +146,10 @@ describe("PeerTable: the room size estimate (N̂) and each member's timeout", ()
 
   test(`past ${MAX_PEERS}: refused members count in N̂ (bounded), expire, and are warned of once`, () => {
     const { peers, events, advance } = table();
-    for (let i = 0; i < MAX_PEERS; i++)
+    for (let i = 0; i < MAX_PEERS; i++) {
+      advance(1000 / ADMIT_PER_S);
       peers.announce(peers.heard(id(i), `10.0.0.1:${i}`) as Peer, "m");
+    }
     expect(peers.roomSize()).toBe(MAX_PEERS + 1);
     for (let i = 0; i < 100; i++) {
       for (let k = 0; k < 3; k++)
@@ -163,6 +168,32 @@ describe("PeerTable: the room size estimate (N̂) and each member's timeout", ()
     advance(3 * 165_000);
     expect(peers.roomSize()).toBe(MAX_PEERS + 1);
     expect(events.filter((e) => e.type === "warning")).toHaveLength(1);
+  });
+
+  test(`past ${ADMIT_FREELY} instances, at most ${ADMIT_PER_S} new ones a second: the rest are counted in N̂, unwarned, and taken in when heard again`, () => {
+    const { peers, events, advance } = table();
+    for (let i = 0; i < ADMIT_FREELY; i++) {
+      peers.announce(peers.heard(id(i), `10.0.0.1:${i}`) as Peer, "m"); // all at once: freely
+    }
+    expect(peers.size).toBe(ADMIT_FREELY);
+    // A burst of 1,000 new ids at one instant (a flood, or a very fast crowd).
+    const burst = Array.from({ length: 1000 }, (_, i) => id(10_000 + i));
+    const taken = burst.filter((b, i) => {
+      const p = peers.heard(b, `10.0.1.1:${i}`);
+      if (typeof p === "object") peers.announce(p, "m");
+      return typeof p === "object";
+    });
+    expect(taken).toHaveLength(ADMIT_PER_S);
+    expect(peers.size).toBe(ADMIT_FREELY + ADMIT_PER_S);
+    expect(peers.roomSize()).toBe(ADMIT_FREELY + 1000 + 1); // the others are counted
+    expect(events.filter((e) => e.type === "warning")).toEqual([]); // not past the cap
+    // A second later the others are heard again (their heartbeats): taken in.
+    advance(1000);
+    const later = burst.slice(ADMIT_PER_S);
+    for (const [i, b] of later.entries()) {
+      expect(typeof peers.heard(b, `10.0.1.1:${ADMIT_PER_S + i}`)).toBe("object");
+    }
+    expect(peers.size).toBe(ADMIT_FREELY + 1000);
   });
 
   test("a member is timed out after 3 of ITS declared intervals; an older one after ours", () => {
