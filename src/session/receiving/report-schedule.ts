@@ -26,6 +26,13 @@ import { seqDiff } from "../../protocol/seq.ts";
 export const REPORT_EVERY = 512;
 export const REPORT_DELAY_MS = 20;
 export const REPORT_MIN_GAP_MS = 50;
+/**
+ * A report goes out at once on progress, but not sooner than this many ms per stream it looked
+ * at after the previous one: a report reads every stream we receive, so with thousands (a flood
+ * of made-up members at the 4,096 cap) reporting each one's progress at once cost O(n) per
+ * member, O(n²) in all. With a few streams the spacing is microseconds: no change.
+ */
+export const REPORT_SPACING_MS_PER_STREAM = 0.005;
 /** A member not named answers a question after a back-off over this many ms (§13.2's T). */
 export const REPORT_BACKOFF_MS = 40;
 
@@ -49,13 +56,16 @@ export class ReportSchedule {
   private requestedAt: number | undefined;
   private dueAt: number | undefined;
   private lastSentAt = Number.NEGATIVE_INFINITY;
+  /** How long after a report the next one may go on progress (REPORT_SPACING_MS_PER_STREAM). */
+  private spacingMs = 0;
 
   /** Stream `key`'s next is now `next` (call whenever what the output consumed moves). */
   progress(key: string, next: number, now: number, mode: ReportMode = "every"): void {
     const last = this.reported.get(key)?.next;
     if (last === next || mode === "asked") return;
-    if (last === undefined || seqDiff(next, last) >= REPORT_EVERY) this.at(key, now);
-    else if (mode === "every") this.at(key, now + REPORT_DELAY_MS);
+    if (last === undefined || seqDiff(next, last) >= REPORT_EVERY) {
+      this.at(key, Math.max(now, this.lastSentAt + this.spacingMs));
+    } else if (mode === "every") this.at(key, now + REPORT_DELAY_MS);
     else {
       // named: put off while the stream moves (not past a report already due now)
       const d = this.due.get(key);
@@ -117,8 +127,12 @@ export class ReportSchedule {
     return this.dueAt;
   }
 
-  /** A report with these entries went out (or none was needed). */
-  sent(entries: readonly { key: string; next: number }[], now: number): void {
+  /**
+   * A report with these entries went out (or none was needed), after looking at `looked`
+   * streams.
+   */
+  sent(entries: readonly { key: string; next: number }[], now: number, looked = 0): void {
+    this.spacingMs = looked * REPORT_SPACING_MS_PER_STREAM;
     for (const e of entries) {
       this.reported.delete(e.key); // Map order: oldest report first
       this.reported.set(e.key, { next: e.next, at: now });

@@ -183,7 +183,7 @@ export const reports: FeatureFactory = (ctx) => {
           MAX_REPORT_ENTRIES,
         )
       : [];
-    schedule.sent([...v11.flat(), ...v1.flat()], now);
+    schedule.sent([...v11.flat(), ...v1.flat()], now, all.length);
     for (const frame of v11) {
       ctx.counters.reportsSent++;
       const entries: StreamReportEntry[] = frame.map((e) => ({

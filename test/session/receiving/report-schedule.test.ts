@@ -1,5 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { ReportSchedule } from "../../../src/session/receiving/report-schedule.ts";
+import {
+  REPORT_EVERY,
+  REPORT_SPACING_MS_PER_STREAM,
+  ReportSchedule,
+} from "../../../src/session/receiving/report-schedule.ts";
 
 const streams = (n: number, next = 1) =>
   Array.from({ length: n }, (_, i) => ({ key: `id${i}/0`, next }));
@@ -95,5 +99,20 @@ describe("ReportSchedule modes (PROTOCOL.md §13.2)", () => {
     s.question("gone/0", 10);
     s.sent([], 10);
     expect(s.deadline).toBeUndefined();
+  });
+});
+
+describe("ReportSchedule spacing (a report reads every stream)", () => {
+  test("after a report that looked at 4,096 streams, progress reports wait ~20 ms; after one of 3, they go at once", () => {
+    const big = new ReportSchedule();
+    big.sent([], 1000, 4096);
+    big.progress("a/0", 5, 1000); // a new stream
+    expect(big.deadline).toBeCloseTo(1000 + 4096 * REPORT_SPACING_MS_PER_STREAM, 6);
+    big.progress("a/0", 5 + REPORT_EVERY, 1001); // a jump: still not before the spacing
+    expect(big.deadline).toBeCloseTo(1000 + 4096 * REPORT_SPACING_MS_PER_STREAM, 6);
+    const small = new ReportSchedule();
+    small.sent([], 1000, 3);
+    small.progress("a/0", 5, 1000);
+    expect(small.deadline).toBeLessThanOrEqual(1000.02);
   });
 });
