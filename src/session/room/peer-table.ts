@@ -35,7 +35,7 @@ export const TIMEOUT_INTERVALS = 3;
  * taken in when heard again with room to spare (a member heartbeats).
  */
 export const ADMIT_FREELY = 1024;
-export const ADMIT_PER_S = 500;
+export const ADMIT_PER_S = 200;
 /** After a full table had nothing to evict, new instances are refused without a search this long. */
 const EVICT_RETRY_MS = 100;
 
