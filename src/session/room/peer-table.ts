@@ -148,10 +148,8 @@ export class PeerTable {
   private admit(): boolean {
     const now = this.clock.now();
     if (now > this.admissionsAt) {
-      const refill =
-        this.admissionsAt === Number.NEGATIVE_INFINITY
-          ? ADMIT_PER_S
-          : ((now - this.admissionsAt) * ADMIT_PER_S) / 1000;
+      // (The first time, admissionsAt is -∞: the refill is ∞, and the bucket full.)
+      const refill = ((now - this.admissionsAt) * ADMIT_PER_S) / 1000;
       this.admissions = Math.min(ADMIT_PER_S, this.admissions + refill);
       this.admissionsAt = now;
     }
